@@ -1,0 +1,115 @@
+resource "aws_apigatewayv2_api" "counter" {
+  name          = local.name
+  description   = "visitor-counter (${var.environment}); contract: contracts/openapi.json"
+  protocol_type = "HTTP"
+
+  # The same list feeds the function's ALLOWED_ORIGINS (lambda.tf). API Gateway answers
+  # preflight requests itself and sets the CORS headers on every answer from this list.
+  cors_configuration {
+    allow_origins     = var.allowed_origins
+    allow_methods     = ["GET", "POST", "OPTIONS"]
+    allow_headers     = ["content-type"]
+    expose_headers    = ["retry-after"]
+    allow_credentials = false
+    max_age           = 600
+  }
+}
+
+# The API invokes the `live` alias, never $LATEST: a deploy publishes a version and
+# moves the alias, and a failed post-deploy check moves it back.
+resource "aws_apigatewayv2_integration" "counter" {
+  api_id                 = aws_apigatewayv2_api.counter.id
+  integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
+  integration_uri        = aws_lambda_alias.live.invoke_arn
+  payload_format_version = "2.0"
+}
+
+# The contract's routes (contracts/openapi.json; service/tests/infra.rs checks them).
+resource "aws_apigatewayv2_route" "get_count" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "GET /count"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_apigatewayv2_route" "post_count" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "POST /count"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+# The rest of the contract is the function's too: 405 problem+json with `Allow` for any
+# other method on /count, and 404 problem+json for any other path. Without these two
+# catch-all routes API Gateway would answer those requests itself, with its own
+# non-problem {"message":"Not Found"}, and the deployed API would break the contract.
+resource "aws_apigatewayv2_route" "any_count" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "ANY /count"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_apigatewayv2_route" "default" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "$default"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_cloudwatch_log_group" "api_access" {
+  # The /aws/vendedlogs/ prefix keeps API Gateway's log delivery from growing the
+  # account's CloudWatch Logs resource policy with one entry per log group.
+  name              = "/aws/vendedlogs/apigateway/${local.name}"
+  retention_in_days = var.log_retention_days
+
+  # checkov:skip=CKV_AWS_338:Operational access logs of a counter, kept for var.log_retention_days (30 by default) to bound cost; nothing here needs a year of audit trail.
+  # checkov:skip=CKV_AWS_158:The access logs hold no secrets and no client IPs; CloudWatch encrypts them at rest with its own keys, and a customer managed KMS key costs $1/month.
+}
+
+# `$default` serves the API at its root, so the function sees /count and not /<stage>/count.
+resource "aws_apigatewayv2_stage" "default" {
+  api_id      = aws_apigatewayv2_api.counter.id
+  name        = "$default"
+  auto_deploy = true
+
+  default_route_settings {
+    throttling_rate_limit  = var.api_throttling_rate_limit
+    throttling_burst_limit = var.api_throttling_burst_limit
+  }
+
+  # One JSON line per request. No client IP: a visitor counter has no use for one.
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.api_access.arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      requestTime        = "$context.requestTime"
+      httpMethod         = "$context.httpMethod"
+      path               = "$context.path"
+      routeKey           = "$context.routeKey"
+      status             = "$context.status"
+      protocol           = "$context.protocol"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationStatus  = "$context.integrationStatus"
+      integrationLatency = "$context.integrationLatency"
+      integrationError   = "$context.integrationErrorMessage"
+      errorMessage       = "$context.error.message"
+    })
+  }
+}
+
+# Only this API may invoke the alias.
+resource "aws_lambda_permission" "api_invokes_live" {
+  statement_id  = "AllowInvokeFromThisHttpApi"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.counter.function_name
+  qualifier     = aws_lambda_alias.live.name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.counter.execution_arn}/*"
+}

@@ -1,0 +1,177 @@
+# Alarms and the optional budget all notify one topic; subscribe to it by e-mail
+# with var.alarm_email (or any other way SNS offers).
+resource "aws_sns_topic" "alarms" {
+  name = "${local.name}-alarms"
+
+  # checkov:skip=CKV_AWS_26:CloudWatch alarms and AWS Budgets cannot publish to a topic encrypted with the AWS managed SNS key; a customer managed key costs $1/month to protect alarm names.
+}
+
+data "aws_iam_policy_document" "alarms_topic" {
+  statement {
+    sid       = "CloudWatchAlarmsAndBudgetsOfThisAccountPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarms_topic.json
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count = var.alarm_email == null ? 0 : 1
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  alarm_actions = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  alarm_name        = "${local.name}-function-errors"
+  alarm_description = "The function failed (crashed, timed out or returned an invocation error): API Gateway answers 500 for those."
+  namespace         = "AWS/Lambda"
+  metric_name       = "Errors"
+  dimensions = {
+    FunctionName = aws_lambda_function.counter.function_name
+  }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_throttles" {
+  alarm_name        = "${local.name}-function-throttles"
+  alarm_description = "Lambda refused invocations for lack of concurrency (account limit or reserved concurrency)."
+  namespace         = "AWS/Lambda"
+  metric_name       = "Throttles"
+  dimensions = {
+    FunctionName = aws_lambda_function.counter.function_name
+  }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_5xx" {
+  alarm_name        = "${local.name}-api-5xx"
+  alarm_description = "The API answered 5xx: the service's own 503 (storage down or throttled) or 500, or API Gateway's when the function failed."
+  namespace         = "AWS/ApiGateway"
+  metric_name       = "5xx"
+  dimensions = {
+    ApiId = aws_apigatewayv2_api.counter.id
+    Stage = aws_apigatewayv2_stage.default.name
+  }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# ThrottledRequests is published per operation: add up the two the service calls.
+resource "aws_cloudwatch_metric_alarm" "table_throttles" {
+  alarm_name          = "${local.name}-table-throttled-requests"
+  alarm_description   = "DynamoDB throttled the counter's reads or writes (the service answers 503 with Retry-After)."
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "throttled"
+    expression  = "SUM([get_item, update_item])"
+    label       = "ThrottledRequests (GetItem + UpdateItem)"
+    return_data = true
+  }
+
+  metric_query {
+    id = "get_item"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ThrottledRequests"
+      dimensions = {
+        TableName = aws_dynamodb_table.counter.name
+        Operation = "GetItem"
+      }
+      stat   = "Sum"
+      period = 300
+    }
+  }
+
+  metric_query {
+    id = "update_item"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ThrottledRequests"
+      dimensions = {
+        TableName = aws_dynamodb_table.counter.name
+        Operation = "UpdateItem"
+      }
+      stat   = "Sum"
+      period = 300
+    }
+  }
+}
+
+# Optional: a monthly cost budget for the whole account (Budgets cannot filter by these
+# resources without activated cost-allocation tags). Set it in one environment only.
+resource "aws_budgets_budget" "monthly" {
+  count = var.monthly_budget_usd == null ? 0 : 1
+
+  name         = "${local.name}-monthly"
+  budget_type  = "COST"
+  limit_amount = format("%.2f", var.monthly_budget_usd)
+  limit_unit   = "USD"
+  time_unit    = "MONTHLY"
+
+  notification {
+    comparison_operator       = "GREATER_THAN"
+    threshold                 = 80
+    threshold_type            = "PERCENTAGE"
+    notification_type         = "FORECASTED"
+    subscriber_sns_topic_arns = [aws_sns_topic.alarms.arn]
+  }
+
+  notification {
+    comparison_operator       = "GREATER_THAN"
+    threshold                 = 100
+    threshold_type            = "PERCENTAGE"
+    notification_type         = "ACTUAL"
+    subscriber_sns_topic_arns = [aws_sns_topic.alarms.arn]
+  }
+
+  depends_on = [aws_sns_topic_policy.alarms]
+}

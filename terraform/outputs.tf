@@ -1,0 +1,29 @@
+output "api_base_url" {
+  description = "Base URL of the API (the $default stage serves it at the root), without a trailing slash."
+  value       = trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")
+}
+
+output "count_url" {
+  description = "The counter: GET reads it, POST counts a visit."
+  value       = "${trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")}/count"
+}
+
+output "table_name" {
+  description = "DynamoDB table holding the count (the function's COUNTER_TABLE)."
+  value       = aws_dynamodb_table.counter.name
+}
+
+output "function_name" {
+  description = "Lambda function the Deploy workflow updates."
+  value       = aws_lambda_function.counter.function_name
+}
+
+output "alias_name" {
+  description = "Alias the API invokes and the Deploy workflow moves."
+  value       = aws_lambda_alias.live.name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm (and the optional budget) notifies."
+  value       = aws_sns_topic.alarms.arn
+}
