@@ -1,0 +1,343 @@
+//! Configuration: every environment variable the service reads is read and
+//! validated here, once, at start-up.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// DynamoDB table name; when set, the DynamoDB store is used.
+pub const COUNTER_TABLE: &str = "COUNTER_TABLE";
+/// The embedded store's file (used when `COUNTER_TABLE` is not set).
+pub const COUNTER_DB: &str = "COUNTER_DB";
+/// Comma-separated CORS allow-list of origins, or `*`.
+pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+/// Local server address.
+pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
+/// Set by AWS Lambda; when present the binary runs as a Lambda function.
+pub const AWS_LAMBDA_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+
+/// The variables the deployed function is configured with (Terraform sets these).
+pub const FUNCTION_VARIABLES: &[&str] = &[COUNTER_TABLE, ALLOWED_ORIGINS];
+
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_COUNTER_DB: &str = "visitor-counter.redb";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub mode: Mode,
+    pub store: StoreConfig,
+    pub allowed_origins: AllowedOrigins,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Serve Lambda invocations from the runtime API at this address.
+    Lambda,
+    /// Serve HTTP on this address.
+    Local { listen: SocketAddr },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    DynamoDb { table: TableName },
+    Embedded { path: PathBuf },
+}
+
+impl fmt::Display for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreConfig::DynamoDb { table } => write!(f, "DynamoDB table {table}"),
+            StoreConfig::Embedded { path } => write!(f, "embedded store {}", path.display()),
+        }
+    }
+}
+
+/// A DynamoDB table name, checked against DynamoDB's own rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName(String);
+
+impl TableName {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        if !(3..=255).contains(&name.len()) {
+            return Err(format!(
+                "{name:?} is not a DynamoDB table name (3 to 255 characters)"
+            ));
+        }
+        if let Some(bad) = name.chars().find(|&c| !valid_char(c)) {
+            return Err(format!(
+                "{name:?} is not a DynamoDB table name ({bad:?} is not one of a-z, A-Z, 0-9, '_', '-', '.')"
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which browser origins may read the API's answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AllowedOrigins {
+    /// No cross-origin access: no CORS headers at all.
+    #[default]
+    None,
+    /// Exactly these origins (lower-cased `scheme://host[:port]`).
+    List(Vec<String>),
+    /// Any origin (`*`), only when the operator asks for it.
+    Any,
+}
+
+impl AllowedOrigins {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(Self::None);
+        }
+        if value == "*" {
+            return Ok(Self::Any);
+        }
+        value
+            .split(',')
+            .map(|item| parse_origin(item.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self::List)
+    }
+
+    /// Whether a request's `Origin` header value is allowed.
+    pub fn allows(&self, origin: &[u8]) -> bool {
+        match self {
+            Self::None => false,
+            Self::Any => true,
+            Self::List(origins) => origins.iter().any(|o| o.as_bytes() == origin),
+        }
+    }
+}
+
+impl fmt::Display for AllowedOrigins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("none"),
+            Self::Any => f.write_str("*"),
+            Self::List(origins) => f.write_str(&origins.join(",")),
+        }
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing after the authority.
+fn parse_origin(item: &str) -> Result<String, String> {
+    let invalid = |why: &str| Err(format!("{item:?} is not an origin ({why})"));
+    if item.is_empty() {
+        return invalid("empty entry; separate origins with single commas");
+    }
+    if item == "*" {
+        return invalid("'*' must be the whole value, not one entry of a list");
+    }
+    let Some((scheme, authority)) = item.split_once("://") else {
+        return invalid("expected scheme://host[:port], e.g. https://example.com");
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return invalid("the scheme must be https or http");
+    }
+    if authority.is_empty() {
+        return invalid("the host is missing");
+    }
+    if let Some(bad) = authority.chars().find(|&c| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    }) {
+        let why = if bad == '/' {
+            "no path or trailing slash: an origin ends after the host and port".to_owned()
+        } else {
+            format!("{bad:?} cannot appear in a host")
+        };
+        return invalid(&why);
+    }
+    if let Some((_, port)) = authority.rsplit_once(':').filter(|_| !authority.ends_with(']'))
+        && port.parse::<u16>().is_err()
+    {
+        return invalid("the port must be a number from 0 to 65535");
+    }
+    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// A configuration value that stops start-up; its message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, ConfigError> {
+        let text = |variable: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(variable) {
+                None => Ok(None),
+                Some(value) => value.into_string().map(Some).map_err(|_| ConfigError {
+                    variable,
+                    message: "the value is not valid UTF-8".to_owned(),
+                }),
+            }
+        };
+        let fail = |variable: &'static str| move |message: String| ConfigError { variable, message };
+
+        let lambda = lookup(AWS_LAMBDA_RUNTIME_API).is_some();
+
+        let mode = if lambda {
+            Mode::Lambda
+        } else {
+            let listen = match text(LISTEN_ADDR)? {
+                None => DEFAULT_LISTEN_ADDR.to_owned(),
+                Some(value) => value,
+            };
+            let listen = listen.trim().parse::<SocketAddr>().map_err(|_| ConfigError {
+                variable: LISTEN_ADDR,
+                message: format!("{listen:?} is not an address (expected IP:PORT, e.g. {DEFAULT_LISTEN_ADDR})"),
+            })?;
+            Mode::Local { listen }
+        };
+
+        let store = match text(COUNTER_TABLE)? {
+            Some(table) => StoreConfig::DynamoDb {
+                table: TableName::parse(table.trim()).map_err(fail(COUNTER_TABLE))?,
+            },
+            None if lambda => {
+                return Err(ConfigError {
+                    variable: COUNTER_TABLE,
+                    message: "must be set when running in AWS Lambda (the embedded store is for local use)".to_owned(),
+                });
+            }
+            None => {
+                let path = lookup(COUNTER_DB)
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_COUNTER_DB));
+                if path.as_os_str().is_empty() {
+                    return Err(ConfigError {
+                        variable: COUNTER_DB,
+                        message: "is empty; give a file path or unset it for the default".to_owned(),
+                    });
+                }
+                StoreConfig::Embedded { path }
+            }
+        };
+
+        let allowed_origins = match text(ALLOWED_ORIGINS)? {
+            None => AllowedOrigins::None,
+            Some(value) => AllowedOrigins::parse(&value).map_err(fail(ALLOWED_ORIGINS))?,
+        };
+
+        Ok(Self {
+            mode,
+            store,
+            allowed_origins,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::ffi::OsString;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_local_embedded_and_no_cors() {
+        let config = config(&[]).unwrap();
+        assert_eq!(
+            config.mode,
+            Mode::Local {
+                listen: "127.0.0.1:3000".parse().unwrap()
+            }
+        );
+        assert_eq!(
+            config.store,
+            StoreConfig::Embedded {
+                path: PathBuf::from("visitor-counter.redb")
+            }
+        );
+        assert_eq!(config.allowed_origins, AllowedOrigins::None);
+    }
+
+    #[test]
+    fn table_selects_dynamodb_and_lambda_requires_it() {
+        let c = config(&[(COUNTER_TABLE, "visitor-count")]).unwrap();
+        assert_eq!(c.store.to_string(), "DynamoDB table visitor-count");
+        let err = config(&[(AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001")]).unwrap_err();
+        assert_eq!(err.variable, COUNTER_TABLE);
+        let c = config(&[
+            (AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001"),
+            (COUNTER_TABLE, "visitor-count"),
+            (LISTEN_ADDR, "not used in Lambda"),
+        ])
+        .unwrap();
+        assert_eq!(c.mode, Mode::Lambda);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (variable, value) in [
+            (LISTEN_ADDR, "localhost"),
+            (LISTEN_ADDR, "127.0.0.1:99999"),
+            (COUNTER_TABLE, "ab"),
+            (COUNTER_TABLE, "bad name"),
+            (COUNTER_DB, ""),
+            (ALLOWED_ORIGINS, "example.com"),
+            (ALLOWED_ORIGINS, "https://example.com/"),
+            (ALLOWED_ORIGINS, "ftp://example.com"),
+            (ALLOWED_ORIGINS, "https://a.com,,https://b.com"),
+            (ALLOWED_ORIGINS, "https://a.com,*"),
+            (ALLOWED_ORIGINS, "https://a.com:port"),
+        ] {
+            let err = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{value:?}");
+            let line = err.to_string();
+            assert!(line.starts_with(&format!("{variable}: ")), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn origins_are_exact_and_normalised() {
+        let origins =
+            AllowedOrigins::parse(" https://Example.com , http://localhost:8080").unwrap();
+        assert_eq!(
+            origins,
+            AllowedOrigins::List(vec![
+                "https://example.com".into(),
+                "http://localhost:8080".into()
+            ])
+        );
+        assert!(origins.allows(b"https://example.com"));
+        assert!(origins.allows(b"http://localhost:8080"));
+        assert!(!origins.allows(b"https://example.com.evil.test"));
+        assert!(!origins.allows(b"http://example.com"));
+        assert!(!origins.allows(b"null"));
+        assert_eq!(AllowedOrigins::parse("*").unwrap(), AllowedOrigins::Any);
+        assert_eq!(AllowedOrigins::parse("").unwrap(), AllowedOrigins::None);
+        assert!(AllowedOrigins::parse("https://[::1]:8080").is_ok());
+    }
+}

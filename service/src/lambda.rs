@@ -1,0 +1,82 @@
+//! Lambda mode: the same app, fed by API Gateway HTTP API (payload 2.0) events.
+
+use axum::Router;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceBuilder;
+use tower::util::MapRequest;
+
+/// The app as Lambda calls it.
+pub type LambdaService = MapRequest<Router, fn(Request) -> Request>;
+
+/// Wraps the app for Lambda: paths arrive with the stage in front (`/prod/count`),
+/// which the app, like the contract, does not know about.
+pub fn service(app: Router) -> LambdaService {
+    ServiceBuilder::new()
+        .map_request(strip_stage as fn(Request) -> Request)
+        .service(app)
+}
+
+/// Serves invocations until Lambda stops the process.
+pub async fn run(app: Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(service(app)).await
+}
+
+/// `/prod/count` on stage `prod` becomes `/count`; the `$default` stage has no prefix.
+fn strip_stage(mut request: Request) -> Request {
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage.filter(|stage| stage != "$default") else {
+        return request;
+    };
+    let uri = request.uri();
+    let path = uri.path();
+    let Some(rest) = path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(stage.as_str()))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    else {
+        return request;
+    };
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(path_and_query) = path_and_query.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// Tells Lambda why the function could not start (`/runtime/init/error`), so the
+/// reason shows in the invocation error and the log instead of a bare exit.
+pub async fn report_init_error(runtime_api: &str, message: &str) -> std::io::Result<()> {
+    let body = serde_json::json!({
+        "errorMessage": message,
+        "errorType": "Runtime.ConfigurationError",
+    })
+    .to_string();
+    let request = format!(
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\n\
+         Host: {runtime_api}\r\n\
+         Content-Type: application/json\r\n\
+         Lambda-Runtime-Function-Error-Type: Runtime.ConfigurationError\r\n\
+         Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(runtime_api).await?;
+    stream.write_all(request.as_bytes()).await?;
+    // Wait for the answer so the report is in before the process exits.
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    Ok(())
+}

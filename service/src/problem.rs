@@ -1,0 +1,127 @@
+//! Error answers: RFC 9457 problem details, the only error shape clients see.
+//! The client gets a stable `type`, a title and a generic detail; causes go to the log.
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+use crate::store::StoreError;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+/// The methods `/count` answers, as sent in `Allow`.
+pub const ALLOWED_METHODS: &str = "GET, POST, OPTIONS";
+/// Seconds a client should wait after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// Every problem this service can answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    BadRequest,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    PayloadTooLarge { limit: usize },
+    InternalError,
+    StoredValueNotACount,
+    StorageUnavailable,
+}
+
+impl Problem {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Problem::BadRequest => StatusCode::BAD_REQUEST,
+            Problem::NotFound => StatusCode::NOT_FOUND,
+            Problem::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Problem::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::InternalError | Problem::StoredValueNotACount => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Problem::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The stable identifier clients branch on (listed in `contracts/schemas/problem.json`).
+    pub fn type_uri(self) -> &'static str {
+        match self {
+            Problem::BadRequest => "urn:visitor-counter:problem:bad-request",
+            Problem::NotFound => "urn:visitor-counter:problem:not-found",
+            Problem::MethodNotAllowed => "urn:visitor-counter:problem:method-not-allowed",
+            Problem::RequestTimeout => "urn:visitor-counter:problem:request-timeout",
+            Problem::PayloadTooLarge { .. } => "urn:visitor-counter:problem:payload-too-large",
+            Problem::InternalError => "urn:visitor-counter:problem:internal-error",
+            Problem::StoredValueNotACount => {
+                "urn:visitor-counter:problem:stored-value-not-a-count"
+            }
+            Problem::StorageUnavailable => "urn:visitor-counter:problem:storage-unavailable",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Problem::BadRequest => "Bad request",
+            Problem::NotFound => "Not found",
+            Problem::MethodNotAllowed => "Method not allowed",
+            Problem::RequestTimeout => "Request timeout",
+            Problem::PayloadTooLarge { .. } => "Payload too large",
+            Problem::InternalError => "Internal error",
+            Problem::StoredValueNotACount => "Stored value is not a count",
+            Problem::StorageUnavailable => "Storage unavailable",
+        }
+    }
+
+    pub fn detail(self) -> String {
+        match self {
+            Problem::BadRequest => "The request body could not be read.".into(),
+            Problem::NotFound => {
+                "There is nothing at this path; the counter is at /count.".into()
+            }
+            Problem::MethodNotAllowed => "/count answers GET, POST and OPTIONS.".into(),
+            Problem::RequestTimeout => "The request body did not arrive in time.".into(),
+            Problem::PayloadTooLarge { limit } => {
+                format!("The request body is over the limit of {limit} bytes.")
+            }
+            Problem::InternalError => {
+                "The counter failed; the operator can find the cause in the logs.".into()
+            }
+            Problem::StoredValueNotACount => "The stored counter holds something other than a count; it has been left unchanged for the operator to inspect.".into(),
+            Problem::StorageUnavailable => "The count is stored in a service that did not answer in time; try again shortly.".into(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::json!({
+            "type": self.type_uri(),
+            "title": self.title(),
+            "status": status.as_u16(),
+            "detail": self.detail(),
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        match self {
+            Problem::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+            }
+            Problem::StorageUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<&StoreError> for Problem {
+    fn from(error: &StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Problem::StorageUnavailable,
+            StoreError::NotACount(_) => Problem::StoredValueNotACount,
+            StoreError::Failed(_) => Problem::InternalError,
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The DynamoDB adapter.
+
+/// The table's hash key (String).
+pub const HASH_KEY: &str = "id";
+/// The counter item's key value.
+pub const COUNTER_ID: &str = "visitorCount";
+/// The counter item's Number attribute.
+pub const COUNT_ATTRIBUTE: &str = "count";
+/// Every DynamoDB operation the service calls: the function's IAM policy grants exactly these.
+pub const OPERATIONS: &[&str] = &["GetItem", "UpdateItem"];
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use super::{BoxError, CounterStore, StoreError};
+use crate::config::TableName;
+
+/// Every store call answers within this, success or not (the contract promises 3 s).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2500);
+/// One read attempt; a read is retried (it changes nothing) until the operation times out.
+const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Attempts per call, for reads, and for writes that DynamoDB refused outright.
+const MAX_ATTEMPTS: u32 = 3;
+const INITIAL_BACKOFF: Duration = Duration::from_millis(25);
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Error codes with which DynamoDB refuses a request without applying it.
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+];
+
+/// The counter as one DynamoDB item.
+///
+/// Reads go through a client with the SDK's standard retries. Writes go through a
+/// client that never retries on its own: an `ADD` that timed out may have landed, and
+/// retrying it would count one visit twice. [`CounterStore::increment`] retries only
+/// the failures that prove the write was not applied (throttling, connection refused).
+#[derive(Debug, Clone)]
+pub struct DynamoDbStore {
+    reads: Client,
+    writes: Client,
+    table: String,
+}
+
+impl DynamoDbStore {
+    /// Loads the SDK's standard configuration (region, credentials,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, ...) with this store's timeouts and retries.
+    pub async fn connect(table: &TableName) -> Result<Self, StoreError> {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(READ_ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(INITIAL_BACKOFF)
+                    .with_max_backoff(MAX_BACKOFF),
+            )
+            .load()
+            .await;
+        if sdk.region().is_none() {
+            return Err(StoreError::Failed(
+                "AWS_REGION: not set; the DynamoDB store needs a region".into(),
+            ));
+        }
+        Ok(Self::from_sdk_config(&sdk, table))
+    }
+
+    pub fn from_sdk_config(sdk: &SdkConfig, table: &TableName) -> Self {
+        let writes = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .build();
+        Self {
+            reads: Client::new(sdk),
+            writes: Client::from_conf(writes),
+            table: table.as_str().to_owned(),
+        }
+    }
+
+    /// Opens the connection (TLS included) before the first visit needs it.
+    /// A failure here is logged, not fatal: the next request tries again.
+    pub async fn warm_up(&self) {
+        if let Err(error) = self.get().await {
+            tracing::warn!(error = %crate::app::error_chain(&error), "DynamoDB warm-up read failed");
+        }
+    }
+
+    async fn update_once(&self) -> Result<UpdateItemOutput, SdkError<UpdateItemError>> {
+        self.writes
+            .update_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(COUNTER_ID.to_owned()))
+            .update_expression("ADD #count :one")
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+    }
+}
+
+impl CounterStore for DynamoDbStore {
+    async fn get(&self) -> Result<u64, StoreError> {
+        let output = self
+            .reads
+            .get_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(COUNTER_ID.to_owned()))
+            .consistent_read(true)
+            .projection_expression("#count")
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .send()
+            .await
+            .map_err(|error| classify(error, false))?;
+        match output.item().and_then(|item| item.get(COUNT_ATTRIBUTE)) {
+            // Never visited: reads as 0, and nothing is written.
+            None => Ok(0),
+            Some(AttributeValue::N(number)) => number
+                .parse()
+                .map_err(|_| StoreError::NotACount(format!("the Number {number:?}"))),
+            Some(other) => Err(StoreError::NotACount(format!("{other:?}"))),
+        }
+    }
+
+    async fn increment(&self) -> Result<u64, StoreError> {
+        let attempts = async {
+            let mut attempt = 1;
+            loop {
+                match self.update_once().await {
+                    Ok(output) => return updated_count(&output),
+                    Err(error) if attempt < MAX_ATTEMPTS && never_applied(&error) => {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    Err(error) => return Err(classify(error, true)),
+                }
+            }
+        };
+        tokio::time::timeout(OPERATION_TIMEOUT, attempts)
+            .await
+            .unwrap_or_else(|_elapsed| {
+                Err(StoreError::Unavailable(
+                    "UpdateItem did not finish within the operation timeout".into(),
+                ))
+            })
+    }
+}
+
+/// The count in UpdateItem's answer. ADD on a Number always returns the new Number;
+/// anything else means the reply is broken (the write itself did happen).
+fn updated_count(output: &UpdateItemOutput) -> Result<u64, StoreError> {
+    match output.attributes().and_then(|item| item.get(COUNT_ATTRIBUTE)) {
+        Some(AttributeValue::N(number)) => number.parse().map_err(|_| {
+            StoreError::Failed(format!("UpdateItem answered {number:?} as the count").into())
+        }),
+        other => Err(StoreError::Failed(
+            format!("UpdateItem answered {other:?} as the count").into(),
+        )),
+    }
+}
+
+/// Exponential backoff with up to 50% jitter, so throttled callers spread out.
+fn backoff(attempt: u32) -> Duration {
+    let base = INITIAL_BACKOFF
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+        .min(MAX_BACKOFF);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or(0);
+    base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// Failures that prove the write did not happen, so one more attempt cannot double-count.
+fn never_applied<R>(error: &SdkError<UpdateItemError, R>) -> bool
+where
+    R: std::fmt::Debug + 'static,
+{
+    match error {
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| THROTTLING_CODES.contains(&code)),
+        SdkError::DispatchFailure(_) => caused_by(error, |io| {
+            io.kind() == std::io::ErrorKind::ConnectionRefused
+        }),
+        _ => false,
+    }
+}
+
+fn caused_by(
+    error: &(dyn std::error::Error + 'static),
+    matches: impl Fn(&std::io::Error) -> bool,
+) -> bool {
+    let mut source = Some(error);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<std::io::Error>().is_some_and(&matches) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+fn classify<E, R>(error: SdkError<E, R>, write: bool) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let unavailable = match &error {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            if write && code == "ValidationException" && is_type_mismatch(service.err().message())
+            {
+                let message = service.err().message().unwrap_or_default().to_owned();
+                return StoreError::NotACount(message);
+            }
+            THROTTLING_CODES.contains(&code)
+                || matches!(code, "InternalServerError" | "ServiceUnavailable")
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    };
+    let error: BoxError = Box::new(error);
+    if unavailable {
+        StoreError::Unavailable(error)
+    } else {
+        StoreError::Failed(error)
+    }
+}
+
+/// DynamoDB's answer when `ADD` meets an attribute that is not a Number.
+fn is_type_mismatch(message: Option<&str>) -> bool {
+    message.is_some_and(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("operand type") || m.contains("data type")
+    })
+}
+
+/// HTTPS with rustls on the `ring` provider: smaller and quicker to start than the
+/// SDK's default provider, which matters for a Lambda cold start.
+fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
