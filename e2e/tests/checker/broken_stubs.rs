@@ -1,0 +1,238 @@
+//! Against a server that breaks one clause, the checker fails and names that clause.
+//!
+//! Each test asserts the exact set of failed checks, so that a check that stops
+//! noticing its clause, or one that starts blaming the wrong clause, shows up here.
+
+use pretty_assertions::assert_eq;
+
+use crate::helpers::{Fault, broken_stub, options, read_only};
+
+/// Runs the checker against a stub with `fault` and returns the failed checks' names.
+async fn failed(fault: Fault, options: &e2e::Options) -> Vec<&'static str> {
+    let stub = broken_stub(fault).await;
+    let report = e2e::verify(&stub.base_url, options).await.unwrap();
+    assert!(report.failed > 0, "{fault:?} passed:\n{report}");
+    assert!(!report.all_passed());
+    assert_eq!(report.failed, report.failed_names().len());
+    let text = report.to_string();
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|line| line.ends_with(&format!(", {} failed", report.failed))),
+        "{text}"
+    );
+    report.failed_names()
+}
+
+async fn full(fault: Fault) -> Vec<&'static str> {
+    failed(fault, &options()).await
+}
+
+async fn read_only_mode(fault: Fault) -> Vec<&'static str> {
+    failed(fault, &read_only()).await
+}
+
+#[tokio::test]
+async fn count_as_a_string() {
+    assert_eq!(
+        full(Fault::CountAsString).await,
+        [
+            "get-count",
+            "post-increments",
+            "get-sees-post",
+            "post-burst-distinct",
+            "errors-not-counted"
+        ]
+    );
+    assert_eq!(read_only_mode(Fault::CountAsString).await, ["get-count"]);
+}
+
+#[tokio::test]
+async fn an_extra_field() {
+    assert_eq!(
+        full(Fault::ExtraField).await,
+        ["get-count", "post-increments", "post-burst-distinct"]
+    );
+    assert_eq!(read_only_mode(Fault::ExtraField).await, ["get-count"]);
+}
+
+#[tokio::test]
+async fn post_that_does_not_increment() {
+    assert_eq!(
+        full(Fault::PostDoesNotIncrement).await,
+        ["post-increments", "post-burst-distinct"]
+    );
+}
+
+#[tokio::test]
+async fn get_that_does_not_see_the_post() {
+    assert_eq!(
+        full(Fault::StaleGet).await,
+        ["get-sees-post", "post-burst-distinct"]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_posts_that_share_a_number() {
+    let failed = full(Fault::DuplicateCounts).await;
+    assert!(failed.contains(&"post-burst-distinct"), "{failed:?}");
+}
+
+#[tokio::test]
+async fn wildcard_allow_origin() {
+    let expected = [
+        "cors-allowed-origin",
+        "cors-allowed-origin-errors",
+        "cors-foreign-origin",
+        "cors-preflight",
+        "cors-foreign-preflight",
+    ];
+    assert_eq!(full(Fault::WildcardOrigin).await, expected);
+    assert_eq!(read_only_mode(Fault::WildcardOrigin).await, expected);
+}
+
+#[tokio::test]
+async fn cors_missing() {
+    let expected = [
+        "cors-allowed-origin",
+        "cors-allowed-origin-errors",
+        "cors-preflight",
+    ];
+    assert_eq!(full(Fault::NoCors).await, expected);
+    assert_eq!(read_only_mode(Fault::NoCors).await, expected);
+}
+
+#[tokio::test]
+async fn foreign_origin_echoed() {
+    assert_eq!(
+        read_only_mode(Fault::ForeignOriginEchoed).await,
+        ["cors-foreign-origin", "cors-foreign-preflight"]
+    );
+}
+
+#[tokio::test]
+async fn credentials_allowed() {
+    assert_eq!(
+        read_only_mode(Fault::CredentialsAllowed).await,
+        [
+            "cors-allowed-origin",
+            "cors-allowed-origin-errors",
+            "cors-preflight"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn preflight_without_post() {
+    assert_eq!(
+        read_only_mode(Fault::PreflightWithoutPost).await,
+        ["cors-preflight"]
+    );
+}
+
+#[tokio::test]
+async fn vary_missing() {
+    let expected = ["cors-allowed-origin", "cors-allowed-origin-errors"];
+    assert_eq!(full(Fault::NoVary).await, expected);
+    assert_eq!(read_only_mode(Fault::NoVary).await, expected);
+}
+
+#[tokio::test]
+async fn an_html_404() {
+    assert_eq!(full(Fault::HtmlNotFound).await, ["not-found"]);
+    assert_eq!(read_only_mode(Fault::HtmlNotFound).await, ["not-found"]);
+}
+
+#[tokio::test]
+async fn a_problem_sent_as_plain_json() {
+    assert_eq!(
+        full(Fault::ProblemAsPlainJson).await,
+        ["not-found", "method-not-allowed", "payload-too-large"]
+    );
+}
+
+#[tokio::test]
+async fn method_not_allowed_answered_as_200() {
+    assert_eq!(
+        full(Fault::MethodNotAllowedAs200).await,
+        ["method-not-allowed"]
+    );
+    assert_eq!(
+        read_only_mode(Fault::MethodNotAllowedAs200).await,
+        ["method-not-allowed"]
+    );
+}
+
+#[tokio::test]
+async fn a_500_without_problem_json() {
+    assert_eq!(full(Fault::PutAs500Text).await, ["method-not-allowed"]);
+    assert_eq!(
+        read_only_mode(Fault::PutAs500Text).await,
+        ["method-not-allowed"]
+    );
+}
+
+#[tokio::test]
+async fn allow_missing_on_405() {
+    assert_eq!(
+        read_only_mode(Fault::AllowMissing).await,
+        ["method-not-allowed"]
+    );
+}
+
+#[tokio::test]
+async fn a_405_that_counts() {
+    assert_eq!(full(Fault::PutCounted).await, ["errors-not-counted"]);
+}
+
+#[tokio::test]
+async fn an_oversized_body_counted() {
+    assert_eq!(
+        full(Fault::OversizeCounted).await,
+        ["payload-too-large", "errors-not-counted"]
+    );
+}
+
+#[tokio::test]
+async fn cache_control_missing() {
+    assert_eq!(
+        full(Fault::NoCacheControl).await,
+        ["get-count", "cache-control-no-store"]
+    );
+    assert_eq!(
+        read_only_mode(Fault::NoCacheControl).await,
+        ["get-count", "cache-control-no-store"]
+    );
+}
+
+#[tokio::test]
+async fn cache_control_missing_on_errors_only() {
+    assert_eq!(
+        read_only_mode(Fault::NoCacheControlOnErrors).await,
+        ["cache-control-no-store"]
+    );
+}
+
+#[tokio::test]
+async fn the_failure_says_why_and_shows_the_evidence() {
+    let stub = broken_stub(Fault::WildcardOrigin).await;
+
+    let report = e2e::verify(&stub.base_url, &read_only()).await.unwrap();
+
+    let text = report.to_string();
+    assert!(
+        text.contains(
+            "FAIL cors-allowed-origin: GET /count: Access-Control-Allow-Origin is \"*\", \
+             expected https://example.com\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("    < access-control-allow-origin: *\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    > origin: https://example.com\n"),
+        "{text}"
+    );
+}

@@ -1,0 +1,357 @@
+//! A wiremock server that plays the counter from the contract's own examples and
+//! constants, with a real counter behind it, and that can break one clause on demand.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use wiremock::http::Method;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The allowed origin: the contract's own example of an `Origin`.
+pub const ORIGIN: &str = "https://example.com";
+
+/// One clause of the contract, broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `{"count": "1234"}`.
+    CountAsString,
+    /// `{"count": 1234, "visitors": 1}`.
+    ExtraField,
+    /// POST answers the current count without adding the visit.
+    PostDoesNotIncrement,
+    /// `Access-Control-Allow-Origin: *` for everyone.
+    WildcardOrigin,
+    /// No CORS headers at all.
+    NoCors,
+    /// The foreign origin is echoed back like an allowed one.
+    ForeignOriginEchoed,
+    /// `Access-Control-Allow-Credentials: true` for the allowed origin.
+    CredentialsAllowed,
+    /// The preflight does not list POST.
+    PreflightWithoutPost,
+    /// An HTML page for unknown paths.
+    HtmlNotFound,
+    /// The 404 problem sent as `application/json`.
+    ProblemAsPlainJson,
+    /// PUT, DELETE and PATCH answered 200 with the count.
+    MethodNotAllowedAs200,
+    /// PUT answered 500 `text/plain`.
+    PutAs500Text,
+    /// The 405 problem without `Allow`.
+    AllowMissing,
+    /// PUT answered 405 correctly, but counted.
+    PutCounted,
+    /// An oversized POST is counted and answered 200.
+    OversizeCounted,
+    /// GET keeps answering the count the server started with.
+    StaleGet,
+    /// Concurrent POSTs can get the same number.
+    DuplicateCounts,
+    /// No `Cache-Control` anywhere.
+    NoCacheControl,
+    /// `Cache-Control` missing on error answers only.
+    NoCacheControlOnErrors,
+    /// No `Vary` anywhere.
+    NoVary,
+}
+
+/// What the contract says the answers look like, read from `contracts/openapi.json`.
+struct Examples {
+    count: u64,
+    count_body: Value,
+    not_found: Value,
+    method_not_allowed: Value,
+    payload_too_large: Value,
+    allow: String,
+    allow_methods: String,
+    cache_control: String,
+}
+
+impl Examples {
+    fn load() -> Self {
+        let openapi: Value = serde_json::from_str(e2e::contract::OPENAPI).unwrap();
+        let at = |pointer: &str| {
+            openapi
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("openapi.json has no {pointer}"))
+                .clone()
+        };
+        let problem = |response: &str, example: &str| {
+            at(&format!(
+                "/components/responses/{response}/content/application~1problem+json/examples/{example}/value"
+            ))
+        };
+        let count_body =
+            at("/paths/~1count/get/responses/200/content/application~1json/examples/counted/value");
+        let constant = |header: &str| {
+            at(&format!("/components/headers/{header}/schema/const"))
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        Self {
+            count: count_body["count"].as_u64().unwrap(),
+            count_body,
+            not_found: problem("NotFound", "not-found"),
+            method_not_allowed: problem("MethodNotAllowed", "method-not-allowed"),
+            payload_too_large: problem("PayloadTooLarge", "payload-too-large"),
+            allow: constant("Allow"),
+            allow_methods: constant("Access-Control-Allow-Methods"),
+            cache_control: constant("Cache-Control"),
+        }
+    }
+}
+
+/// The counter, as a wiremock responder.
+pub struct Stub {
+    examples: Examples,
+    count: Arc<AtomicU64>,
+    start: u64,
+    count_path: String,
+    fault: Option<Fault>,
+    /// Answers to this method (or to all) are delayed this long.
+    slow: Option<(Option<Method>, Duration)>,
+}
+
+/// A running stub and the handle to its count.
+pub struct StubServer {
+    pub server: MockServer,
+    pub count: Arc<AtomicU64>,
+    /// The base URL to check, with the stage path if there is one.
+    pub base_url: String,
+}
+
+impl StubServer {
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// How many requests of this method reached the server.
+    pub async fn received(&self, method: Method) -> usize {
+        self.server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|request| request.method == method)
+            .count()
+    }
+}
+
+/// A stub that honours the whole contract, at the root.
+pub async fn good_stub() -> StubServer {
+    stub(None, "").await
+}
+
+/// A stub that breaks one clause.
+pub async fn broken_stub(fault: Fault) -> StubServer {
+    stub(Some(fault), "").await
+}
+
+/// A stub serving under `stage` (such as `/prod`), optionally broken.
+pub async fn stub(fault: Option<Fault>, stage: &str) -> StubServer {
+    start(fault, stage, None).await
+}
+
+async fn start(
+    fault: Option<Fault>,
+    stage: &str,
+    slow: Option<(Option<Method>, Duration)>,
+) -> StubServer {
+    let examples = Examples::load();
+    let count = Arc::new(AtomicU64::new(examples.count));
+    let responder = Stub {
+        start: examples.count,
+        examples,
+        count: Arc::clone(&count),
+        count_path: format!("{stage}/count"),
+        fault,
+        slow,
+    };
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(responder)
+        .mount(&server)
+        .await;
+    let base_url = format!("{}{stage}", server.uri());
+    StubServer {
+        server,
+        count,
+        base_url,
+    }
+}
+
+/// A correct stub whose answers to `method` (or to everything) take `delay`.
+pub async fn slow_stub(delay: Duration, method: Option<Method>) -> StubServer {
+    start(None, "", Some((method, delay))).await
+}
+
+impl Stub {
+    fn has(&self, fault: Fault) -> bool {
+        self.fault == Some(fault)
+    }
+
+    fn count_body(&self, count: u64) -> ResponseTemplate {
+        let mut body = self.examples.count_body.clone();
+        body["count"] = if self.has(Fault::CountAsString) {
+            Value::from(count.to_string())
+        } else {
+            Value::from(count)
+        };
+        if self.has(Fault::ExtraField) {
+            body["visitors"] = Value::from(1);
+        }
+        ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
+    }
+
+    fn problem(&self, example: &Value) -> ResponseTemplate {
+        let status = u16::try_from(example["status"].as_u64().unwrap()).unwrap();
+        let media_type = if self.has(Fault::ProblemAsPlainJson) {
+            "application/json"
+        } else {
+            "application/problem+json"
+        };
+        ResponseTemplate::new(status).set_body_raw(example.to_string(), media_type)
+    }
+
+    fn method_not_allowed(&self) -> ResponseTemplate {
+        let template = self.problem(&self.examples.method_not_allowed);
+        if self.has(Fault::AllowMissing) {
+            template
+        } else {
+            template.insert_header("Allow", self.examples.allow.as_str())
+        }
+    }
+
+    /// The answer, its status, and whether it is a preflight.
+    fn route(&self, request: &Request) -> (ResponseTemplate, u16, bool) {
+        if request.url.path() != self.count_path {
+            if self.has(Fault::HtmlNotFound) {
+                let page = "<html><body><h1>404 Not Found</h1></body></html>";
+                return (
+                    ResponseTemplate::new(404).set_body_raw(page, "text/html"),
+                    404,
+                    false,
+                );
+            }
+            return (self.problem(&self.examples.not_found), 404, false);
+        }
+        let (answer, status) = match request.method {
+            Method::GET => {
+                let count = if self.has(Fault::StaleGet) {
+                    self.start
+                } else {
+                    self.count.load(Ordering::SeqCst)
+                };
+                (self.count_body(count), 200)
+            }
+            Method::POST => {
+                if request.body.len() > e2e::contract::BODY_LIMIT
+                    && !self.has(Fault::OversizeCounted)
+                {
+                    return (self.problem(&self.examples.payload_too_large), 413, false);
+                }
+                if self.has(Fault::PostDoesNotIncrement) {
+                    return (
+                        self.count_body(self.count.load(Ordering::SeqCst)),
+                        200,
+                        false,
+                    );
+                }
+                let count = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+                let answered = if self.has(Fault::DuplicateCounts) {
+                    // A read-then-write race: two visits can see the same number.
+                    count - count % 2
+                } else {
+                    count
+                };
+                (self.count_body(answered), 200)
+            }
+            Method::OPTIONS => return (ResponseTemplate::new(204), 204, true),
+            Method::PUT if self.has(Fault::PutAs500Text) => (
+                ResponseTemplate::new(500).set_body_raw("Internal Server Error", "text/plain"),
+                500,
+            ),
+            Method::PUT if self.has(Fault::PutCounted) => {
+                self.count.fetch_add(1, Ordering::SeqCst);
+                (self.method_not_allowed(), 405)
+            }
+            _ if self.has(Fault::MethodNotAllowedAs200) => {
+                (self.count_body(self.count.load(Ordering::SeqCst)), 200)
+            }
+            _ => (self.method_not_allowed(), 405),
+        };
+        (answer, status, false)
+    }
+}
+
+impl Respond for Stub {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let (mut answer, status, preflight) = self.route(request);
+        let is_error = status >= 400;
+        if let Some((method, delay)) = &self.slow
+            && method
+                .as_ref()
+                .is_none_or(|method| method == request.method)
+        {
+            answer = answer.set_delay(*delay);
+        }
+
+        let skip_cache_control = self.has(Fault::NoCacheControl)
+            || (is_error && self.has(Fault::NoCacheControlOnErrors));
+        if !skip_cache_control {
+            answer = answer.insert_header("Cache-Control", self.examples.cache_control.as_str());
+        }
+        if !self.has(Fault::NoVary) && !self.has(Fault::NoCors) {
+            answer = answer.insert_header("Vary", "Accept-Encoding, origin");
+        }
+
+        let origin = request
+            .headers
+            .get("origin")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        let allowed =
+            origin == ORIGIN || (self.has(Fault::ForeignOriginEchoed) && !origin.is_empty());
+        if self.has(Fault::WildcardOrigin) && !origin.is_empty() {
+            answer = answer.insert_header("Access-Control-Allow-Origin", "*");
+        } else if allowed && !self.has(Fault::NoCors) {
+            answer = answer.insert_header("Access-Control-Allow-Origin", origin);
+            if self.has(Fault::CredentialsAllowed) {
+                answer = answer.insert_header("Access-Control-Allow-Credentials", "true");
+            }
+            if preflight {
+                let methods = if self.has(Fault::PreflightWithoutPost) {
+                    "GET, OPTIONS"
+                } else {
+                    self.examples.allow_methods.as_str()
+                };
+                answer = answer
+                    .insert_header("Access-Control-Allow-Methods", methods)
+                    .insert_header("Access-Control-Allow-Headers", "content-type")
+                    .insert_header("Access-Control-Max-Age", "600");
+            } else {
+                answer = answer.insert_header("Access-Control-Expose-Headers", "Retry-After");
+            }
+        }
+        answer
+    }
+}
+
+/// Options for the stubs: the contract's example origin, short timeouts.
+pub fn options() -> e2e::Options {
+    e2e::Options {
+        timeout: Duration::from_secs(5),
+        ..e2e::Options::new(ORIGIN)
+    }
+}
+
+pub fn read_only() -> e2e::Options {
+    e2e::Options {
+        read_only: true,
+        ..options()
+    }
+}
