@@ -24,3 +24,69 @@ ensure_python_tools() {
   fi
   export PATH="$venv/bin:$PATH"
 }
+
+# Java 17+ for DynamoDB Local: the machine's own, or Debian's headless JRE.
+ensure_java() {
+  if command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; then
+    return
+  fi
+  say "installing Java (openjdk-17-jre-headless) for DynamoDB Local"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
+    || die "could not install Java 17 with apt-get; install a Java 17+ runtime and rerun"
+}
+
+# DynamoDB Local, AWS's local engine, from the npm package that carries its jar.
+DYNAMODB_LOCAL_PACKAGE="amplify-dynamodb-simulator@2.9.30"
+ensure_dynamodb_local() {
+  DYNAMODB_LOCAL_DIR="$TOOLS_DIR/dynamodb-local"
+  if [ ! -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ]; then
+    say "installing DynamoDB Local ($DYNAMODB_LOCAL_PACKAGE) into $DYNAMODB_LOCAL_DIR"
+    command -v npm >/dev/null || die "npm is needed to fetch DynamoDB Local"
+    local scratch
+    scratch="$(mktemp -d)"
+    (cd "$scratch" && npm pack --silent "$DYNAMODB_LOCAL_PACKAGE" >/dev/null 2>&1 && tar -xzf ./*.tgz) \
+      || die "npm could not fetch $DYNAMODB_LOCAL_PACKAGE"
+    rm -rf "$DYNAMODB_LOCAL_DIR" && mkdir -p "$TOOLS_DIR"
+    mv "$scratch/package/emulator" "$DYNAMODB_LOCAL_DIR" && rm -rf "$scratch"
+    [ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ] || die "DynamoDBLocal.jar missing from $DYNAMODB_LOCAL_PACKAGE"
+  fi
+  export DYNAMODB_LOCAL_DIR
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts one in-memory DynamoDB Local for the whole run and exports its endpoint.
+# The caller stops it with stop_dynamodb_local (the test script does so on exit).
+start_dynamodb_local() {
+  local port log
+  port="$(free_port)"
+  log="$TOOLS_DIR/dynamodb-local.log"
+  (cd "$DYNAMODB_LOCAL_DIR" && exec java -Djava.library.path=DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+    -inMemory -sharedDb -port "$port" -disableTelemetry) >"$log" 2>&1 &
+  DYNAMODB_LOCAL_PID=$!
+  DYNAMODB_LOCAL_ENDPOINT="http://127.0.0.1:$port"
+  local tries=0
+  # Any HTTP answer (400 for an unsigned request) means it is serving.
+  until curl -s -o /dev/null "$DYNAMODB_LOCAL_ENDPOINT"; do
+    if ! kill -0 "$DYNAMODB_LOCAL_PID" 2>/dev/null; then
+      cat "$log" >&2
+      die "DynamoDB Local exited during start-up (log above)"
+    fi
+    tries=$((tries + 1))
+    [ "$tries" -lt 300 ] || die "DynamoDB Local did not answer on $DYNAMODB_LOCAL_ENDPOINT within 30 s (log: $log)"
+    sleep 0.1
+  done
+  say "DynamoDB Local serving on $DYNAMODB_LOCAL_ENDPOINT"
+  export DYNAMODB_LOCAL_ENDPOINT
+}
+
+stop_dynamodb_local() {
+  if [ -n "${DYNAMODB_LOCAL_PID:-}" ]; then
+    kill "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
+    wait "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
+  fi
+}

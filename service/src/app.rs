@@ -23,6 +23,12 @@ pub const BODY_LIMIT: usize = 1024;
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The one path the API serves.
 pub const COUNT_PATH: &str = "/count";
+/// What the app answers other than with 404/405: `contracts/openapi.json` lists exactly these.
+pub const OPERATIONS: &[(&str, &str)] = &[
+    ("GET", COUNT_PATH),
+    ("POST", COUNT_PATH),
+    ("OPTIONS", COUNT_PATH),
+];
 
 /// Builds the application around a store.
 pub fn app<S: CounterStore>(store: Arc<S>, allowed_origins: AllowedOrigins) -> Router {
@@ -65,7 +71,9 @@ fn store_failure(method: &Method, error: &StoreError) -> Response {
     // The cause chain goes to the log, never to the client.
     let cause = error_chain(error);
     match problem.status() {
-        StatusCode::SERVICE_UNAVAILABLE => tracing::warn!(%method, error = %cause, "storage unavailable"),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            tracing::warn!(%method, error = %cause, "storage unavailable")
+        }
         _ => tracing::error!(%method, error = %cause, "storage failed"),
     }
     problem.into_response()
@@ -103,7 +111,8 @@ async fn read_body(request: Request, next: Next) -> Response {
         Ok(Err(_)) => return Problem::BadRequest.into_response(),
         Err(_elapsed) => return Problem::RequestTimeout.into_response(),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {

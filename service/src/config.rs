@@ -150,9 +150,10 @@ fn parse_origin(item: &str) -> Result<String, String> {
     if authority.is_empty() {
         return invalid("the host is missing");
     }
-    if let Some(bad) = authority.chars().find(|&c| {
-        !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-    }) {
+    if let Some(bad) = authority
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+    {
         let why = if bad == '/' {
             "no path or trailing slash: an origin ends after the host and port".to_owned()
         } else {
@@ -160,7 +161,9 @@ fn parse_origin(item: &str) -> Result<String, String> {
         };
         return invalid(&why);
     }
-    if let Some((_, port)) = authority.rsplit_once(':').filter(|_| !authority.ends_with(']'))
+    if let Some((_, port)) = authority
+        .rsplit_once(':')
+        .filter(|_| !authority.ends_with(']'))
         && port.parse::<u16>().is_err()
     {
         return invalid("the port must be a number from 0 to 65535");
@@ -195,7 +198,8 @@ impl Config {
                 }),
             }
         };
-        let fail = |variable: &'static str| move |message: String| ConfigError { variable, message };
+        let fail =
+            |variable: &'static str| move |message: String| ConfigError { variable, message };
 
         let lambda = lookup(AWS_LAMBDA_RUNTIME_API).is_some();
 
@@ -230,7 +234,8 @@ impl Config {
                 if path.as_os_str().is_empty() {
                     return Err(ConfigError {
                         variable: COUNTER_DB,
-                        message: "is empty; give a file path or unset it for the default".to_owned(),
+                        message: "is empty; give a file path or unset it for the default"
+                            .to_owned(),
                     });
                 }
                 StoreConfig::Embedded { path }

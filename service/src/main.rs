@@ -9,8 +9,12 @@ fn main() -> ExitCode {
 
     // Lambda runs one invocation at a time: a single-threaded runtime starts faster.
     let runtime = match runtime_api {
-        Some(_) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-        None => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        Some(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
     };
     let runtime = match runtime {
         Ok(runtime) => runtime,

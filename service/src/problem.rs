@@ -50,9 +50,7 @@ impl Problem {
             Problem::RequestTimeout => "urn:visitor-counter:problem:request-timeout",
             Problem::PayloadTooLarge { .. } => "urn:visitor-counter:problem:payload-too-large",
             Problem::InternalError => "urn:visitor-counter:problem:internal-error",
-            Problem::StoredValueNotACount => {
-                "urn:visitor-counter:problem:stored-value-not-a-count"
-            }
+            Problem::StoredValueNotACount => "urn:visitor-counter:problem:stored-value-not-a-count",
             Problem::StorageUnavailable => "urn:visitor-counter:problem:storage-unavailable",
         }
     }

@@ -56,7 +56,16 @@ impl DynamoDbStore {
     /// Loads the SDK's standard configuration (region, credentials,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, ...) with this store's timeouts and retries.
     pub async fn connect(table: &TableName) -> Result<Self, StoreError> {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
+        Self::connect_with(aws_config::defaults(BehaviorVersion::latest()), table).await
+    }
+
+    /// As [`connect`](Self::connect), from a loader the caller has set up
+    /// (tests point it at DynamoDB Local).
+    pub async fn connect_with(
+        loader: aws_config::ConfigLoader,
+        table: &TableName,
+    ) -> Result<Self, StoreError> {
+        let sdk = loader
             .http_client(http_client())
             .timeout_config(
                 TimeoutConfig::builder()
@@ -87,6 +96,9 @@ impl DynamoDbStore {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
+                    // One attempt may use the whole budget: cutting a slow write short
+                    // would not undo it, only hide whether it landed.
+                    .operation_attempt_timeout(OPERATION_TIMEOUT)
                     .operation_timeout(OPERATION_TIMEOUT)
                     .build(),
             )
@@ -112,8 +124,15 @@ impl DynamoDbStore {
             .table_name(&self.table)
             .key(HASH_KEY, AttributeValue::S(COUNTER_ID.to_owned()))
             .update_expression("ADD #count :one")
+            // A stored value that is not a count (a string, a negative number) is left
+            // as it is: the condition fails and nothing is written.
+            .condition_expression(
+                "attribute_not_exists(#count) OR (attribute_type(#count, :number) AND #count >= :zero)",
+            )
             .expression_attribute_names("#count", COUNT_ATTRIBUTE)
             .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+            .expression_attribute_values(":number", AttributeValue::S("N".to_owned()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
@@ -170,7 +189,10 @@ impl CounterStore for DynamoDbStore {
 /// The count in UpdateItem's answer. ADD on a Number always returns the new Number;
 /// anything else means the reply is broken (the write itself did happen).
 fn updated_count(output: &UpdateItemOutput) -> Result<u64, StoreError> {
-    match output.attributes().and_then(|item| item.get(COUNT_ATTRIBUTE)) {
+    match output
+        .attributes()
+        .and_then(|item| item.get(COUNT_ATTRIBUTE))
+    {
         Some(AttributeValue::N(number)) => number.parse().map_err(|_| {
             StoreError::Failed(format!("UpdateItem answered {number:?} as the count").into())
         }),
@@ -192,7 +214,8 @@ fn backoff(attempt: u32) -> Duration {
     base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
 }
 
-/// Failures that prove the write did not happen, so one more attempt cannot double-count.
+/// Failures that prove the write did not happen, so one more attempt cannot double-count:
+/// DynamoDB refused it (throttling), or no connection was ever made to send it on.
 fn never_applied<R>(error: &SdkError<UpdateItemError, R>) -> bool
 where
     R: std::fmt::Debug + 'static,
@@ -202,25 +225,21 @@ where
             .err()
             .code()
             .is_some_and(|code| THROTTLING_CODES.contains(&code)),
-        SdkError::DispatchFailure(_) => caused_by(error, |io| {
-            io.kind() == std::io::ErrorKind::ConnectionRefused
-        }),
+        SdkError::DispatchFailure(_) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+            while let Some(cause) = source {
+                if cause
+                    .downcast_ref::<hyper_util::client::legacy::Error>()
+                    .is_some_and(hyper_util::client::legacy::Error::is_connect)
+                {
+                    return true;
+                }
+                source = cause.source();
+            }
+            false
+        }
         _ => false,
     }
-}
-
-fn caused_by(
-    error: &(dyn std::error::Error + 'static),
-    matches: impl Fn(&std::io::Error) -> bool,
-) -> bool {
-    let mut source = Some(error);
-    while let Some(cause) = source {
-        if cause.downcast_ref::<std::io::Error>().is_some_and(&matches) {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
 }
 
 fn classify<E, R>(error: SdkError<E, R>, write: bool) -> StoreError
@@ -231,10 +250,10 @@ where
     let unavailable = match &error {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
-            if write && code == "ValidationException" && is_type_mismatch(service.err().message())
-            {
-                let message = service.err().message().unwrap_or_default().to_owned();
-                return StoreError::NotACount(message);
+            if write && code == "ConditionalCheckFailedException" {
+                return StoreError::NotACount(
+                    "the stored count is not a non-negative Number".to_owned(),
+                );
             }
             THROTTLING_CODES.contains(&code)
                 || matches!(code, "InternalServerError" | "ServiceUnavailable")
@@ -252,17 +271,9 @@ where
     }
 }
 
-/// DynamoDB's answer when `ADD` meets an attribute that is not a Number.
-fn is_type_mismatch(message: Option<&str>) -> bool {
-    message.is_some_and(|m| {
-        let m = m.to_ascii_lowercase();
-        m.contains("operand type") || m.contains("data type")
-    })
-}
-
 /// HTTPS with rustls on the `ring` provider: smaller and quicker to start than the
 /// SDK's default provider, which matters for a Lambda cold start.
-fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls;
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(

@@ -1,0 +1,128 @@
+//! The DynamoDB store, for real, against DynamoDB Local.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::StatusCode;
+use pretty_assertions::assert_eq;
+use visitor_counter::app::app;
+use visitor_counter::store::dynamodb::COUNT_ATTRIBUTE;
+
+use crate::helpers::*;
+
+async fn dynamodb_app() -> (
+    axum::Router,
+    aws_sdk_dynamodb::Client,
+    visitor_counter::config::TableName,
+) {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let store = dynamodb_store(&dynamodb_endpoint(), &table).await;
+    (app(Arc::new(store), origins()), admin, table)
+}
+
+#[tokio::test]
+async fn concurrent_posts_get_distinct_consecutive_counts_and_the_total_is_exact() {
+    let (app, admin, table) = dynamodb_app().await;
+    let shared = app.clone();
+    let answers = concurrently(200, move || {
+        let app = shared.clone();
+        async move { post(&app).await }
+    })
+    .await;
+    let counts = answers
+        .iter()
+        .map(|a| a.count(&schemas().post_count))
+        .collect();
+    assert_consecutive(counts, 1);
+    assert_eq!(get(&app).await.count(&schemas().get_count), 200);
+    let item = stored_item(&admin, &table).await.unwrap();
+    assert_eq!(item[COUNT_ATTRIBUTE], AttributeValue::N("200".into()));
+}
+
+#[tokio::test]
+async fn get_on_a_missing_item_reads_zero_and_writes_nothing() {
+    let (app, admin, table) = dynamodb_app().await;
+    assert_eq!(get(&app).await.count(&schemas().get_count), 0);
+    assert_eq!(stored_item(&admin, &table).await, None);
+    assert_eq!(post(&app).await.count(&schemas().post_count), 1);
+    assert_eq!(get(&app).await.count(&schemas().get_count), 1);
+}
+
+#[tokio::test]
+async fn a_stored_value_that_is_not_a_count_is_500_and_left_unchanged() {
+    let (app, admin, table) = dynamodb_app().await;
+    for value in [
+        AttributeValue::S("12".into()),
+        AttributeValue::N("-3".into()),
+        AttributeValue::Bool(true),
+    ] {
+        store_raw_count(&admin, &table, value.clone()).await;
+        get(&app).await.assert_problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "stored-value-not-a-count",
+        );
+        post(&app).await.assert_problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "stored-value-not-a-count",
+        );
+        let item = stored_item(&admin, &table).await.unwrap();
+        assert_eq!(item[COUNT_ATTRIBUTE], value);
+    }
+}
+
+async fn assert_unavailable_within_3s(endpoint: &str) {
+    let table = visitor_counter::config::TableName::parse("visitor-count").unwrap();
+    let store = dynamodb_store(endpoint, &table).await;
+    let app = app(Arc::new(store), origins());
+    for method in ["GET", "POST"] {
+        let started = Instant::now();
+        let answer = match method {
+            "GET" => get(&app).await,
+            _ => post(&app).await,
+        };
+        let elapsed = started.elapsed();
+        answer.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable");
+        assert_eq!(answer.header("retry-after"), Some("1"));
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "{method} took {elapsed:?}"
+        );
+        let body = String::from_utf8_lossy(&answer.body).to_lowercase();
+        for leak in [
+            "dispatch",
+            "timeout",
+            "connection",
+            "127.0.0.1",
+            "sdk",
+            "aws",
+        ] {
+            assert!(!body.contains(leak), "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn unreachable_dynamodb_is_503_within_3_seconds() {
+    // Nothing listens here: every connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    assert_unavailable_within_3s(&endpoint).await;
+}
+
+#[tokio::test]
+async fn silent_dynamodb_is_503_within_3_seconds() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    assert_unavailable_within_3s(&endpoint).await;
+    held.abort();
+}

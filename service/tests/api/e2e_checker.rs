@@ -1,0 +1,62 @@
+//! The contract checker (the `e2e` crate) against the real binary, on both stores.
+
+use e2e::Options;
+
+use crate::helpers::*;
+
+async fn assert_honours_the_contract(server: &TestServer) {
+    let full = e2e::verify(&server.base_url, &Options::new(ORIGIN))
+        .await
+        .unwrap();
+    assert!(full.all_passed(), "{full}");
+    assert_eq!(full.failed, 0);
+    assert!(full.passed >= 14, "{full}");
+
+    let read_only = Options {
+        read_only: true,
+        ..Options::new(ORIGIN)
+    };
+    let before = e2e::verify(&server.base_url, &read_only).await.unwrap();
+    assert!(before.all_passed(), "{before}");
+    // Read-only mode changes nothing.
+    let count = |server: &TestServer| {
+        let url = server.url("/count");
+        async move {
+            let body: serde_json::Value = http_client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["count"].as_u64().unwrap()
+        }
+    };
+    let counted = count(server).await;
+    let again = e2e::verify(&server.base_url, &read_only).await.unwrap();
+    assert!(again.all_passed(), "{again}");
+    assert_eq!(count(server).await, counted);
+}
+
+#[tokio::test]
+async fn the_binary_on_the_embedded_store_honours_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("count.redb");
+    let server = spawn_server(&[
+        ("COUNTER_DB", db.to_str().unwrap()),
+        ("ALLOWED_ORIGINS", ORIGIN),
+    ]);
+    assert_honours_the_contract(&server).await;
+}
+
+#[tokio::test]
+async fn the_binary_on_dynamodb_local_honours_the_contract() {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let mut env = dynamodb_env(&dynamodb_endpoint(), &table);
+    env.push(("ALLOWED_ORIGINS".into(), ORIGIN.into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = spawn_server(&env);
+    assert_honours_the_contract(&server).await;
+}

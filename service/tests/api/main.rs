@@ -1,0 +1,11 @@
+//! One test binary for the service (see `helpers.rs` for the harness).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod binary;
+mod contract;
+mod dynamodb;
+mod e2e_checker;
+mod embedded;
+mod helpers;
+mod lambda;
+mod openapi;

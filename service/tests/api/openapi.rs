@@ -1,0 +1,181 @@
+//! The published OpenAPI document: valid, its examples valid, and in step with the app.
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use http::{Method, StatusCode};
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+use visitor_counter::app::OPERATIONS;
+
+use crate::helpers::*;
+
+fn document() -> Value {
+    load_json(&contracts_dir().join("openapi.json"))
+}
+
+/// Follows a local `#/...` reference.
+fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(pointer) if pointer.starts_with('#') => document
+            .pointer(&pointer[1..])
+            .unwrap_or_else(|| panic!("dangling reference {pointer}")),
+        _ => value,
+    }
+}
+
+#[test]
+fn the_document_is_valid_openapi_3_1() {
+    let meta = load_json(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/openapi-3.1.schema.json"),
+    );
+    let validator = jsonschema::validator_for(&meta).unwrap();
+    assert_valid(&validator, &document());
+}
+
+#[test]
+fn every_reference_resolves_and_every_example_matches_its_schema() {
+    let document = document();
+    let mut checked = 0;
+    let mut visit = vec![&document];
+    // Every local reference points somewhere.
+    while let Some(value) = visit.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref")
+                    && reference.starts_with('#')
+                {
+                    resolve(&document, value);
+                }
+                visit.extend(map.values());
+            }
+            Value::Array(items) => visit.extend(items),
+            _ => {}
+        }
+    }
+    // Every example of every response body validates against the schema file it names.
+    let responses = document["paths"]["/count"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|operation| operation.get("responses").and_then(Value::as_object))
+        .flat_map(|responses| responses.values())
+        .chain(
+            document["components"]["responses"]
+                .as_object()
+                .unwrap()
+                .values(),
+        );
+    for response in responses {
+        let response = resolve(&document, response);
+        let Some(content) = response.get("content").and_then(Value::as_object) else {
+            continue;
+        };
+        for media in content.values() {
+            let file = media["schema"]["$ref"]
+                .as_str()
+                .expect("schemas are $refs to files");
+            let validator = schema(file.trim_start_matches("schemas/"));
+            let examples = media["examples"]
+                .as_object()
+                .expect("every body has examples");
+            for (name, example) in examples {
+                let value = &example["value"];
+                assert!(
+                    validator.is_valid(value),
+                    "example {name} does not match {file}: {value}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples found");
+}
+
+#[test]
+fn the_schemas_reject_what_the_contract_forbids() {
+    let s = schemas();
+    for bad in [
+        serde_json::json!({"count": "1"}),
+        serde_json::json!({"count": -1}),
+        serde_json::json!({"count": 1.5}),
+        serde_json::json!({"count": 1, "extra": true}),
+        serde_json::json!({}),
+    ] {
+        assert!(!s.get_count.is_valid(&bad), "{bad}");
+        assert!(!s.post_count.is_valid(&bad), "{bad}");
+    }
+    assert!(!s.post_count.is_valid(&serde_json::json!({"count": 0})));
+    assert!(
+        !s.problem
+            .is_valid(&serde_json::json!({"title": "x", "status": 500, "detail": "y"}))
+    );
+}
+
+fn documented_operations() -> BTreeSet<(String, String)> {
+    document()["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|key| !key.starts_with("x-") && *key != "parameters")
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_app_serves_exactly_the_documented_operations() {
+    let documented = documented_operations();
+    let declared: BTreeSet<(String, String)> = OPERATIONS
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(declared, documented);
+
+    // And the app really answers them, while undocumented ones get 404 or 405.
+    let t = embedded_app();
+    for (method, path) in &documented {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = call(
+            &t.app,
+            request(method.clone(), path).body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert!(
+            answer.status.is_success(),
+            "{method} {path}: {}",
+            answer.status
+        );
+        let documented_statuses =
+            document()["paths"][path][method.as_str().to_lowercase()]["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>();
+        assert!(documented_statuses.contains(&answer.status.as_u16().to_string()));
+    }
+    for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+        let key = (method.to_string(), "/count".to_owned());
+        assert!(!documented.contains(&key));
+        let answer = call(
+            &t.app,
+            request(method, "/count").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let answer = call(
+        &t.app,
+        request(Method::GET, "/undocumented")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}
