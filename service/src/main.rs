@@ -56,6 +56,7 @@ fn init_logging(lambda: bool) {
     } else if lambda {
         builder.without_time().with_ansi(false).init();
     } else {
-        builder.init();
+        use std::io::IsTerminal;
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }

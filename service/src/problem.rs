@@ -1,7 +1,6 @@
 //! Error answers: RFC 9457 problem details, the only error shape clients see.
 //! The client gets a stable `type`, a title and a generic detail; causes go to the log.
 
-use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
@@ -88,16 +87,26 @@ impl Problem {
     }
 }
 
+/// The RFC 9457 members, in the order people read them.
+#[derive(serde::Serialize)]
+struct Body {
+    r#type: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = serde_json::json!({
-            "type": self.type_uri(),
-            "title": self.title(),
-            "status": status.as_u16(),
-            "detail": self.detail(),
-        });
-        let mut response = Response::new(Body::from(body.to_string()));
+        let body = Body {
+            r#type: self.type_uri(),
+            title: self.title(),
+            status: status.as_u16(),
+            detail: self.detail(),
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = Response::new(axum::body::Body::from(body));
         *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
