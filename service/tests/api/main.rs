@@ -8,4 +8,6 @@ mod e2e_checker;
 mod embedded;
 mod helpers;
 mod lambda;
+mod lambda_binary;
+mod lambda_emulator;
 mod openapi;
