@@ -4,8 +4,12 @@
 //! [--timeout-secs S] [--foreign-origin ORIGIN]`: `verify` is the default command, so
 //! further commands can sit beside it as subcommands.
 //!
-//! Exit status: [`EXIT_PASSED`] when every check passed, [`EXIT_FAILED`] when any
-//! failed, [`EXIT_USAGE`] when the checker could not run (bad arguments, a malformed or
+//! `e2e load --base-url URL [--requests N] [--concurrency C] [--mix GET:POST]
+//! [--origin ORIGIN] [--timeout-secs S] [--json]`: the load generator ([`crate::load`]).
+//!
+//! Exit status: [`EXIT_PASSED`] when every check passed (for `load`: no 5xx, every
+//! request answered, the integrity check held), [`EXIT_FAILED`] when any failed,
+//! [`EXIT_USAGE`] when the command could not run (bad arguments, a malformed or
 //! unreachable URL), with a one-line `error: ...` on stderr.
 
 use std::ffi::OsString;
@@ -15,20 +19,24 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, Options, Report};
+use serde::Serialize;
 
-/// Every check passed.
+use crate::load::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, LoadOptions, Mix};
+use crate::{DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, Options};
+
+/// Every check passed (`load`: no 5xx, every request answered, integrity held).
 pub const EXIT_PASSED: u8 = 0;
-/// At least one check failed.
+/// At least one check failed (`load`: a 5xx, a request without an answer, or a count
+/// that did not move by exactly the answered `POST`s).
 pub const EXIT_FAILED: u8 = 1;
-/// The checker could not run: bad arguments, or a malformed or unreachable URL.
+/// The command could not run: bad arguments, or a malformed or unreachable URL.
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "e2e",
     version,
-    about = "Checks that a visitor-counter base URL honours the published contract",
+    about = "Checks that a visitor-counter base URL honours the published contract, and loads it",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -44,6 +52,35 @@ struct Cli {
 enum Command {
     /// Check a base URL against the contract (the default command).
     Verify(VerifyArgs),
+    /// Send many GET and POST /count at once: throughput, latency, and whether every
+    /// answered POST was counted exactly once. Every POST is a real visit: never
+    /// point it at production.
+    Load(LoadArgs),
+}
+
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// The service's base URL, with its stage path if any.
+    #[arg(long, value_name = "URL")]
+    base_url: String,
+    /// Requests to send in all (at most 100000).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_REQUESTS)]
+    requests: u64,
+    /// Requests in flight at once (at most 512).
+    #[arg(long, value_name = "C", default_value_t = DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// GET:POST weights: 1:1 alternates, 0:1 is POST only, 1:0 GET only.
+    #[arg(long, value_name = "GET:POST", default_value_t = Mix::EVEN)]
+    mix: Mix,
+    /// An Origin header for every request (https://example.com).
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
+    /// Seconds allowed for each request.
+    #[arg(long, value_name = "S", default_value_t = 5)]
+    timeout_secs: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -87,10 +124,54 @@ where
         }
     };
     let verify_args = match (cli.command, cli.verify) {
+        (Some(Command::Load(args)), _) => return ExitCode::from(load(args).await),
         (Some(Command::Verify(args)), _) | (None, Some(args)) => args,
         (None, None) => return usage_error("give --base-url and --origin (see --help)"),
     };
     ExitCode::from(verify(verify_args).await)
+}
+
+async fn load(args: LoadArgs) -> u8 {
+    let options = LoadOptions {
+        requests: args.requests,
+        concurrency: args.concurrency,
+        mix: args.mix,
+        timeout: Duration::from_secs(args.timeout_secs),
+        origin: args.origin,
+    };
+    let report = match crate::load::run(&args.base_url, &options).await {
+        Ok(report) => report,
+        Err(error) => return run_error(&error),
+    };
+    if let Err(error) = print(&report, args.json) {
+        let _ = writeln!(std::io::stderr(), "error: cannot print the report: {error}");
+        return EXIT_USAGE;
+    }
+    if report.passed {
+        EXIT_PASSED
+    } else {
+        EXIT_FAILED
+    }
+}
+
+fn print<R: Serialize + std::fmt::Display>(report: &R, json: bool) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, report)?;
+        writeln!(stdout)?;
+    } else {
+        write!(stdout, "{report}")?;
+    }
+    stdout.flush()
+}
+
+fn run_error(error: &crate::Error) -> u8 {
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: {}",
+        crate::http::error_chain(error)
+    );
+    EXIT_USAGE
 }
 
 async fn verify(args: VerifyArgs) -> u8 {
@@ -103,16 +184,9 @@ async fn verify(args: VerifyArgs) -> u8 {
     };
     let report = match crate::verify(&args.base_url, &options).await {
         Ok(report) => report,
-        Err(error) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "error: {}",
-                crate::http::error_chain(&error)
-            );
-            return EXIT_USAGE;
-        }
+        Err(error) => return run_error(&error),
     };
-    if let Err(error) = print_report(&report, args.json) {
+    if let Err(error) = print(&report, args.json) {
         let _ = writeln!(std::io::stderr(), "error: cannot print the report: {error}");
         return EXIT_USAGE;
     }
@@ -121,17 +195,6 @@ async fn verify(args: VerifyArgs) -> u8 {
     } else {
         EXIT_FAILED
     }
-}
-
-fn print_report(report: &Report, json: bool) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut stdout, report)?;
-        writeln!(stdout)?;
-    } else {
-        write!(stdout, "{report}")?;
-    }
-    stdout.flush()
 }
 
 fn usage_error(message: &str) -> ExitCode {

@@ -23,6 +23,10 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// The first request got an answer, but not the count: not a 200 with a
+    /// `{"count": N}` body (the load generator cannot start without it).
+    #[error("no count from {url}: {reason}")]
+    NoCount { url: String, reason: String },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),

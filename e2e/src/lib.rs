@@ -22,9 +22,13 @@
 //!
 //! Full mode sends `POST /count`, so it adds visits to the counter; read-only mode
 //! ([`Options::read_only`]) changes nothing and is the one to run against production.
+//!
+//! [`load`] is a load generator for the same URL: throughput, latency percentiles, and
+//! a check that the count moved by exactly the number of answered `POST`s.
 
 pub mod cli;
 pub mod contract;
+pub mod load;
 
 mod checks;
 mod error;

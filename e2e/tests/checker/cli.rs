@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::helpers::{Fault, ORIGIN, broken_stub, good_stub};
 
 /// Runs the real binary off the async runtime, so the stub keeps answering.
-async fn e2e(args: &[&str]) -> Output {
+pub(crate) async fn e2e(args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_e2e"))
@@ -21,16 +21,16 @@ async fn e2e(args: &[&str]) -> Output {
     .unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 /// Exit 2 and exactly one `error: ...` line, no panic.
-fn assert_one_line_error(output: &Output) -> String {
+pub(crate) fn assert_one_line_error(output: &Output) -> String {
     let stderr = stderr(output);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");

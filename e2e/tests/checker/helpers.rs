@@ -56,6 +56,10 @@ pub enum Fault {
     NoCacheControlOnErrors,
     /// No `Vary` anywhere.
     NoVary,
+    /// Every fifth POST is answered 200 with the next count, but the count is not stored.
+    SomePostsNotCounted,
+    /// Every fourth POST is a 503 storage-unavailable problem, and is not counted.
+    SomePostsUnavailable,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -65,6 +69,7 @@ struct Examples {
     not_found: Value,
     method_not_allowed: Value,
     payload_too_large: Value,
+    storage_unavailable: Value,
     allow: String,
     allow_methods: String,
     cache_control: String,
@@ -98,6 +103,7 @@ impl Examples {
             not_found: problem("NotFound", "not-found"),
             method_not_allowed: problem("MethodNotAllowed", "method-not-allowed"),
             payload_too_large: problem("PayloadTooLarge", "payload-too-large"),
+            storage_unavailable: problem("StorageUnavailable", "storage-unavailable"),
             allow: constant("Allow"),
             allow_methods: constant("Access-Control-Allow-Methods"),
             cache_control: constant("Cache-Control"),
@@ -110,6 +116,8 @@ pub struct Stub {
     examples: Examples,
     count: Arc<AtomicU64>,
     start: u64,
+    /// POSTs to `/count` received so far, for the faults that hit every n-th one.
+    posts: AtomicU64,
     count_path: String,
     fault: Option<Fault>,
     /// Answers to this method (or to all) are delayed this long.
@@ -165,6 +173,7 @@ async fn start(
     let count = Arc::new(AtomicU64::new(examples.count));
     let responder = Stub {
         start: examples.count,
+        posts: AtomicU64::new(0),
         examples,
         count: Arc::clone(&count),
         count_path: format!("{stage}/count"),
@@ -253,6 +262,21 @@ impl Stub {
                     && !self.has(Fault::OversizeCounted)
                 {
                     return (self.problem(&self.examples.payload_too_large), 413, false);
+                }
+                let nth = self.posts.fetch_add(1, Ordering::SeqCst) + 1;
+                if self.has(Fault::SomePostsUnavailable) && nth.is_multiple_of(4) {
+                    let answer = self
+                        .problem(&self.examples.storage_unavailable)
+                        .insert_header("Retry-After", "1");
+                    return (answer, 503, false);
+                }
+                if self.has(Fault::SomePostsNotCounted) && nth.is_multiple_of(5) {
+                    // A lost write: the visit is answered but never stored.
+                    return (
+                        self.count_body(self.count.load(Ordering::SeqCst) + 1),
+                        200,
+                        false,
+                    );
                 }
                 if self.has(Fault::PostDoesNotIncrement) {
                     return (

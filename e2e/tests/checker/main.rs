@@ -4,3 +4,4 @@ mod broken_stubs;
 mod cli;
 mod good_stub;
 mod helpers;
+mod load;
