@@ -1,10 +1,29 @@
-//! Local mode: the app on a plain HTTP server.
+//! Local mode: the app on a plain HTTP/1.1 server, with the limits a public
+//! endpoint needs (API Gateway applies its own in front of Lambda).
+//!
+//! hyper's connection builder rather than `axum::serve`: `axum::serve` sets no
+//! timer, so a client trickling its headers could hold a connection open forever,
+//! and it takes headers up to hyper's ~400 KB buffer.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+
+/// How long a client may take to send a request's headers; the connection is
+/// closed after it. Also bounds how long an idle keep-alive connection stays open.
+/// (The body has its own limit, [`crate::app::BODY_TIMEOUT`], answered with 408.)
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most bytes of request line and headers taken; more is answered 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// The most request headers taken; more is answered 431.
+pub const MAX_HEADERS: usize = 64;
 
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish.
 /// Prints one line saying where it listens and on what store.
@@ -15,11 +34,54 @@ pub async fn serve(listen: SocketAddr, app: Router, store: &str) -> std::io::Res
     let listener = TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     println!("visitor-counter listening on http://{address} with the {store}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS);
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                // The peer's address is neither kept nor logged.
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    accept_failed(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Timeouts, limits and clients that hang up end here; none is the server's fault.
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+    // No new connections from here; open ones finish the request they are on.
+    drop(listener);
+    connections.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A failed `accept` ends one connection, never the server. Running out of file
+/// descriptors is worth a pause before trying again, as `axum::serve` does.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "accepting a connection failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 #[cfg(unix)]
