@@ -242,10 +242,12 @@ where
     }
 }
 
-fn classify<E, R>(error: SdkError<E, R>, write: bool) -> StoreError
+fn classify<E>(
+    error: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    write: bool,
+) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let unavailable = match &error {
         SdkError::ServiceError(service) => {
@@ -257,6 +259,9 @@ where
             }
             THROTTLING_CODES.contains(&code)
                 || matches!(code, "InternalServerError" | "ServiceUnavailable")
+                // A 5xx that is not DynamoDB's own error body (a proxy's or a load
+                // balancer's page) is as much an outage as its InternalServerError.
+                || service.raw().status().is_server_error()
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
