@@ -1,0 +1,379 @@
+//! Real faults: DynamoDB Local killed and restarted under load, DynamoDB slowed or
+//! stalled behind a proxy, a stub DynamoDB that throttles or errors, and SIGTERM
+//! with a request in flight.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http::{Method, StatusCode};
+use pretty_assertions::assert_eq;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use visitor_counter::app::app;
+use visitor_counter::config::TableName;
+use visitor_counter::store::dynamodb::COUNT_ATTRIBUTE;
+use wiremock::matchers::{header, method};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+use crate::helpers::*;
+use crate::support::*;
+
+/// The contract's bound on any answer while storage misbehaves.
+const BOUND: Duration = Duration::from_secs(3);
+
+// ---- DynamoDB dies mid-load ---------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_by_itself() {
+    let mut dynamodb = PrivateDynamoDb::start().await;
+    let admin = aws_sdk_dynamodb::Client::new(&local_loader(&dynamodb.endpoint()).load().await);
+    let table = fresh_table(&admin).await;
+    let mut server = spawn_server(&env_refs(&dynamodb_env(&dynamodb.endpoint(), &table)));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn({
+        let (url, stop) = (server.base_url.clone(), Arc::clone(&stop));
+        async move { run_load(&url, 16, 1_000_000, stop).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let killed_at = Instant::now();
+    dynamodb.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let restarting_at = Instant::now();
+    dynamodb.restart().await;
+    let back_at = Instant::now();
+    // Long enough for pooled connections to the dead instance to be found out.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let steady_at = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let outcomes = load.await.unwrap();
+
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the service exited while DynamoDB was down"
+    );
+    for outcome in &outcomes {
+        assert!(
+            outcome.elapsed < BOUND,
+            "an answer took {:?}: {outcome:?}",
+            outcome.elapsed
+        );
+        match outcome.status {
+            200 => assert!(outcome.count.is_some(), "{outcome:?}"),
+            _ => assert_unavailable_answer(outcome),
+        }
+    }
+    let finished = |o: &Outcome| o.sent_at + o.elapsed;
+    let before = outcomes.iter().filter(|o| finished(o) < killed_at);
+    assert!(
+        before.clone().all(|o| o.status == 200),
+        "failures before the kill"
+    );
+    let during: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.sent_at > killed_at + Duration::from_millis(200))
+        .filter(|o| finished(o) < restarting_at)
+        .collect();
+    assert!(
+        during.len() >= 10 && during.iter().all(|o| o.status == 503),
+        "while DynamoDB was down: {} answers, {} of them not 503",
+        during.len(),
+        during.iter().filter(|o| o.status != 503).count()
+    );
+    let after: Vec<&Outcome> = outcomes.iter().filter(|o| o.sent_at > steady_at).collect();
+    let after_posts = after.iter().filter(|o| o.method == Method::POST).count();
+    assert!(
+        after_posts >= 10 && after.iter().all(|o| o.status == 200),
+        "not recovered {:?} after DynamoDB came back: {} answers, {} of them not 200",
+        steady_at - back_at,
+        after.len(),
+        after.iter().filter(|o| o.status != 200).count()
+    );
+
+    // Every 200 POST is in the count; a 503 POST may or may not have landed
+    // (DynamoDB can die after applying a write and before answering it).
+    let tally = tally(&outcomes);
+    let answered = distinct_post_counts(&outcomes);
+    let count = get_count(&server.base_url).await;
+    assert!(
+        count as usize >= tally.ok_posts
+            && count as usize <= tally.ok_posts + tally.unavailable_posts,
+        "final count {count}, with {tally:?}"
+    );
+    assert!(answered.last().is_none_or(|&highest| highest <= count));
+    eprintln!(
+        "dynamodb killed under load: {} requests ({} in the outage), {tally:?}, final count {count}",
+        outcomes.len(),
+        during.len()
+    );
+}
+
+// ---- DynamoDB slow or stalled -------------------------------------------------
+
+/// The app on a fresh table of the shared DynamoDB Local, reached through `proxy`.
+async fn app_behind(proxy: &TcpProxy) -> (axum::Router, aws_sdk_dynamodb::Client, TableName) {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let store = dynamodb_store(&proxy.endpoint(), &table).await;
+    (app(Arc::new(store), origins()), admin, table)
+}
+
+async fn stored_count(admin: &aws_sdk_dynamodb::Client, table: &TableName) -> u64 {
+    match stored_item(admin, table).await {
+        None => 0,
+        Some(item) => match &item[COUNT_ATTRIBUTE] {
+            AttributeValue::N(n) => n.parse().unwrap(),
+            other => panic!("not a count: {other:?}"),
+        },
+    }
+}
+
+async fn timed(app: &axum::Router, method: Method) -> (Answer, Duration) {
+    let started = Instant::now();
+    let answer = match method {
+        Method::GET => get(app).await,
+        _ => post(app).await,
+    };
+    (answer, started.elapsed())
+}
+
+fn assert_503_in_time(answer: &Answer, elapsed: Duration) {
+    answer.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    assert!(elapsed < BOUND, "took {elapsed:?}");
+    assert_no_backend_text(&String::from_utf8_lossy(&answer.body));
+}
+
+#[tokio::test]
+async fn slow_dynamodb_is_served_while_in_time_and_503_within_3_s_past_it() {
+    let upstream = socket_address(&dynamodb_endpoint());
+
+    let slow = TcpProxy::start(upstream, Answers::Delayed(Duration::from_millis(300))).await;
+    let (app, admin, table) = app_behind(&slow).await;
+    let (answer, _) = timed(&app, Method::POST).await;
+    assert_eq!(answer.count(&schemas().post_count), 1);
+    let (answer, _) = timed(&app, Method::GET).await;
+    assert_eq!(answer.count(&schemas().get_count), 1);
+
+    let too_slow = TcpProxy::start(upstream, Answers::Delayed(Duration::from_secs(4))).await;
+    let store = dynamodb_store(&too_slow.endpoint(), &table).await;
+    let app = visitor_counter::app::app(Arc::new(store), origins());
+    let (read, write) = tokio::join!(timed(&app, Method::GET), timed(&app, Method::POST));
+    for (answer, elapsed) in [read, write] {
+        assert_503_in_time(&answer, elapsed);
+    }
+    // The known ambiguity: the POST reached DynamoDB and was applied, only its
+    // answer came too late, so the visit was answered 503 yet counted. It was
+    // sent once and never retried, so it is counted once, not twice.
+    assert_eq!(stored_count(&admin, &table).await, 2);
+}
+
+#[tokio::test]
+async fn stalled_dynamodb_is_503_within_3_s_and_a_write_is_never_sent_twice() {
+    let upstream = socket_address(&dynamodb_endpoint());
+    let stalled = TcpProxy::start(upstream, Answers::Stalled).await;
+    let (app, admin, table) = app_behind(&stalled).await;
+    let (read, write) = tokio::join!(timed(&app, Method::GET), timed(&app, Method::POST));
+    for (answer, elapsed) in [read, write] {
+        assert_503_in_time(&answer, elapsed);
+    }
+    // The write landed although its answer never came (the known ambiguity),
+    // exactly once.
+    assert_eq!(stored_count(&admin, &table).await, 1);
+}
+
+// ---- DynamoDB throttles or errors (a stub speaking its JSON protocol) ------------
+
+/// A DynamoDB answer the stub gives to every call of one operation.
+struct Fault {
+    name: &'static str,
+    status: u16,
+    body: &'static str,
+}
+
+const THROUGHPUT_EXCEEDED: Fault = Fault {
+    name: "ProvisionedThroughputExceededException",
+    status: 400,
+    body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#,
+};
+const THROTTLING: Fault = Fault {
+    name: "ThrottlingException",
+    status: 400,
+    body: r#"{"__type":"com.amazon.coral.availability#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+};
+const INTERNAL_SERVER_ERROR: Fault = Fault {
+    name: "InternalServerError",
+    status: 500,
+    body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error (Service: AmazonDynamoDBv2; Status Code: 500)"}"#,
+};
+const GARBAGE_500: Fault = Fault {
+    name: "garbage with 500",
+    status: 500,
+    body: "<html><body>upstream connect error or disconnect/reset before headers. reset reason: connection termination</body></html>",
+};
+const GARBAGE_502: Fault = Fault {
+    name: "garbage with 502",
+    status: 502,
+    body: "\u{0}\u{1}{{{ not json",
+};
+
+/// Answers with `fault` and notes when each call came.
+struct Recording {
+    template: ResponseTemplate,
+    calls: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Respond for Recording {
+    fn respond(&self, _request: &wiremock::Request) -> ResponseTemplate {
+        self.calls.lock().unwrap().push(Instant::now());
+        self.template.clone()
+    }
+}
+
+/// An app whose DynamoDB answers `operation` with `fault`; returns it with the
+/// times the stub was called.
+async fn app_on_stub(
+    operation: &str,
+    fault: &Fault,
+) -> (axum::Router, Arc<Mutex<Vec<Instant>>>, MockServer) {
+    let stub = MockServer::start().await;
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let template = ResponseTemplate::new(fault.status)
+        .insert_header("content-type", "application/x-amz-json-1.0")
+        .insert_header(
+            "x-amzn-requestid",
+            "STUBREQUESTID0000000000000000000000000000000000000",
+        )
+        .set_body_string(fault.body);
+    Mock::given(method("POST"))
+        .and(header(
+            "x-amz-target",
+            format!("DynamoDB_20120810.{operation}").as_str(),
+        ))
+        .respond_with(Recording {
+            template,
+            calls: Arc::clone(&calls),
+        })
+        .mount(&stub)
+        .await;
+    let table = TableName::parse("visitor-count").unwrap();
+    let store = dynamodb_store(&stub.uri(), &table).await;
+    (app(Arc::new(store), origins()), calls, stub)
+}
+
+fn calls(recorded: &Mutex<Vec<Instant>>) -> Vec<Instant> {
+    recorded.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn reads_that_fail_are_retried_at_most_3_times_then_503() {
+    for fault in [
+        THROUGHPUT_EXCEEDED,
+        THROTTLING,
+        INTERNAL_SERVER_ERROR,
+        GARBAGE_500,
+        GARBAGE_502,
+    ] {
+        let (app, recorded, _stub) = app_on_stub("GetItem", &fault).await;
+        let (answer, elapsed) = timed(&app, Method::GET).await;
+        eprintln!(
+            "GetItem answered {}: {} attempts",
+            fault.name,
+            calls(&recorded).len()
+        );
+        assert_503_in_time(&answer, elapsed);
+        assert_eq!(calls(&recorded).len(), 3, "GetItem answered {}", fault.name);
+    }
+}
+
+#[tokio::test]
+async fn throttled_writes_are_retried_3_times_with_backoff_then_503() {
+    for fault in [THROUGHPUT_EXCEEDED, THROTTLING] {
+        let (app, recorded, _stub) = app_on_stub("UpdateItem", &fault).await;
+        let (answer, elapsed) = timed(&app, Method::POST).await;
+        assert_503_in_time(&answer, elapsed);
+        let calls = calls(&recorded);
+        assert_eq!(calls.len(), 3, "UpdateItem answered {}", fault.name);
+        // Exponential backoff from 25 ms (plus jitter) between attempts.
+        let first_pause = calls[1] - calls[0];
+        let second_pause = calls[2] - calls[1];
+        assert!(
+            first_pause >= Duration::from_millis(25) && second_pause >= Duration::from_millis(50),
+            "{}: pauses {first_pause:?}, {second_pause:?}",
+            fault.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_may_have_landed_is_sent_exactly_once_then_503() {
+    // A 5xx does not say whether the ADD was applied: retrying could count a
+    // visit twice, so the visit is answered 503 instead.
+    for fault in [INTERNAL_SERVER_ERROR, GARBAGE_500, GARBAGE_502] {
+        let (app, recorded, _stub) = app_on_stub("UpdateItem", &fault).await;
+        let (answer, elapsed) = timed(&app, Method::POST).await;
+        eprintln!(
+            "UpdateItem answered {}: {} attempts",
+            fault.name,
+            calls(&recorded).len()
+        );
+        assert_503_in_time(&answer, elapsed);
+        assert_eq!(
+            calls(&recorded).len(),
+            1,
+            "UpdateItem answered {}",
+            fault.name
+        );
+    }
+}
+
+// ---- SIGTERM ------------------------------------------------------------------
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("count.redb");
+    let mut server = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
+    let address = server_address(&server);
+
+    // A POST whose body is still arriving when the signal comes.
+    let mut in_flight = TcpStream::connect(address).await.unwrap();
+    in_flight
+        .write_all(b"POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n12345")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send_signal(server.child.id(), "TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+    // No new connections once the signal has come.
+    assert!(
+        TcpStream::connect(address).await.is_err(),
+        "still accepting connections after SIGTERM"
+    );
+
+    in_flight.write_all(b"67890").await.unwrap();
+    let (answer, closed) = read_until_closed(&mut in_flight, Duration::from_secs(5)).await;
+    assert_eq!(
+        status_of(&answer),
+        Some(200),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let body: serde_json::Value = serde_json::from_str(&body_of(&answer)).unwrap();
+    assert_eq!(body["count"], 1);
+    assert!(closed, "the connection stayed open after its answer");
+
+    let status = wait_for_exit(&mut server.child, Duration::from_secs(5)).await;
+    assert!(status.success(), "exited with {status}");
+
+    // And the visit it answered was stored.
+    let restarted = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
+    assert_eq!(get_count(&restarted.base_url).await, 1);
+}

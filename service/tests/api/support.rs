@@ -1,0 +1,542 @@
+//! Machinery for the fault, load and hostile-input tests: a private DynamoDB Local
+//! that can be killed and started again, a TCP proxy that delays or stalls DynamoDB's
+//! answers, a bounded load loop, the binary with its stderr captured, and raw sockets.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use crate::helpers::*;
+
+// ---- A private DynamoDB Local ----------------------------------------------
+
+/// A DynamoDB Local of one test's own, on a fixed port and a data directory
+/// (`-dbPath`), so that it can be killed and come back on the same address with
+/// the same data. Killed when dropped.
+pub struct PrivateDynamoDb {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateDynamoDb {
+    pub async fn start() -> Self {
+        let mut db = Self {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        db.launch().await;
+        db
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no goodbye to the connections it holds.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and data, and waits until it answers.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        self.launch().await;
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("dynamodb-local.log")
+    }
+
+    async fn launch(&mut self) {
+        let home = std::env::var("DYNAMODB_LOCAL_DIR").unwrap_or_else(|_| {
+            panic!(
+                "DYNAMODB_LOCAL_DIR is not set: run the tests with scripts/test, \
+                 which installs DynamoDB Local and exports its directory"
+            )
+        });
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new("java")
+            .current_dir(&home)
+            .arg("-Djava.library.path=DynamoDBLocal_lib")
+            .args(["-jar", "DynamoDBLocal.jar", "-sharedDb", "-dbPath"])
+            .arg(self.dir.path())
+            .args(["-port", &self.port.to_string(), "-disableTelemetry"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start java for DynamoDB Local in {home}: {e}"));
+        self.child = Some(child);
+        let started = Instant::now();
+        while !http_answers(self.port).await {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                panic!("DynamoDB Local exited with {status} during start-up:\n{log}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(40),
+                "DynamoDB Local did not answer on port {} within 40 s",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for PrivateDynamoDb {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Whether anything on `port` answers an HTTP request (DynamoDB Local answers 400).
+async fn http_answers(port: u16) -> bool {
+    let attempt = async {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut buf = [0u8; 16];
+        let n = stream.read(&mut buf).await.ok()?;
+        (n > 0).then_some(())
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), attempt).await,
+        Ok(Some(()))
+    )
+}
+
+// ---- A proxy that slows DynamoDB down ---------------------------------------
+
+/// What the proxy does with the upstream's answers (requests always go through).
+#[derive(Debug, Clone, Copy)]
+pub enum Answers {
+    /// Each chunk of the answer is held this long before it is passed on.
+    Delayed(Duration),
+    /// Never passed on: the request lands, its answer never comes back.
+    Stalled,
+}
+
+/// A loopback TCP proxy in front of `upstream`; stops (and drops every
+/// connection) when dropped.
+pub struct TcpProxy {
+    address: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    pub async fn start(upstream: SocketAddr, answers: Answers) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((client, _)) = listener.accept().await {
+                connections.spawn(relay(client, upstream, answers));
+            }
+        });
+        Self { address, task }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn relay(client: TcpStream, upstream: SocketAddr, answers: Answers) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let requests = async {
+        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+    };
+    let replies = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match server_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            match answers {
+                Answers::Delayed(delay) => {
+                    tokio::time::sleep(delay).await;
+                    if client_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                Answers::Stalled => {}
+            }
+        }
+    };
+    tokio::join!(requests, replies);
+}
+
+/// An address of the shared DynamoDB Local, for the proxy to forward to.
+pub fn socket_address(endpoint: &str) -> SocketAddr {
+    endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|e| panic!("{endpoint} is not http://IP:PORT: {e}"))
+}
+
+// ---- Load -------------------------------------------------------------------
+
+/// One request of a load run, as the client saw it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub method: Method,
+    /// 0 when no HTTP answer came at all (the error is in `body`).
+    pub status: u16,
+    pub count: Option<u64>,
+    pub content_type: Option<String>,
+    pub retry_after: Option<String>,
+    pub body: String,
+    pub elapsed: Duration,
+    pub sent_at: Instant,
+}
+
+/// Requests sent by `concurrency` workers: every other one a POST, the rest GETs.
+/// Stops after `requests`, or earlier when `stop` is set.
+pub async fn run_load(
+    base_url: &str,
+    concurrency: usize,
+    requests: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<Outcome> {
+    e2e::install_tls_provider();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let url = format!("{base_url}/count");
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, url, next, stop) = (
+            client.clone(),
+            url.clone(),
+            Arc::clone(&next),
+            Arc::clone(&stop),
+        );
+        workers.spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests || stop.load(Ordering::Relaxed) {
+                    return outcomes;
+                }
+                let method = if i % 2 == 0 {
+                    Method::POST
+                } else {
+                    Method::GET
+                };
+                outcomes.push(send(&client, &url, method).await);
+            }
+        });
+    }
+    let mut outcomes = Vec::with_capacity(requests.min(100_000));
+    while let Some(worker) = workers.join_next().await {
+        outcomes.extend(worker.unwrap());
+    }
+    outcomes.sort_by_key(|o| o.sent_at);
+    outcomes
+}
+
+async fn send(client: &reqwest::Client, url: &str, method: Method) -> Outcome {
+    let sent_at = Instant::now();
+    let result = client.request(method.clone(), url).send().await;
+    let mut outcome = Outcome {
+        method,
+        status: 0,
+        count: None,
+        content_type: None,
+        retry_after: None,
+        body: String::new(),
+        elapsed: Duration::ZERO,
+        sent_at,
+    };
+    match result {
+        Ok(response) => {
+            outcome.status = response.status().as_u16();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            };
+            outcome.content_type = header("content-type");
+            outcome.retry_after = header("retry-after");
+            match response.text().await {
+                Ok(body) => outcome.body = body,
+                Err(error) => outcome.body = format!("body not read: {error}"),
+            }
+            if outcome.status == 200 {
+                outcome.count = serde_json::from_str::<serde_json::Value>(&outcome.body)
+                    .ok()
+                    .and_then(|body| body["count"].as_u64());
+            }
+        }
+        Err(error) => outcome.body = format!("no answer: {error}"),
+    }
+    outcome.elapsed = sent_at.elapsed();
+    outcome
+}
+
+/// What a load run added up to.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub ok_posts: usize,
+    pub unavailable_posts: usize,
+    pub ok_gets: usize,
+    pub unavailable_gets: usize,
+    pub other: usize,
+    pub slowest: Duration,
+}
+
+pub fn tally(outcomes: &[Outcome]) -> Tally {
+    let mut tally = Tally::default();
+    for outcome in outcomes {
+        tally.slowest = tally.slowest.max(outcome.elapsed);
+        match (&outcome.method, outcome.status) {
+            (&Method::POST, 200) => tally.ok_posts += 1,
+            (&Method::POST, 503) => tally.unavailable_posts += 1,
+            (_, 200) => tally.ok_gets += 1,
+            (_, 503) => tally.unavailable_gets += 1,
+            _ => tally.other += 1,
+        }
+    }
+    tally
+}
+
+/// The counts the 200 POSTs were answered with; panics if two visits got the same one.
+pub fn distinct_post_counts(outcomes: &[Outcome]) -> Vec<u64> {
+    let mut counts: Vec<u64> = outcomes
+        .iter()
+        .filter(|o| o.method == Method::POST && o.status == 200)
+        .map(|o| {
+            o.count
+                .unwrap_or_else(|| panic!("a 200 POST without a count: {o:?}"))
+        })
+        .collect();
+    counts.sort_unstable();
+    let before = counts.len();
+    counts.dedup();
+    assert_eq!(
+        counts.len(),
+        before,
+        "two POSTs were answered the same count"
+    );
+    counts
+}
+
+/// A 503 as the contract has it: problem+json, `Retry-After`, nothing from the SDK.
+pub fn assert_unavailable_answer(outcome: &Outcome) {
+    assert_eq!(outcome.status, 503, "{outcome:?}");
+    assert_eq!(
+        outcome.content_type.as_deref(),
+        Some("application/problem+json"),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.retry_after.as_deref(), Some("1"), "{outcome:?}");
+    let body: serde_json::Value = serde_json::from_str(&outcome.body).unwrap();
+    assert_valid(&schemas().problem, &body);
+    assert_eq!(
+        body["type"],
+        "urn:visitor-counter:problem:storage-unavailable"
+    );
+    assert_no_backend_text(&outcome.body);
+}
+
+/// Words that would mean an SDK or AWS error string reached the client.
+pub fn assert_no_backend_text(text: &str) {
+    let lower = text.to_lowercase();
+    for leak in [
+        "aws",
+        "amazon",
+        "dynamodb",
+        "sdk",
+        "exception",
+        "throughput",
+        "dispatch",
+        "connection",
+        "127.0.0.1",
+        "internalservererror",
+        "smithy",
+    ] {
+        assert!(!lower.contains(leak), "{leak:?} in an answer: {text}");
+    }
+}
+
+pub async fn get_count(base_url: &str) -> u64 {
+    let body: serde_json::Value = http_client()
+        .get(format!("{base_url}/count"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["count"].as_u64().unwrap()
+}
+
+// ---- The binary, its stderr kept ----------------------------------------------
+
+/// The binary's stderr, collected as it writes it.
+#[derive(Clone, Default)]
+pub struct Stderr(Arc<Mutex<Vec<u8>>>);
+
+impl Stderr {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// As `spawn_server`, with the binary's stderr captured instead of dropped.
+pub fn spawn_server_capturing_stderr(env: &[(&str, &str)]) -> (TestServer, Stderr) {
+    let mut child = service_command()
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = Stderr::default();
+    let mut pipe = child.stderr.take().unwrap();
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.0.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (lines, banner) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = lines.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let banner = banner
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("no start-up line within 20 s; stderr: {}", stderr.text()));
+    let base_url = banner
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in the start-up line {banner:?}"))
+        .to_owned();
+    let server = TestServer {
+        child,
+        base_url,
+        banner: banner.trim().to_owned(),
+    };
+    (server, stderr)
+}
+
+/// Environment pairs as `spawn_server` takes them.
+pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Sends `signal` (e.g. "TERM") to a process.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Waits up to `limit` for the child to exit and returns how it exited.
+pub async fn wait_for_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still running {limit:?} after the signal"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ---- Raw sockets ----------------------------------------------------------------
+
+/// The server's socket address, from its base URL.
+pub fn server_address(server: &TestServer) -> SocketAddr {
+    socket_address(&server.base_url)
+}
+
+/// Reads until the server closes the connection or `limit` passes; returns what
+/// arrived and whether the connection was closed.
+pub async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_elapsed) => return (received, false),
+            Ok(Ok(0)) | Ok(Err(_)) => return (received, true),
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The status code of the first HTTP answer in `bytes`, if there is one.
+pub fn status_of(bytes: &[u8]) -> Option<u16> {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().next()?;
+    let mut words = line.split_whitespace();
+    match words.next()? {
+        "HTTP/1.1" | "HTTP/1.0" => words.next()?.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The body of the first HTTP answer in `bytes` (after the blank line).
+pub fn body_of(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
