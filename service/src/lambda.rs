@@ -1,8 +1,8 @@
 //! Lambda mode: the same app, fed by API Gateway HTTP API (payload 2.0) events.
 
 use axum::Router;
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{LambdaEvent, Request, RequestExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
@@ -20,7 +20,37 @@ pub fn service(app: Router) -> LambdaService {
 
 /// Serves invocations until Lambda stops the process.
 pub async fn run(app: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(service(app)).await
+    // `lambda_http::run`, with each event's query string made safe first.
+    let handler = ServiceBuilder::new()
+        .map_request(|event: LambdaEvent<LambdaRequest>| LambdaEvent {
+            payload: escape_query(event.payload),
+            context: event.context,
+        })
+        .service(lambda_http::Adapter::from(service(app)));
+    lambda_http::lambda_runtime::run(handler).await
+}
+
+/// Percent-encodes the characters `http::Uri` refuses (`"`, `<`, `>`, space,
+/// controls) in an event's raw query string, the one part of the URI a client
+/// writes as it likes. lambda_http builds the request URI from it and panics on
+/// such a character ("failed to build request"): the invocation fails and API
+/// Gateway answers 500. The app never reads the query, so nothing else changes.
+pub fn escape_query(mut event: LambdaRequest) -> LambdaRequest {
+    if let LambdaRequest::ApiGatewayV2(request) = &mut event
+        && let Some(query) = request.raw_query_string.as_mut()
+        && http::uri::PathAndQuery::try_from(format!("/?{query}")).is_err()
+    {
+        let mut escaped = String::with_capacity(query.len() * 3);
+        for byte in query.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&byte) {
+                escaped.push(char::from(byte));
+            } else {
+                escaped.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        *query = escaped;
+    }
+    event
 }
 
 /// `/prod/count` on stage `prod` becomes `/count`; the `$default` stage has no prefix.
