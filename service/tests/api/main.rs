@@ -8,6 +8,7 @@ mod e2e_checker;
 mod embedded;
 mod faults;
 mod helpers;
+mod hostile;
 mod lambda;
 mod lambda_binary;
 mod lambda_emulator;
