@@ -44,8 +44,22 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
     let restarting_at = Instant::now();
     dynamodb.restart().await;
     let back_at = Instant::now();
-    // Long enough for pooled connections to the dead instance to be found out.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Recovered when a read goes through again; from a little later on, every
+    // request must succeed.
+    let probe = http_client();
+    loop {
+        let answer = probe.get(server.url("/count")).send().await.unwrap();
+        if answer.status() == 200 {
+            break;
+        }
+        assert!(
+            back_at.elapsed() < Duration::from_secs(15),
+            "no read succeeded within 15 s of DynamoDB's return"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let recovered_after = back_at.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let steady_at = Instant::now();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::Relaxed);
@@ -87,7 +101,7 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
     let after_posts = after.iter().filter(|o| o.method == Method::POST).count();
     assert!(
         after_posts >= 10 && after.iter().all(|o| o.status == 200),
-        "not recovered {:?} after DynamoDB came back: {} answers, {} of them not 200",
+        "not steady {:?} after DynamoDB came back: {} answers, {} of them not 200",
         steady_at - back_at,
         after.len(),
         after.iter().filter(|o| o.status != 200).count()
@@ -105,7 +119,8 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
     );
     assert!(answered.last().is_none_or(|&highest| highest <= count));
     eprintln!(
-        "dynamodb killed under load: {} requests ({} in the outage), {tally:?}, final count {count}",
+        "dynamodb killed under load: {} requests ({} in the outage), {tally:?}, \
+         reads back {recovered_after:?} after DynamoDB answered, final count {count}",
         outcomes.len(),
         during.len()
     );

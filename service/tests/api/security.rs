@@ -185,10 +185,7 @@ async fn logs_carry_no_client_address() {
     send_signal(server.child.id(), "TERM");
     let status = wait_for_exit(&mut server.child, Duration::from_secs(10)).await;
     assert!(status.success(), "exited with {status}");
-    // The stderr reader thread may trail the exit by a moment.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-
-    let log = stderr.text();
+    let log = stderr.complete().await;
     assert!(
         log.contains("storage unavailable") && log.contains("stopped"),
         "the log was not captured: {log}"

@@ -416,11 +416,27 @@ pub async fn get_count(base_url: &str) -> u64 {
 
 /// The binary's stderr, collected as it writes it.
 #[derive(Clone, Default)]
-pub struct Stderr(Arc<Mutex<Vec<u8>>>);
+pub struct Stderr {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    closed: Arc<AtomicBool>,
+}
 
 impl Stderr {
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+    }
+
+    /// Everything, once the process has closed its stderr (exited).
+    pub async fn complete(&self) -> String {
+        let started = Instant::now();
+        while !self.closed.load(Ordering::SeqCst) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "stderr still open 5 s after the process exited"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.text()
     }
 }
 
@@ -443,8 +459,9 @@ pub fn spawn_server_capturing_stderr(env: &[(&str, &str)]) -> (TestServer, Stder
             if n == 0 {
                 break;
             }
-            sink.0.lock().unwrap().extend_from_slice(&buf[..n]);
+            sink.bytes.lock().unwrap().extend_from_slice(&buf[..n]);
         }
+        sink.closed.store(true, Ordering::SeqCst);
     });
     let stdout = child.stdout.take().unwrap();
     let (lines, banner) = std::sync::mpsc::channel();
