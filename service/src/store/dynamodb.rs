@@ -25,8 +25,8 @@ use crate::config::TableName;
 /// Every store call answers within this, success or not (the contract promises 3 s).
 pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2500);
 /// One read attempt; a read is retried (it changes nothing) until the operation times out.
-const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+pub const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Attempts per call, for reads, and for writes that DynamoDB refused outright.
 const MAX_ATTEMPTS: u32 = 3;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(25);

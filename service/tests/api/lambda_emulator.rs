@@ -113,6 +113,10 @@ struct Shared {
     in_flight: Mutex<HashMap<String, oneshot::Sender<Reply>>>,
     first_next: OnceLock<Instant>,
     init_error: OnceLock<InitError>,
+    /// `/next` requests received, and invocations answered: the function is waiting
+    /// for an event when the first is ahead of the second.
+    polls: AtomicU64,
+    answered: AtomicU64,
 }
 
 /// The binary running as a Lambda function under the emulator; killed when dropped.
@@ -175,6 +179,8 @@ impl LambdaFunction {
             in_flight: Mutex::new(HashMap::new()),
             first_next: OnceLock::new(),
             init_error: OnceLock::new(),
+            polls: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let runtime_api = listener.local_addr()?;
@@ -301,6 +307,24 @@ impl LambdaFunction {
         })
     }
 
+    /// Waits until the function has asked for its next event after the last answer,
+    /// so that it is idle, as between two requests in Lambda.
+    pub async fn wait_idle(&self, timeout: Duration) -> Result<(), EmulatorError> {
+        let deadline = Instant::now() + timeout;
+        while self.shared.polls.load(Ordering::SeqCst)
+            <= self.shared.answered.load(Ordering::SeqCst)
+        {
+            if let Some(status) = self.try_wait()? {
+                return Err(EmulatorError::Exited(status));
+            }
+            if Instant::now() >= deadline {
+                return Err(EmulatorError::TimedOut("the next /next"));
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        Ok(())
+    }
+
     /// The process's peak resident set size (`VmHWM`), in KiB, while it runs.
     pub fn peak_rss_kib(&self) -> Option<u64> {
         proc_status_kib(self.pid, "VmHWM:")
@@ -394,6 +418,7 @@ fn runtime_api_router(shared: Arc<Shared>) -> Router {
 async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
     let now = Instant::now();
     let _ = shared.first_next.set(now);
+    shared.polls.fetch_add(1, Ordering::SeqCst);
     let mut queue = shared.queue.lock().await;
     let Some(pending) = queue.recv().await else {
         return StatusCode::GONE.into_response();
@@ -452,6 +477,7 @@ fn complete(shared: &Shared, id: &str, body: Bytes, is_error: bool) -> Response 
         .and_then(|mut in_flight| in_flight.remove(id));
     match reply {
         Some(reply) => {
+            shared.answered.fetch_add(1, Ordering::SeqCst);
             let _ = reply.send(Reply { body, is_error, at });
             accepted()
         }
