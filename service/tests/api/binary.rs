@@ -55,50 +55,23 @@ async fn serves_the_count_and_says_where_and_on_what_store() {
         .unwrap();
     assert_eq!(oversized.status(), 413);
 
-    let read: serde_json::Value = client
-        .get(server.url("/count"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(read["count"], 1);
+    assert_eq!(server.get_count().await, 1);
 }
 
 #[tokio::test]
 async fn serves_from_dynamodb_local() {
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
-    let env = dynamodb_env(&dynamodb_endpoint(), &table);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = spawn_server(&env);
+    let server = spawn_server(&dynamodb_env(&dynamodb_endpoint(), &table));
     assert!(
         server.banner.contains(&format!("DynamoDB table {table}")),
         "{}",
         server.banner
     );
-    let client = http_client();
     for expected in 1..=3 {
-        let body: serde_json::Value = client
-            .post(server.url("/count"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(body["count"], expected);
+        assert_eq!(server.post_count().await, expected);
     }
-    let body: serde_json::Value = client
-        .get(server.url("/count"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["count"], 3);
+    assert_eq!(server.get_count().await, 3);
 }
 
 /// Runs the binary with `env` and expects it to refuse to start.

@@ -19,24 +19,10 @@ async fn assert_honours_the_contract(server: &TestServer) {
     let before = e2e::verify(&server.base_url, &read_only).await.unwrap();
     assert!(before.all_passed(), "{before}");
     // Read-only mode changes nothing.
-    let count = |server: &TestServer| {
-        let url = server.url("/count");
-        async move {
-            let body: serde_json::Value = http_client()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["count"].as_u64().unwrap()
-        }
-    };
-    let counted = count(server).await;
+    let counted = server.get_count().await;
     let again = e2e::verify(&server.base_url, &read_only).await.unwrap();
     assert!(again.all_passed(), "{again}");
-    assert_eq!(count(server).await, counted);
+    assert_eq!(server.get_count().await, counted);
 }
 
 #[tokio::test]
@@ -56,7 +42,6 @@ async fn the_binary_on_dynamodb_local_honours_the_contract() {
     let table = fresh_table(&admin).await;
     let mut env = dynamodb_env(&dynamodb_endpoint(), &table);
     env.push(("ALLOWED_ORIGINS".into(), ORIGIN.into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = spawn_server(&env);
     assert_honours_the_contract(&server).await;
 }

@@ -121,15 +121,7 @@ async fn kill_9_under_post_load_loses_no_answered_increment() {
     );
 
     let restarted = spawn_server(&[("COUNTER_DB", db)]);
-    let count: serde_json::Value = client
-        .get(restarted.url("/count"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let count = count["count"].as_u64().unwrap();
+    let count = restarted.get_count().await;
     assert!(
         count >= highest,
         "after kill -9 the count is {count}, but {highest} had been answered"

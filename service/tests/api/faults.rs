@@ -30,7 +30,7 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
     let mut dynamodb = PrivateDynamoDb::start().await;
     let admin = aws_sdk_dynamodb::Client::new(&local_loader(&dynamodb.endpoint()).load().await);
     let table = fresh_table(&admin).await;
-    let mut server = spawn_server(&env_refs(&dynamodb_env(&dynamodb.endpoint(), &table)));
+    let mut server = spawn_server(&dynamodb_env(&dynamodb.endpoint(), &table));
 
     let stop = Arc::new(AtomicBool::new(false));
     let load = tokio::spawn({

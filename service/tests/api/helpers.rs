@@ -1,5 +1,6 @@
 //! The harness: the app in-process, the real binary as a child process, DynamoDB Local.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -334,6 +335,29 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
+
+    /// `GET /count` over the wire, checked against the contract.
+    pub async fn get_count(&self) -> u64 {
+        self.count_answer(http_client().get(self.url("/count")), &schemas().get_count)
+            .await
+    }
+
+    /// `POST /count` over the wire, checked against the contract.
+    pub async fn post_count(&self) -> u64 {
+        self.count_answer(
+            http_client().post(self.url("/count")),
+            &schemas().post_count,
+        )
+        .await
+    }
+
+    async fn count_answer(&self, request: reqwest::RequestBuilder, schema: &Validator) -> u64 {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", self.base_url);
+        let body: Value = response.json().await.unwrap();
+        assert_valid(schema, &body);
+        body["count"].as_u64().unwrap()
+    }
 }
 
 impl Drop for TestServer {
@@ -361,19 +385,32 @@ pub fn service_command() -> Command {
     command
 }
 
-/// Starts the binary on a free port with `env`, and waits for its start-up line.
-pub fn spawn_server(env: &[(&str, &str)]) -> TestServer {
+/// A command for the binary on a free port with `env`, stdout piped for its start-up line.
+pub fn server_command<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> Command {
     let mut command = service_command();
     command
         .env("LISTEN_ADDR", "127.0.0.1:0")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(if std::env::var_os("TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        });
-    let mut child = command.spawn().unwrap();
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    command
+}
+
+/// Starts the binary with `env` and waits for its start-up line. Its log goes nowhere,
+/// or to the test's stderr when `TEST_LOG` is set.
+pub fn spawn_server<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> TestServer {
+    let mut command = server_command(env);
+    command.stderr(if std::env::var_os("TEST_LOG").is_some() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    });
+    wait_for_start(command.spawn().unwrap(), String::new)
+}
+
+/// Waits for a child started from [`server_command`] to print its start-up line;
+/// `context` adds to the failure message (its log, say).
+pub fn wait_for_start(mut child: Child, context: impl FnOnce() -> String) -> TestServer {
     let stdout = child.stdout.take().unwrap();
     let (lines, banner) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -386,7 +423,7 @@ pub fn spawn_server(env: &[(&str, &str)]) -> TestServer {
     });
     let banner = banner
         .recv_timeout(Duration::from_secs(20))
-        .expect("the server printed no start-up line within 20 s");
+        .unwrap_or_else(|_| panic!("no start-up line within 20 s {}", context()));
     let base_url = banner
         .split_whitespace()
         .find(|word| word.starts_with("http://"))

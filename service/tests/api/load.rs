@@ -72,6 +72,6 @@ async fn the_embedded_store_holds_mixed_load_at_concurrency_64_with_nothing_lost
 async fn dynamodb_local_holds_mixed_load_at_concurrency_64_with_nothing_lost() {
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
-    let server = spawn_server(&env_refs(&dynamodb_env(&dynamodb_endpoint(), &table)));
+    let server = spawn_server(&dynamodb_env(&dynamodb_endpoint(), &table));
     holds_load(&server, "DynamoDB Local").await;
 }

@@ -150,7 +150,7 @@ async fn logs_carry_no_client_address() {
     let mut env = dynamodb_env(&endpoint, &table);
     env.push(("RUST_LOG".into(), "trace".into()));
     env.push(("ALLOWED_ORIGINS".into(), ORIGIN.into()));
-    let (mut server, stderr) = spawn_server_capturing_stderr(&env_refs(&env));
+    let (mut server, stderr) = spawn_server_capturing_stderr(&env);
 
     // The client speaks from a loopback address of its own, recognisable in a log.
     let client_ip: IpAddr = "127.0.0.77".parse().unwrap();

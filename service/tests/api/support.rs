@@ -2,7 +2,8 @@
 //! that can be killed and started again, a TCP proxy that delays or stalls DynamoDB's
 //! answers, a bounded load loop, the binary with its stderr captured, and raw sockets.
 
-use std::io::{BufRead, BufReader, Read};
+use std::ffi::OsStr;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -441,15 +442,10 @@ impl Stderr {
 }
 
 /// As `spawn_server`, with the binary's stderr captured instead of dropped.
-pub fn spawn_server_capturing_stderr(env: &[(&str, &str)]) -> (TestServer, Stderr) {
-    let mut child = service_command()
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+pub fn spawn_server_capturing_stderr<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+    env: &[(K, V)],
+) -> (TestServer, Stderr) {
+    let mut child = server_command(env).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = Stderr::default();
     let mut pipe = child.stderr.take().unwrap();
     let sink = stderr.clone();
@@ -463,34 +459,9 @@ pub fn spawn_server_capturing_stderr(env: &[(&str, &str)]) -> (TestServer, Stder
         }
         sink.closed.store(true, Ordering::SeqCst);
     });
-    let stdout = child.stdout.take().unwrap();
-    let (lines, banner) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = lines.send(line);
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let banner = banner
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap_or_else(|_| panic!("no start-up line within 20 s; stderr: {}", stderr.text()));
-    let base_url = banner
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in the start-up line {banner:?}"))
-        .to_owned();
-    let server = TestServer {
-        child,
-        base_url,
-        banner: banner.trim().to_owned(),
-    };
+    let log = stderr.clone();
+    let server = wait_for_start(child, move || format!("; stderr: {}", log.text()));
     (server, stderr)
-}
-
-/// Environment pairs as `spawn_server` takes them.
-pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 /// Sends `signal` (e.g. "TERM") to a process.
