@@ -97,6 +97,9 @@ struct Args {
     quick: bool,
     /// The floor, Lambda mode and sizes only.
     lambda_only: bool,
+    /// Extra environment for the Lambda function (`--function-env NAME=VALUE`), for
+    /// experiments.
+    function_env: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -107,6 +110,7 @@ fn parse_args() -> Result<Args> {
     let mut zip_label = "deployment zip".to_owned();
     let mut quick = false;
     let mut lambda_only = false;
+    let mut function_env = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -118,10 +122,17 @@ fn parse_args() -> Result<Args> {
             "--zip-label" => zip_label = value()?,
             "--quick" => quick = true,
             "--lambda-only" => lambda_only = true,
+            "--function-env" => {
+                let pair = value()?;
+                let (name, value) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--function-env {pair:?}: expected NAME=VALUE"))?;
+                function_env.push((name.to_owned(), value.to_owned()));
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; usage: bench --binary PATH [--endpoint URL] \
-                     [--out DIR] [--zip PATH --zip-label TEXT] [--quick] [--lambda-only]"
+                     [--out DIR] [--zip PATH --zip-label TEXT] [--quick] [--lambda-only] [--function-env NAME=VALUE]..."
                 )
                 .into());
             }
@@ -135,6 +146,7 @@ fn parse_args() -> Result<Args> {
         zip_label,
         quick,
         lambda_only,
+        function_env,
     })
 }
 
@@ -186,8 +198,15 @@ async fn run() -> Result<()> {
     }
 
     say("1-2/4 Lambda mode under the runtime emulator, and the SDK floor");
-    let (lambda, floor_get, floor_update) =
-        lambda_mode(&admin, &floor, &binary, &args.endpoint, plan).await?;
+    let (lambda, floor_get, floor_update) = lambda_mode(
+        &admin,
+        &floor,
+        &binary,
+        &args.endpoint,
+        &args.function_env,
+        plan,
+    )
+    .await?;
     report.lambda = Some(lambda);
     report.floor_get = Some(floor_get);
     report.floor_update = Some(floor_update);
@@ -206,6 +225,7 @@ async fn run() -> Result<()> {
                     };
                     let run = local_mode(
                         &admin,
+                        &floor,
                         &binary,
                         &args.endpoint,
                         store,
@@ -455,15 +475,25 @@ async fn read_count(client: &Client, table: &str) -> Result<u64> {
 
 const GET_EVENT: &str = include_str!("../tests/data/apigw-get-count.json");
 const POST_EVENT: &str = include_str!("../tests/data/apigw-post-count-on-stage-with-origin.json");
+/// Answered by the app without touching the store: the cost of the Lambda path alone.
+const NOT_FOUND_EVENT: &str = include_str!("../tests/data/apigw-get-unknown-path.json");
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 struct LambdaFigures {
     init: Samples,
+    /// CPU time used by the process during init.
+    init_cpu: Samples,
+    /// CPU time per warm invocation, averaged over each cold start's warm loop.
+    warm_cpu: Samples,
     first_post: Samples,
     warm_get: Samples,
     warm_post: Samples,
+    /// `GET /nothing-here`: runtime API, event and response handling, no storage.
+    warm_not_found: Samples,
     peak_rss_kib: Vec<u64>,
+    /// At the end of each cold start's invocations: anonymous and file-backed RSS.
+    rss_anon_file_kib: Vec<(u64, u64)>,
     log_bytes: usize,
     invocations: usize,
     count_moved: u64,
@@ -478,10 +508,11 @@ async fn lambda_mode(
     floor: &FloorWorker,
     binary: &Path,
     endpoint: &str,
+    extra_env: &[(String, String)],
     plan: Plan,
 ) -> Result<(LambdaFigures, Samples, Samples)> {
     let table = fresh_table(admin).await?;
-    let env = vec![
+    let mut env = vec![
         ("COUNTER_TABLE".to_owned(), table.clone()),
         (
             "ALLOWED_ORIGINS".to_owned(),
@@ -489,6 +520,7 @@ async fn lambda_mode(
         ),
         ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), endpoint.to_owned()),
     ];
+    env.extend_from_slice(extra_env);
     let mut figures = LambdaFigures::default();
     let mut floor_get = Samples::default();
     let mut floor_update = Samples::default();
@@ -503,6 +535,9 @@ async fn lambda_mode(
             }
         };
         figures.init.push(init);
+        figures
+            .init_cpu
+            .push(function.cpu_time().ok_or("cannot read schedstat")?);
         let logs_at_ready: usize = function.logs().iter().map(|l| l.len() + 1).sum();
 
         // A visit is a POST: the first one is what a cold visitor waits for.
@@ -511,6 +546,7 @@ async fn lambda_mode(
         function.wait_idle(INVOCATION_TIMEOUT).await?;
         figures.first_post.push(first.duration);
         figures.posts_answered += 1;
+        let cpu_before = function.cpu_time().ok_or("cannot read schedstat")?;
         for i in 0..plan.warm_per_start {
             let post = i % 2 == 1;
             let event = if post { POST_EVENT } else { GET_EVENT };
@@ -529,12 +565,27 @@ async fn lambda_mode(
                 floor_get.push(floor.call(FloorCall::GetItem, &table).await?);
             }
         }
-        figures.invocations += 1 + plan.warm_per_start;
+        let cpu_after = function.cpu_time().ok_or("cannot read schedstat")?;
+        figures.warm_cpu.push(
+            cpu_after.saturating_sub(cpu_before) / u32::try_from(plan.warm_per_start.max(1))?,
+        );
+        for _ in 0..plan.warm_per_start / 5 {
+            let invocation = function.invoke(NOT_FOUND_EVENT, INVOCATION_TIMEOUT).await?;
+            check_answer(&invocation, 404)?;
+            figures.warm_not_found.push(invocation.duration);
+            function.wait_idle(INVOCATION_TIMEOUT).await?;
+        }
+        figures.invocations += 1 + plan.warm_per_start + plan.warm_per_start / 5;
         let logs: usize = function.logs().iter().map(|l| l.len() + 1).sum();
         figures.log_bytes += logs - logs_at_ready;
         figures
             .peak_rss_kib
             .push(function.peak_rss_kib().ok_or("cannot read VmHWM")?);
+        figures.rss_anon_file_kib.push(
+            function
+                .rss_anon_and_file_kib()
+                .ok_or("cannot read RssAnon/RssFile")?,
+        );
     }
     figures.count_moved = read_count(admin, &table).await? - before - floor_updates;
     Ok((figures, floor_get, floor_update))
@@ -573,6 +624,9 @@ struct LocalRun {
     /// The count as the store holds it moved by this much (DynamoDB only: read
     /// behind the service's back).
     stored_moved: Option<u64>,
+    /// On DynamoDB at concurrency 1: the same call from the floor's SDK client, half
+    /// just before the run and half just after, on the same table.
+    floor: Option<Samples>,
 }
 
 /// The release binary serving on a free port; killed when dropped.
@@ -612,8 +666,10 @@ fn spawn_local(binary: &Path, env: &[(&str, String)]) -> Result<LocalServer> {
     Ok(LocalServer { child, base_url })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn local_mode(
     admin: &Client,
+    floor: &FloorWorker,
     binary: &Path,
     endpoint: &str,
     store: Store,
@@ -648,6 +704,18 @@ async fn local_mode(
         ..LoadOptions::default()
     };
     e2e::load::run(&server.base_url, &options).await?;
+    let floor_call = if mix.post() == 0 {
+        FloorCall::GetItem
+    } else {
+        FloorCall::UpdateItem
+    };
+    let floor_table = table.as_ref().filter(|_| concurrency == 1);
+    let mut floor_samples = Samples::default();
+    if let Some(table) = floor_table {
+        for _ in 0..requests / 2 {
+            floor_samples.push(floor.call(floor_call, table).await?);
+        }
+    }
     let stored_before = match &table {
         Some(table) => Some(read_count(admin, table).await?),
         None => None,
@@ -663,6 +731,11 @@ async fn local_mode(
         (Some(table), Some(before)) => Some(read_count(admin, table).await? - before),
         _ => None,
     };
+    if let Some(table) = floor_table {
+        for _ in 0..requests / 2 {
+            floor_samples.push(floor.call(floor_call, table).await?);
+        }
+    }
     say(&format!(
         "   {} c{concurrency} {}: {:.0}/s, p50 {:.3} ms, {}",
         store.name(),
@@ -678,6 +751,7 @@ async fn local_mode(
         mix,
         load,
         stored_moved,
+        floor: floor_table.map(|_| floor_samples),
     })
 }
 
@@ -792,6 +866,25 @@ impl Report {
                     });
                 }
             }
+            for post in [false, true] {
+                let Some(run) = self.local_run(Store::DynamoDb, 1, post) else {
+                    continue;
+                };
+                let (Some(latency), Some(floor)) = (run.load.latency, &run.floor) else {
+                    continue;
+                };
+                let ratio = latency.p50_ms / floor.p50();
+                targets.push(Target {
+                    figure: if post {
+                        "local mode POST p50 (HTTP, concurrency 1) / SDK UpdateItem p50"
+                    } else {
+                        "local mode GET p50 (HTTP, concurrency 1) / SDK GetItem p50"
+                    },
+                    target: "<= 1.10",
+                    measured: format!("{ratio:.3} ({:.3} / {:.3} ms)", latency.p50_ms, floor.p50()),
+                    met: ratio <= 1.10,
+                });
+            }
             let peak = lambda.peak_rss_kib.iter().copied().max().unwrap_or(0);
             targets.push(Target {
                 figure: "peak RSS in Lambda mode (VmHWM, worst cold start)",
@@ -892,6 +985,15 @@ impl Report {
                 ("first invocation (POST), ms", &l.first_post),
                 ("warm GET, ms", &l.warm_get),
                 ("warm POST, ms", &l.warm_post),
+                (
+                    "warm 404 (no storage call: the Lambda path's own cost), ms",
+                    &l.warm_not_found,
+                ),
+                ("CPU time of the process during init, ms", &l.init_cpu),
+                (
+                    "CPU time per warm invocation (mean of each cold start's GET/POST loop), ms",
+                    &l.warm_cpu,
+                ),
             ] {
                 let _ = writeln!(
                     md,
@@ -907,13 +1009,29 @@ impl Report {
             let least = l.peak_rss_kib.iter().copied().min().unwrap_or(0);
             let _ = writeln!(
                 md,
-                "\nPeak RSS (VmHWM after {} invocations): {:.1} MB worst, {:.1} MB best of {} cold starts. \
+                "\nPeak RSS (VmHWM after {} invocations): {:.1} MB worst, {:.1} MB best of {} cold starts; \
+                 at the end, {:.1} MB anonymous (heap, stacks) + {:.1} MB file-backed (code and data \
+                 pages of the binary and libc). \
                  Log output: {:.0} bytes per invocation. \
                  The count moved by {} for {} POSTs answered.",
-                1 + self.warm_per_start,
+                1 + self.warm_per_start + self.warm_per_start / 5,
                 kib_to_mb(peak),
                 kib_to_mb(least),
                 l.peak_rss_kib.len(),
+                kib_to_mb(
+                    l.rss_anon_file_kib
+                        .iter()
+                        .map(|(anon, _)| *anon)
+                        .max()
+                        .unwrap_or(0)
+                ),
+                kib_to_mb(
+                    l.rss_anon_file_kib
+                        .iter()
+                        .map(|(_, file)| *file)
+                        .max()
+                        .unwrap_or(0)
+                ),
                 l.log_bytes as f64 / l.invocations.max(1) as f64,
                 l.count_moved,
                 l.posts_answered
@@ -996,10 +1114,14 @@ impl Report {
             },
             "lambda": self.lambda.as_ref().map(|l| json!({
                 "init": l.init.json(),
+                "init_cpu": l.init_cpu.json(),
+                "warm_cpu_per_invocation": l.warm_cpu.json(),
                 "first_post": l.first_post.json(),
                 "warm_get": l.warm_get.json(),
                 "warm_post": l.warm_post.json(),
+                "warm_not_found": l.warm_not_found.json(),
                 "peak_rss_kib": l.peak_rss_kib,
+                "rss_anon_file_kib": l.rss_anon_file_kib,
                 "log_bytes_per_invocation": l.log_bytes as f64 / l.invocations.max(1) as f64,
                 "count_moved": l.count_moved,
                 "posts_answered": l.posts_answered,
@@ -1009,6 +1131,7 @@ impl Report {
                 "request": mix_name(run.mix),
                 "concurrency": run.concurrency,
                 "stored_count_moved": run.stored_moved,
+                "floor": run.floor.as_ref().map(Samples::json),
                 "load": serde_json::to_value(&run.load).unwrap_or(Value::Null),
             })).collect::<Vec<_>>(),
             "sizes": {

@@ -335,6 +335,23 @@ impl LambdaFunction {
         proc_status_kib(self.pid, "VmRSS:")
     }
 
+    /// CPU time the process has used so far (`/proc/PID/schedstat`, nanoseconds on a
+    /// CPU, user and kernel), which does not count waiting.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let schedstat = std::fs::read_to_string(format!("/proc/{}/schedstat", self.pid)).ok()?;
+        let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
+        Some(Duration::from_nanos(nanos))
+    }
+
+    /// Of the current resident set, KiB of anonymous memory (heap, stacks) and of
+    /// mapped files (the binary's and libraries' pages that were touched).
+    pub fn rss_anon_and_file_kib(&self) -> Option<(u64, u64)> {
+        Some((
+            proc_status_kib(self.pid, "RssAnon:")?,
+            proc_status_kib(self.pid, "RssFile:")?,
+        ))
+    }
+
     /// The function's stdout and stderr lines so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs
