@@ -11,10 +11,12 @@ pub const OPERATIONS: &[&str] = &["GetItem", "UpdateItem"];
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::ProvideCredentials;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -56,7 +58,16 @@ impl DynamoDbStore {
     /// Loads the SDK's standard configuration (region, credentials,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, ...) with this store's timeouts and retries.
     pub async fn connect(table: &TableName) -> Result<Self, StoreError> {
-        Self::connect_with(aws_config::defaults(BehaviorVersion::latest()), table).await
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // Lambda puts the function's credentials in the environment, where the default
+        // chain looks first. Naming that provider when it has credentials gives the
+        // same credentials without building the rest of the chain (profile files, an
+        // STS client for web identity, ECS, IMDS), which is most of `load`'s init time.
+        let environment = EnvironmentVariableCredentialsProvider::new();
+        if environment.provide_credentials().await.is_ok() {
+            loader = loader.credentials_provider(environment);
+        }
+        Self::connect_with(loader, table).await
     }
 
     /// As [`connect`](Self::connect), from a loader the caller has set up
