@@ -231,3 +231,58 @@ async fn bad_configuration_is_reported_through_init_error() {
         );
     }
 }
+
+/// What a stand-in DynamoDB received: when, and which operation (`X-Amz-Target`).
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>>;
+
+/// A stand-in DynamoDB on a free port that answers every call with `{}` (for GetItem:
+/// no item) and records it.
+async fn recording_dynamodb() -> (String, Received) {
+    let received = Received::default();
+    let record = received.clone();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap| {
+        let record = record.clone();
+        async move {
+            let target = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            record
+                .lock()
+                .unwrap()
+                .push((std::time::Instant::now(), target));
+            (
+                [(http::header::CONTENT_TYPE, "application/x-amz-json-1.0")],
+                "{}",
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), received)
+}
+
+#[tokio::test]
+async fn reads_the_counter_once_during_init_before_asking_for_an_event() {
+    let (endpoint, received) = recording_dynamodb().await;
+    let function = start_ready(&function_env("visitor-count", &endpoint)).await;
+    let first_next = function.spawned_at + function.wait_ready(READY).await.unwrap();
+
+    // The warm-up: one GetItem, answered before the first /next, so the first
+    // visitor does not pay for opening the connection.
+    {
+        let calls = received.lock().unwrap();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].1, "DynamoDB_20120810.GetItem");
+        assert!(
+            calls[0].0 < first_next,
+            "the warm-up came after the first /next"
+        );
+    }
+
+    let answer = invoke(&function, event!("apigw-get-count.json")).await;
+    assert_eq!(answer.count(&schemas().get_count), 0);
+    assert_eq!(received.lock().unwrap().len(), 2);
+}
