@@ -174,6 +174,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<()> {
     let args = parse_args()?;
+    let load_at_start = load_average();
     let binary = std::path::absolute(&args.binary)?;
     // Tables are made and counts read with a patient client; the floor uses the
     // service's timeouts.
@@ -246,7 +247,10 @@ async fn run() -> Result<()> {
         report.zip = Some((args.zip_label.clone(), std::fs::metadata(zip)?.len()));
     }
 
-    report.machine = machine();
+    report.machine = Machine {
+        load_at_start,
+        ..machine()
+    };
     report.binary = binary.display().to_string();
     let markdown = report.markdown();
     std::fs::create_dir_all(&args.out)?;
@@ -782,6 +786,10 @@ struct Report {
 
 #[derive(Debug, Default)]
 struct Machine {
+    /// `/proc/loadavg`'s 1-minute figure when the run started and when it ended: other
+    /// work on the machine moves every figure.
+    load_at_start: String,
+    load_at_end: String,
     cpus: usize,
     cpu_model: String,
     memory_mib: u64,
@@ -799,6 +807,8 @@ fn machine() -> Machine {
             .unwrap_or_default()
     };
     Machine {
+        load_at_start: String::new(),
+        load_at_end: load_average(),
         cpus: std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         cpu_model: field(&cpuinfo, "model name"),
         memory_mib: field(&meminfo, "MemTotal")
@@ -811,6 +821,13 @@ fn machine() -> Machine {
             .trim()
             .to_owned(),
     }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 struct Target {
@@ -932,8 +949,15 @@ impl Report {
         let _ = writeln!(md, "# visitor-counter benchmark\n");
         let _ = writeln!(
             md,
-            "Machine: {} CPUs ({}), {} MiB memory, Linux {}. DynamoDB Local in memory on the same machine. Binary: `{}`.\n",
-            m.cpus, m.cpu_model, m.memory_mib, m.kernel, self.binary
+            "Machine: {} CPUs ({}), {} MiB memory, Linux {}; load average {} at the start, {} at the end. \
+             DynamoDB Local in memory on the same machine. Binary: `{}`.\n",
+            m.cpus,
+            m.cpu_model,
+            m.memory_mib,
+            m.kernel,
+            m.load_at_start,
+            m.load_at_end,
+            self.binary
         );
 
         let _ = writeln!(md, "## Targets\n");
@@ -1106,6 +1130,8 @@ impl Report {
                 "cpu_model": m.cpu_model,
                 "memory_mib": m.memory_mib,
                 "kernel": m.kernel,
+                "load_at_start": m.load_at_start,
+                "load_at_end": m.load_at_end,
             },
             "binary": self.binary,
             "floor": {
