@@ -488,6 +488,10 @@ struct LambdaFigures {
     init: Samples,
     /// CPU time used by the process during init.
     init_cpu: Samples,
+    /// Init with `SSL_CERT_FILE` naming this bundle, and its CPU time.
+    bundle_file: Option<String>,
+    init_bundle_only: Samples,
+    init_cpu_bundle_only: Samples,
     /// CPU time per warm invocation, averaged over each cold start's warm loop.
     warm_cpu: Samples,
     first_post: Samples,
@@ -592,8 +596,36 @@ async fn lambda_mode(
         );
     }
     figures.count_moved = read_count(admin, &table).await? - before - floor_updates;
+
+    // The same init with the system's certificate bundle named in SSL_CERT_FILE, so
+    // only that one file is read. Without it, the native-roots loader also reads every
+    // file of the certificate directory, which on Debian and Ubuntu holds each root
+    // again as a file of its own; AL2023 (Lambda's provided.al2023) has no such files.
+    if let Some(bundle) = BUNDLE_FILES.iter().find(|path| Path::new(path).is_file()) {
+        let mut env = env.clone();
+        env.push(("SSL_CERT_FILE".to_owned(), (*bundle).to_owned()));
+        figures.bundle_file = Some((*bundle).to_owned());
+        for _ in 0..plan.cold_starts / 2 {
+            let function = LambdaFunction::start(binary, REGION, &env).await?;
+            figures
+                .init_bundle_only
+                .push(function.wait_ready(Duration::from_secs(20)).await?);
+            figures
+                .init_cpu_bundle_only
+                .push(function.cpu_time().ok_or("cannot read schedstat")?);
+        }
+    }
     Ok((figures, floor_get, floor_update))
 }
+
+/// Where Linux distributions keep the bundle of trusted roots (as openssl-probe looks).
+const BUNDLE_FILES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
 
 fn check_answer(invocation: &lambda_emulator::Invocation, status: u64) -> Result<()> {
     if invocation.is_error || invocation.response["statusCode"].as_u64() != Some(status) {
@@ -1015,10 +1047,18 @@ impl Report {
                 ),
                 ("CPU time of the process during init, ms", &l.init_cpu),
                 (
+                    "init with only the certificate bundle file read (SSL_CERT_FILE, as on AL2023), ms",
+                    &l.init_bundle_only,
+                ),
+                ("CPU time during that init, ms", &l.init_cpu_bundle_only),
+                (
                     "CPU time per warm invocation (mean of each cold start's GET/POST loop), ms",
                     &l.warm_cpu,
                 ),
             ] {
+                if s.0.is_empty() {
+                    continue;
+                }
                 let _ = writeln!(
                     md,
                     "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
@@ -1141,6 +1181,9 @@ impl Report {
             "lambda": self.lambda.as_ref().map(|l| json!({
                 "init": l.init.json(),
                 "init_cpu": l.init_cpu.json(),
+                "bundle_file": l.bundle_file,
+                "init_bundle_only": l.init_bundle_only.json(),
+                "init_cpu_bundle_only": l.init_cpu_bundle_only.json(),
                 "warm_cpu_per_invocation": l.warm_cpu.json(),
                 "first_post": l.first_post.json(),
                 "warm_get": l.warm_get.json(),
