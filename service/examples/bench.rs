@@ -93,6 +93,7 @@ struct Args {
     out: PathBuf,
     zip: Option<PathBuf>,
     zip_label: String,
+    zip_is_arm64: bool,
     /// A tenth of the samples: to try the benchmark out, not to quote.
     quick: bool,
     /// The floor, Lambda mode and sizes only.
@@ -108,6 +109,7 @@ fn parse_args() -> Result<Args> {
     let mut out = PathBuf::from("target/bench");
     let mut zip = None;
     let mut zip_label = "deployment zip".to_owned();
+    let mut zip_is_arm64 = false;
     let mut quick = false;
     let mut lambda_only = false;
     let mut function_env = Vec::new();
@@ -120,6 +122,7 @@ fn parse_args() -> Result<Args> {
             "--out" => out = PathBuf::from(value()?),
             "--zip" => zip = Some(PathBuf::from(value()?)),
             "--zip-label" => zip_label = value()?,
+            "--zip-arm64" => zip_is_arm64 = true,
             "--quick" => quick = true,
             "--lambda-only" => lambda_only = true,
             "--function-env" => {
@@ -132,7 +135,7 @@ fn parse_args() -> Result<Args> {
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; usage: bench --binary PATH [--endpoint URL] \
-                     [--out DIR] [--zip PATH --zip-label TEXT] [--quick] [--lambda-only] [--function-env NAME=VALUE]..."
+                     [--out DIR] [--zip PATH --zip-label TEXT [--zip-arm64]] [--quick] [--lambda-only] [--function-env NAME=VALUE]..."
                 )
                 .into());
             }
@@ -144,6 +147,7 @@ fn parse_args() -> Result<Args> {
         out,
         zip,
         zip_label,
+        zip_is_arm64,
         quick,
         lambda_only,
         function_env,
@@ -245,6 +249,7 @@ async fn run() -> Result<()> {
     report.binary_bytes = std::fs::metadata(&binary)?.len();
     if let Some(zip) = &args.zip {
         report.zip = Some((args.zip_label.clone(), std::fs::metadata(zip)?.len()));
+        report.zip_is_arm64 = args.zip_is_arm64;
     }
 
     report.machine = Machine {
@@ -814,6 +819,8 @@ struct Report {
     local: Vec<LocalRun>,
     binary_bytes: u64,
     zip: Option<(String, u64)>,
+    /// Whether the zip is cargo lambda's arm64 build (the one the target is about).
+    zip_is_arm64: bool,
 }
 
 #[derive(Debug, Default)]
@@ -866,7 +873,8 @@ struct Target {
     figure: &'static str,
     target: &'static str,
     measured: String,
-    met: bool,
+    /// `None`: what was measured is not what the target is about.
+    met: Option<bool>,
 }
 
 impl Report {
@@ -884,7 +892,7 @@ impl Report {
                 figure: "Lambda init, process start to first /next (median of cold starts)",
                 target: "<= 15 ms",
                 measured: format!("{init:.2} ms"),
-                met: init <= 15.0,
+                met: Some(init <= 15.0),
             });
             let ratio = lambda.first_post.p50() / lambda.warm_post.p50();
             targets.push(Target {
@@ -895,7 +903,7 @@ impl Report {
                     lambda.first_post.p50(),
                     lambda.warm_post.p50()
                 ),
-                met: ratio <= 2.0,
+                met: Some(ratio <= 2.0),
             });
             for (name, warm, floor) in [
                 ("GET", &lambda.warm_get, &self.floor_get),
@@ -911,7 +919,7 @@ impl Report {
                         },
                         target: "<= 1.10",
                         measured: format!("{ratio:.3} ({:.3} / {:.3} ms)", warm.p50(), floor.p50()),
-                        met: ratio <= 1.10,
+                        met: Some(ratio <= 1.10),
                     });
                 }
             }
@@ -931,7 +939,7 @@ impl Report {
                     },
                     target: "<= 1.10",
                     measured: format!("{ratio:.3} ({:.3} / {:.3} ms)", latency.p50_ms, floor.p50()),
-                    met: ratio <= 1.10,
+                    met: Some(ratio <= 1.10),
                 });
             }
             let peak = lambda.peak_rss_kib.iter().copied().max().unwrap_or(0);
@@ -939,21 +947,21 @@ impl Report {
                 figure: "peak RSS in Lambda mode (VmHWM, worst cold start)",
                 target: "<= 10 MB",
                 measured: format!("{:.1} MB ({peak} KiB)", kib_to_mb(peak)),
-                met: kib_to_mb(peak) <= 10.0,
+                met: Some(kib_to_mb(peak) <= 10.0),
             });
         }
         targets.push(Target {
             figure: "release binary",
             target: "<= 8 MB",
             measured: mb(self.binary_bytes),
-            met: self.binary_bytes <= 8_000_000,
+            met: Some(self.binary_bytes <= 8_000_000),
         });
         if let Some((label, bytes)) = &self.zip {
             targets.push(Target {
-                figure: "zip (target: arm64 zip)",
+                figure: "arm64 deployment zip",
                 target: "<= 5 MB",
                 measured: format!("{} ({label})", mb(*bytes)),
-                met: *bytes <= 5_000_000,
+                met: self.zip_is_arm64.then_some(*bytes <= 5_000_000),
             });
         }
         if let Some(run) = self.local_run(Store::Embedded, 32, true) {
@@ -969,7 +977,7 @@ impl Report {
                         "BROKEN"
                     }
                 ),
-                met: run.load.throughput_per_sec >= 5000.0 && run.load.passed,
+                met: Some(run.load.throughput_per_sec >= 5000.0 && run.load.passed),
             });
         }
         targets
@@ -1002,7 +1010,11 @@ impl Report {
                 t.figure,
                 t.target,
                 t.measured,
-                if t.met { "yes" } else { "**no**" }
+                match t.met {
+                    Some(true) => "yes",
+                    Some(false) => "**no**",
+                    None => "not measured",
+                }
             );
         }
 
