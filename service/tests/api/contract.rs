@@ -23,18 +23,7 @@ async fn get_reads_zero_before_any_visit_and_post_counts_one_more() {
 #[tokio::test]
 async fn concurrent_posts_get_distinct_consecutive_counts() {
     let t = embedded_app();
-    let app = t.app.clone();
-    let answers = concurrently(200, move || {
-        let app = app.clone();
-        async move { post(&app).await }
-    })
-    .await;
-    let counts = answers
-        .iter()
-        .map(|a| a.count(&schemas().post_count))
-        .collect();
-    assert_consecutive(counts, 1);
-    assert_eq!(get(&t.app).await.count(&schemas().get_count), 200);
+    assert_concurrent_posts_count_exactly(&t.app, 200).await;
 }
 
 #[tokio::test]

@@ -25,18 +25,7 @@ async fn dynamodb_app() -> (
 #[tokio::test]
 async fn concurrent_posts_get_distinct_consecutive_counts_and_the_total_is_exact() {
     let (app, admin, table) = dynamodb_app().await;
-    let shared = app.clone();
-    let answers = concurrently(200, move || {
-        let app = shared.clone();
-        async move { post(&app).await }
-    })
-    .await;
-    let counts = answers
-        .iter()
-        .map(|a| a.count(&schemas().post_count))
-        .collect();
-    assert_consecutive(counts, 1);
-    assert_eq!(get(&app).await.count(&schemas().get_count), 200);
+    assert_concurrent_posts_count_exactly(&app, 200).await;
     let item = stored_item(&admin, &table).await.unwrap();
     assert_eq!(item[COUNT_ATTRIBUTE], AttributeValue::N("200".into()));
 }

@@ -217,6 +217,23 @@ where
     answers
 }
 
+/// Sends `n` concurrent POSTs through `app` (on a fresh store): each must get its own
+/// count, together exactly `1..=n`, and a GET afterwards must read `n`.
+pub async fn assert_concurrent_posts_count_exactly(app: &Router, n: usize) {
+    let shared = app.clone();
+    let answers = concurrently(n, move || {
+        let app = shared.clone();
+        async move { post(&app).await }
+    })
+    .await;
+    let counts = answers
+        .iter()
+        .map(|a| a.count(&schemas().post_count))
+        .collect();
+    assert_consecutive(counts, 1);
+    assert_eq!(get(app).await.count(&schemas().get_count), n as u64);
+}
+
 /// Asserts that `values` are exactly `first..first + len`, in some order.
 pub fn assert_consecutive(mut values: Vec<u64>, first: u64) {
     values.sort_unstable();
