@@ -37,6 +37,17 @@ ensure_java() {
     || die "could not install Java 17 with apt-get; install a Java 17+ runtime and rerun"
 }
 
+# The shellcheck that scripts/check-shell runs: the machine's own, or Debian's package.
+ensure_shellcheck() {
+  command -v shellcheck >/dev/null && return
+  say "installing shellcheck (Debian package) for scripts/check-shell"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if ! { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; then
+    die "could not install shellcheck with apt-get; install it (https://www.shellcheck.net) and rerun"
+  fi
+}
+
 # DynamoDB Local, AWS's local engine, from the npm package that carries its jar.
 DYNAMODB_LOCAL_PACKAGE="amplify-dynamodb-simulator@2.9.30"
 ensure_dynamodb_local() {
