@@ -26,7 +26,7 @@ variable "tags" {
 }
 
 variable "allowed_origins" {
-  description = "Browser origins allowed to call the API cross-origin, e.g. [\"https://example.com\"]; exactly [\"*\"] allows any origin. Feeds both the API's CORS configuration and the function's ALLOWED_ORIGINS."
+  description = "Browser origins allowed to call the API cross-origin, e.g. [\"https://example.com\"]; exactly [\"*\"] allows any origin (and fails the post-deploy check, which expects its origin echoed). Becomes the function's ALLOWED_ORIGINS: the function is the API's one CORS implementation. No default: every environment names its own sites."
   type        = list(string)
 
   validation {

@@ -9,7 +9,9 @@
 //! - the API's method routes are the operations of `contracts/openapi.json`;
 //! - the function's role may call exactly the store's DynamoDB `OPERATIONS`, on the
 //!   counter item (`COUNTER_ID`) of this table;
-//! - one origins variable feeds both the API's CORS and the function's `ALLOWED_ORIGINS`.
+//! - one CORS implementation, the function's: no `cors_configuration` on the API, every
+//!   preflight of the contract routed to the function, whose `ALLOWED_ORIGINS` is the one
+//!   origins variable (no default).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -90,6 +92,23 @@ impl Stack {
             found.iter().map(|f| &f.address).collect::<Vec<_>>()
         );
         found.pop().unwrap()
+    }
+
+    /// The `variable "name" { ... }` block.
+    fn variable(&self, name: &str) -> Found<'_> {
+        self.blocks
+            .iter()
+            .find(|(_, block)| {
+                block.identifier() == "variable"
+                    && block.labels().first().map(|label| label.as_str()) == Some(name)
+            })
+            .map(|(file, block)| Found {
+                address: format!("var.{name}"),
+                name: block.labels()[0].as_str(),
+                file,
+                body: block.body(),
+            })
+            .unwrap_or_else(|| panic!("no variable \"{name}\" in terraform/*.tf"))
     }
 
     fn data(&self, ty: &str, name: &str) -> Found<'_> {
@@ -349,8 +368,9 @@ fn the_function_gets_exactly_the_variables_the_config_reads() {
     );
 }
 
-#[test]
-fn the_apis_routes_are_the_contracts_operations() {
+/// The paths of `contracts/openapi.json`, each with its operations as route keys
+/// (`GET /count`, `OPTIONS /count`, ...).
+fn contract_operations() -> Vec<(String, BTreeSet<String>)> {
     const METHODS: &[&str] = &[
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
     ];
@@ -364,17 +384,28 @@ fn the_apis_routes_are_the_contracts_operations() {
     let paths = contract["paths"]
         .as_object()
         .expect("contracts/openapi.json has no `paths` object");
-
-    // OPTIONS is CORS preflight: API Gateway answers it from cors_configuration.
-    let operations: BTreeSet<String> = paths
+    paths
         .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
+        .map(|(path, item)| {
+            let operations = item
+                .as_object()
                 .into_iter()
                 .flat_map(|ops| ops.keys())
-                .filter(|key| METHODS.contains(&key.as_str()) && key.as_str() != "options")
-                .map(move |method| format!("{} {path}", method.to_uppercase()))
+                .filter(|key| METHODS.contains(&key.as_str()))
+                .map(|method| format!("{} {path}", method.to_uppercase()))
+                .collect();
+            (path.clone(), operations)
         })
+        .collect()
+}
+
+#[test]
+fn the_apis_routes_are_the_contracts_operations() {
+    let paths = contract_operations();
+    // Every operation, OPTIONS (the CORS preflight) included: the function answers them all.
+    let operations: BTreeSet<String> = paths
+        .iter()
+        .flat_map(|(_, operations)| operations.iter().cloned())
         .collect();
     assert!(
         !operations.is_empty(),
@@ -400,7 +431,7 @@ fn the_apis_routes_are_the_contracts_operations() {
     // Every other method on a contract path, and every other path, must reach the
     // function too, or API Gateway answers with its own non-problem 404.
     let keys: BTreeSet<&str> = route_keys.iter().map(|(key, _)| key.as_str()).collect();
-    for path in paths.keys() {
+    for (path, _) in &paths {
         assert!(
             keys.contains(format!("ANY {path}").as_str()),
             "terraform/api.tf: no `ANY {path}` route: the function's 405 problem for other methods would never be seen"
@@ -572,42 +603,82 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
 }
 
 #[test]
-fn one_origins_variable_feeds_the_apis_cors_and_the_function() {
+fn one_cors_implementation_the_functions() {
     let stack = Stack::load();
     let api = stack.only_resource("aws_apigatewayv2_api");
     let function = stack.only_resource("aws_lambda_function");
 
-    let allow_origins = attr(api.block("cors_configuration"), "allow_origins")
-        .unwrap_or_else(|| panic!("{}: cors_configuration has no allow_origins", api.file));
-    let cors_variables = variables(allow_origins);
-    assert_eq!(
-        cors_variables.len(),
-        1,
-        "{}: allow_origins should be one origins variable, found `{allow_origins}`",
-        api.file
-    );
-    let origins = cors_variables.first().unwrap().clone();
+    // With a cors_configuration API Gateway answers preflights itself and overwrites the
+    // function's CORS headers: the CORS that service/src/cors.rs implements, and the
+    // tests exercise, would never reach a browser.
     assert!(
-        matches!(allow_origins, Expression::Traversal(_))
-            && references(allow_origins) == set(&[&origins]),
-        "{}: allow_origins should be exactly {origins}, found `{allow_origins}`",
-        api.file
+        blocks(api.body, "cors_configuration").next().is_none()
+            && attr(api.body, "cors_configuration").is_none(),
+        "{}: {} has a cors_configuration; the function is the one CORS implementation (DESIGN.md), so API Gateway must pass every request, preflights included, to it",
+        api.file,
+        api.address
     );
 
-    // ALLOWED_ORIGINS is the service's comma-separated form of the same list.
+    // Every preflight the contract declares is a route to the function's integration.
+    let integration = stack.only_resource("aws_apigatewayv2_integration");
+    let target = format!("{}.id", integration.address);
+    let preflights: Vec<String> = contract_operations()
+        .into_iter()
+        .flat_map(|(_, operations)| operations)
+        .filter(|key| key.starts_with("OPTIONS "))
+        .collect();
+    assert!(
+        !preflights.is_empty(),
+        "contracts/openapi.json declares no OPTIONS operation: the CORS preflight is part of the contract"
+    );
+    let routes = stack.resources("aws_apigatewayv2_route");
+    for preflight in &preflights {
+        let route = routes
+            .iter()
+            .find(|route| literal(route.attr("route_key"), "route_key") == *preflight)
+            .unwrap_or_else(|| {
+                panic!("terraform/api.tf: no `{preflight}` route: the function never sees the CORS preflight")
+            });
+        assert!(
+            references(route.attr("target")).contains(&target),
+            "{}: route `{preflight}` should target {}, the function's integration",
+            route.file,
+            integration.address
+        );
+    }
+
+    // The function's ALLOWED_ORIGINS is the service's comma-separated form of the one
+    // origins variable, and that variable has no default, least of all a wildcard: each
+    // environment names its own sites.
     let variables_expr = attr(function.block("environment"), "variables").unwrap();
     let allowed = object_value(variables_expr, ALLOWED_ORIGINS, "environment");
+    let origins_variables = variables(allowed);
+    assert_eq!(
+        origins_variables.len(),
+        1,
+        "{}: {ALLOWED_ORIGINS} should come from one origins variable, found `{allowed}`",
+        function.file
+    );
+    let origins = origins_variables.first().unwrap().clone();
     let joined = matches!(
         allowed,
         Expression::FuncCall(call)
             if call.name.name.as_str() == "join"
                 && call.args.len() == 2
                 && call.args[0] == Expression::String(",".to_owned())
+                && matches!(call.args[1], Expression::Traversal(_))
                 && references(&call.args[1]) == set(&[&origins])
     );
     assert!(
         joined,
-        "{}: {ALLOWED_ORIGINS} should be join(\",\", {origins}), the API's CORS list; found `{allowed}`",
+        "{}: {ALLOWED_ORIGINS} should be join(\",\", {origins}); found `{allowed}`",
         function.file
+    );
+    let variable = stack.variable(origins.trim_start_matches("var."));
+    assert!(
+        attr(variable.body, "default").is_none(),
+        "{}: {origins} has a default (`{}`); an origins list must be chosen per environment, never a wildcard by default",
+        variable.file,
+        attr(variable.body, "default").unwrap()
     );
 }
