@@ -10,10 +10,21 @@ data "aws_iam_policy_document" "function_assume" {
   }
 }
 
+data "aws_partition" "current" {}
+
+# The bootstrap's permissions boundary for this environment (terraform/bootstrap/roles.tf,
+# aws_iam_policy.boundary): the apply role may create and change roles only with it
+# attached, so every role here carries it. service/tests/infra.rs checks that this ARN
+# is the one the bootstrap creates and the apply role's condition names.
+locals {
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/visitor-counter-boundary-${var.environment}"
+}
+
 resource "aws_iam_role" "function" {
-  name               = "${local.name}-function"
-  description        = "Execution role of the ${local.name} function: the counter item and its own log group, nothing else."
-  assume_role_policy = data.aws_iam_policy_document.function_assume.json
+  name                 = "${local.name}-function"
+  description          = "Execution role of the ${local.name} function: the counter item and its own log group, nothing else."
+  assume_role_policy   = data.aws_iam_policy_document.function_assume.json
+  permissions_boundary = local.permissions_boundary_arn
 }
 
 # Exactly the DynamoDB operations the service calls (visitor_counter::store::dynamodb::OPERATIONS),

@@ -8,10 +8,16 @@
 //! - the function's environment variables are exactly the ones the config reads;
 //! - the API's method routes are the operations of `contracts/openapi.json`;
 //! - the function's role may call exactly the store's DynamoDB `OPERATIONS`, on the
-//!   counter item (`COUNTER_ID`) of this table;
+//!   counter item (`COUNTER_ID`) of this table, written out (no wildcard), and its
+//!   permissions boundary allows each of them;
 //! - one CORS implementation, the function's: no `cors_configuration` on the API, every
 //!   preflight of the contract routed to the function, whose `ALLOWED_ORIGINS` is the one
-//!   origins variable (no default).
+//!   origins variable (no default);
+//! - the bootstrap's roles: the plan role (pull requests) only reads; every other role
+//!   exists once per environment, is trusted only from that GitHub environment and is
+//!   limited to that environment's resources; every grant that creates a role or its
+//!   permissions requires the environment's permissions boundary, and every role of the
+//!   stack carries it.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -28,15 +34,26 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The top-level blocks of the stack's `.tf` files (terraform/, not its bootstrap/),
-/// each with the file it came from.
+/// The top-level blocks of one Terraform configuration's `.tf` files (the stack in
+/// terraform/, or its bootstrap in terraform/bootstrap/), each with the file it came from.
 struct Stack {
+    dir: &'static str,
     blocks: Vec<(String, Block)>,
 }
 
 impl Stack {
+    /// The stack: terraform/*.tf.
     fn load() -> Self {
-        let dir = repo_root().join("terraform");
+        Self::load_dir("terraform")
+    }
+
+    /// The one-time bootstrap: terraform/bootstrap/*.tf (state bucket, OIDC, roles).
+    fn bootstrap() -> Self {
+        Self::load_dir("terraform/bootstrap")
+    }
+
+    fn load_dir(relative: &'static str) -> Self {
+        let dir = repo_root().join(relative);
         let mut files: Vec<PathBuf> = fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
             .map(|entry| entry.unwrap().path())
@@ -47,14 +64,17 @@ impl Stack {
 
         let mut blocks = Vec::new();
         for path in files {
-            let name = format!("terraform/{}", path.file_name().unwrap().to_string_lossy());
+            let name = format!("{relative}/{}", path.file_name().unwrap().to_string_lossy());
             let text =
                 fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
             let body: Body =
                 hcl::parse(&text).unwrap_or_else(|e| panic!("{name} is not valid HCL: {e}"));
             blocks.extend(body.into_blocks().map(|block| (name.clone(), block)));
         }
-        Self { blocks }
+        Self {
+            dir: relative,
+            blocks,
+        }
     }
 
     /// Every `kind "type" "name" { ... }` block (kind: resource or data) of a type.
@@ -88,7 +108,8 @@ impl Stack {
         assert_eq!(
             found.len(),
             1,
-            "expected exactly one {ty} in terraform/*.tf, found {:?}",
+            "expected exactly one {ty} in {}/*.tf, found {:?}",
+            self.dir,
             found.iter().map(|f| &f.address).collect::<Vec<_>>()
         );
         found.pop().unwrap()
@@ -108,14 +129,30 @@ impl Stack {
                 file,
                 body: block.body(),
             })
-            .unwrap_or_else(|| panic!("no variable \"{name}\" in terraform/*.tf"))
+            .unwrap_or_else(|| panic!("no variable \"{name}\" in {}/*.tf", self.dir))
+    }
+
+    fn resource(&self, ty: &str, name: &str) -> Found<'_> {
+        self.resources(ty)
+            .into_iter()
+            .find(|found| found.name == name)
+            .unwrap_or_else(|| panic!("no resource {ty}.{name} in {}/*.tf", self.dir))
+    }
+
+    /// The expression of `local.NAME`, from whichever `locals` block defines it.
+    fn local(&self, name: &str) -> (&str, &Expression) {
+        self.blocks
+            .iter()
+            .filter(|(_, block)| block.identifier() == "locals")
+            .find_map(|(file, block)| attr(block.body(), name).map(|expr| (file.as_str(), expr)))
+            .unwrap_or_else(|| panic!("no local.{name} in {}/*.tf", self.dir))
     }
 
     fn data(&self, ty: &str, name: &str) -> Found<'_> {
         self.all("data", ty)
             .into_iter()
             .find(|found| found.name == name)
-            .unwrap_or_else(|| panic!("no data source data.{ty}.{name} in terraform/*.tf"))
+            .unwrap_or_else(|| panic!("no data source data.{ty}.{name} in {}/*.tf", self.dir))
     }
 }
 
@@ -299,6 +336,185 @@ fn variables(expr: &Expression) -> BTreeSet<String> {
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The text of a string or a template, interpolations as written:
+/// `repo:${var.github_repository}:environment:${each.key}`.
+fn template(expr: &Expression, what: &str) -> String {
+    match expr {
+        Expression::String(s) => s.clone(),
+        Expression::TemplateExpr(t) => t.to_string(),
+        other => panic!("{what} should be a string or a template, found `{other}`"),
+    }
+}
+
+/// The block a traversal such as `data.aws_iam_policy_document.apply[each.key].json`
+/// or `aws_iam_role.apply[each.key].id` names: its address (`data.TYPE.NAME` or
+/// `TYPE.NAME`) and its index expression, if any.
+fn named_block(expr: &Expression) -> Option<(String, Option<&Expression>)> {
+    let Expression::Traversal(traversal) = expr else {
+        return None;
+    };
+    let Expression::Variable(root) = &traversal.expr else {
+        return None;
+    };
+    let mut parts = vec![root.to_string()];
+    let mut index = None;
+    for operator in &traversal.operators {
+        match operator {
+            TraversalOperator::GetAttr(ident) if index.is_none() => {
+                parts.push(ident.to_string());
+            }
+            TraversalOperator::Index(expr) if index.is_none() => index = Some(expr),
+            _ => break,
+        }
+    }
+    let wanted = if parts[0] == "data" { 3 } else { 2 };
+    (parts.len() >= wanted).then(|| (parts[..wanted].join("."), index))
+}
+
+/// True when an expression is exactly `each.key`.
+fn is_each_key(expr: Option<&Expression>) -> bool {
+    expr.is_some_and(|expr| {
+        matches!(expr, Expression::Traversal(_)) && references(expr) == set(&["each.key"])
+    })
+}
+
+/// IAM's wildcard match (`*` any run, `?` one character), case-insensitive as action
+/// names are.
+fn iam_matches(pattern: &str, action: &str) -> bool {
+    fn go(p: &[u8], a: &[u8]) -> bool {
+        match (p.first(), a.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], a) || (!a.is_empty() && go(p, &a[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &a[1..]),
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => go(&p[1..], &a[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), action.as_bytes())
+}
+
+/// The `statement` blocks of a policy document, with their effect.
+fn statements<'a>(document: &Found<'a>) -> Vec<(bool, &'a Body)> {
+    blocks(document.body, "statement")
+        .map(|statement| {
+            let allow = attr(statement, "effect").is_none_or(|e| literal(e, "effect") == "Allow");
+            (allow, statement)
+        })
+        .collect()
+}
+
+/// A statement's actions: a list of strings, or a `local.NAME.KEY` that holds one.
+fn actions(stack: &Stack, statement: &Body) -> BTreeSet<String> {
+    let expr = attr(statement, "actions").expect("a statement without actions");
+    if let Expression::Array(_) = expr {
+        return literals(expr, "actions");
+    }
+    let path: Vec<String> = references(expr).into_iter().collect();
+    let parts: Vec<&str> = path
+        .first()
+        .map(|p| p.split('.').collect())
+        .unwrap_or_default();
+    match (path.len(), parts.as_slice()) {
+        (1, ["local", name, key]) => {
+            let (file, local) = stack.local(name);
+            literals(
+                object_value(local, key, &format!("{file}: local.{name}")),
+                "actions",
+            )
+        }
+        _ => panic!("actions should be a list of strings or local.NAME.KEY, found `{expr}`"),
+    }
+}
+
+fn sid(statement: &Body) -> String {
+    attr(statement, "sid").map_or_else(|| "(no sid)".to_owned(), |sid| literal(sid, "sid"))
+}
+
+/// The `sub` values a trust policy accepts, as written (strings or templates); a value
+/// that is neither a list nor a `local.NAME` holding one comes back as its expression.
+fn trusted_subjects(stack: &Stack, document: &Found<'_>) -> Vec<String> {
+    let mut subjects = Vec::new();
+    for (_, statement) in statements(document) {
+        for condition in blocks(statement, "condition") {
+            let variable = template(attr(condition, "variable").unwrap(), "variable");
+            if !variable.ends_with(":sub") {
+                continue;
+            }
+            let mut values = attr(condition, "values").unwrap();
+            if let Some(name) = references(values)
+                .into_iter()
+                .find_map(|r| r.strip_prefix("local.").map(str::to_owned))
+                .filter(|_| matches!(values, Expression::Traversal(_)))
+            {
+                values = stack.local(&name).1;
+            }
+            match values {
+                Expression::Array(values) => {
+                    subjects.extend(values.iter().map(|value| template(value, "a sub value")));
+                }
+                other => subjects.push(other.to_string()),
+            }
+        }
+    }
+    subjects
+}
+
+/// The roles of the bootstrap that serve one environment each (everything but the
+/// shared plan role, whose trust is pull requests only), and the plan roles.
+fn bootstrap_roles(bootstrap: &Stack) -> (Vec<Found<'_>>, Vec<Found<'_>>) {
+    bootstrap
+        .resources("aws_iam_role")
+        .into_iter()
+        .partition(|role| {
+            let (address, _) = named_block(role.attr("assume_role_policy")).unwrap_or_else(|| {
+                panic!(
+                    "{}: assume_role_policy should be a policy document's json",
+                    role.file
+                )
+            });
+            let document = bootstrap.data(
+                "aws_iam_policy_document",
+                address.trim_start_matches("data.aws_iam_policy_document."),
+            );
+            let subjects = trusted_subjects(bootstrap, &document);
+            subjects.is_empty()
+                || !subjects
+                    .iter()
+                    .all(|subject| subject.ends_with(":pull_request"))
+        })
+}
+
+/// The inline policies of a bootstrap role, as the policy documents they are made of.
+fn role_policies<'a>(bootstrap: &'a Stack, role: &Found<'_>) -> Vec<(Found<'a>, Found<'a>)> {
+    bootstrap
+        .resources("aws_iam_role_policy")
+        .into_iter()
+        .filter(|policy| {
+            named_block(policy.attr("role")).is_some_and(|(address, _)| address == role.address)
+        })
+        .map(|policy| {
+            let (address, index) = named_block(policy.attr("policy")).unwrap_or_else(|| {
+                panic!(
+                    "{}: {}'s policy should be a policy document's json",
+                    policy.file, policy.address
+                )
+            });
+            assert_eq!(
+                is_each_key(index),
+                attr(role.body, "for_each").is_some(),
+                "{}: {} should use its own environment's document ([each.key])",
+                policy.file,
+                policy.address
+            );
+            let document = bootstrap.data(
+                "aws_iam_policy_document",
+                address.trim_start_matches("data.aws_iam_policy_document."),
+            );
+            (policy, document)
+        })
+        .collect()
 }
 
 #[test]
@@ -600,6 +816,68 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
         dynamodb_actions, expected_actions,
         "terraform/iam.tf: the function's DynamoDB actions differ from visitor_counter::store::dynamodb::OPERATIONS"
     );
+
+    // Exactly means no pattern and no exception: every action written out, no
+    // not_actions or not_resources, which would grant everything else.
+    for policy in &inline {
+        let (address, _) = named_block(policy.attr("policy")).unwrap();
+        let document = stack.data(
+            "aws_iam_policy_document",
+            address.trim_start_matches("data.aws_iam_policy_document."),
+        );
+        for (_, statement) in statements(&document) {
+            for key in ["not_actions", "not_resources", "not_principals"] {
+                assert!(
+                    attr(statement, key).is_none(),
+                    "{}: statement {} of {} uses {key}, which grants everything it does not name",
+                    document.file,
+                    sid(statement),
+                    document.address
+                );
+            }
+            let wildcards: Vec<String> = actions(&stack, statement)
+                .into_iter()
+                .filter(|a| a.contains(['*', '?']))
+                .collect();
+            assert!(
+                wildcards.is_empty(),
+                "{}: statement {} of {} grants {wildcards:?}: the function's actions are written out, one by one",
+                document.file,
+                sid(statement),
+                document.address
+            );
+        }
+    }
+
+    // And the role's permissions boundary (the bootstrap's, see
+    // every_role_the_apply_roles_may_create_carries_the_boundary) allows each of those
+    // operations on this environment's table, or DynamoDB would refuse the store's calls.
+    let function_role = stack.resource("aws_iam_role", role.trim_start_matches("aws_iam_role."));
+    assert!(
+        attr(function_role.body, "permissions_boundary").is_some(),
+        "{}: {} has no permissions_boundary: the bootstrap's apply roles may create roles only with their environment's boundary",
+        function_role.file,
+        function_role.address
+    );
+    let bootstrap = Stack::bootstrap();
+    let boundary = bootstrap.data("aws_iam_policy_document", "boundary");
+    for operation in &expected_actions {
+        let allowed = statements(&boundary).into_iter().any(|(allow, statement)| {
+            allow
+                && actions(&bootstrap, statement)
+                    .iter()
+                    .any(|pattern| iam_matches(pattern, operation))
+                && attr(statement, "resources").is_some_and(|r| {
+                    references(r) == set(&["local.env", "each.key"])
+                        && r.to_string().ends_with(".tables")
+                })
+        });
+        assert!(
+            allowed,
+            "{}: the permissions boundary ({}) does not allow {operation} on its environment's table (local.env[each.key].tables): the function's call would be denied",
+            boundary.file, boundary.address
+        );
+    }
 }
 
 #[test]
@@ -681,4 +959,306 @@ fn one_cors_implementation_the_functions() {
         variable.file,
         attr(variable.body, "default").unwrap()
     );
+}
+
+#[test]
+fn each_environments_roles_trust_only_that_environment() {
+    let bootstrap = Stack::bootstrap();
+    let (environment_roles, plan_roles) = bootstrap_roles(&bootstrap);
+
+    // The plan role may stay shared: it reads, and only pull requests may assume it.
+    for role in &plan_roles {
+        let (address, _) = named_block(role.attr("assume_role_policy")).unwrap();
+        let document = bootstrap.data(
+            "aws_iam_policy_document",
+            address.trim_start_matches("data.aws_iam_policy_document."),
+        );
+        assert_eq!(
+            trusted_subjects(&bootstrap, &document),
+            vec!["repo:${var.github_repository}:pull_request".to_owned()],
+            "{}: {} should trust this repository's pull requests and nothing else",
+            document.file,
+            document.address
+        );
+    }
+
+    // Every other role is one per environment, assumable only from its own GitHub
+    // environment: not from another environment, not from a branch.
+    let names: BTreeSet<&str> = environment_roles.iter().map(|role| role.name).collect();
+    assert!(
+        names.contains("apply") && names.contains("deploy"),
+        "terraform/bootstrap/roles.tf: expected the apply and deploy roles among the environment roles, found {names:?}"
+    );
+    for role in &environment_roles {
+        let for_each = attr(role.body, "for_each").unwrap_or_else(|| {
+            panic!(
+                "{}: {} is not one role per environment (no for_each over var.environments): staging's jobs could use production's role",
+                role.file, role.address
+            )
+        });
+        assert!(
+            references(for_each).contains("var.environments"),
+            "{}: {} should have one instance per environment (for_each over var.environments), found `{for_each}`",
+            role.file,
+            role.address
+        );
+        let (address, index) = named_block(role.attr("assume_role_policy")).unwrap();
+        assert!(
+            is_each_key(index),
+            "{}: {}'s trust should be its own environment's document ([each.key])",
+            role.file,
+            role.address
+        );
+        let document = bootstrap.data(
+            "aws_iam_policy_document",
+            address.trim_start_matches("data.aws_iam_policy_document."),
+        );
+        assert_eq!(
+            attr(document.body, "for_each"),
+            Some(for_each),
+            "{}: {} and the role {} should iterate over the same environments",
+            document.file,
+            document.address,
+            role.address
+        );
+        assert_eq!(
+            trusted_subjects(&bootstrap, &document),
+            vec!["repo:${var.github_repository}:environment:${each.key}".to_owned()],
+            "{}: {} (the trust of {}) should accept jobs of its own GitHub environment only: no branch (ref:), no other environment",
+            document.file,
+            document.address,
+            role.address
+        );
+    }
+}
+
+#[test]
+fn each_environments_roles_are_scoped_to_that_environment() {
+    // Grants no environment's name can narrow, each explained in bootstrap/roles.tf:
+    // listing the state bucket's keys, the region-wide DescribeLogGroups and
+    // DescribeAlarms, HTTP APIs (generated ids, untaggable routes), and the log delivery
+    // that API access logs need (no resource-level permissions).
+    const UNSCOPED: &[&str] = &[
+        "ListState",
+        "FindLogGroups",
+        "FindAlarms",
+        "ReadApis",
+        "ManageApis",
+        "SetUpApiAccessLogDelivery",
+    ];
+
+    let bootstrap = Stack::bootstrap();
+    let (environment_roles, _) = bootstrap_roles(&bootstrap);
+    assert!(
+        !environment_roles.is_empty(),
+        "terraform/bootstrap/: no per-environment roles"
+    );
+    let mut scoped = 0;
+    for role in &environment_roles {
+        assert!(
+            attr(role.body, "for_each").is_some(),
+            "{}: {} is shared by every environment; each environment needs its own",
+            role.file,
+            role.address
+        );
+        assert!(
+            bootstrap
+                .resources("aws_iam_role_policy_attachment")
+                .iter()
+                .all(|attachment| named_block(attachment.attr("role"))
+                    .is_none_or(|(address, _)| address != role.address)),
+            "terraform/bootstrap/: a managed policy is attached to {}; its grants cannot be checked here",
+            role.address
+        );
+        let policies = role_policies(&bootstrap, role);
+        assert!(
+            !policies.is_empty(),
+            "terraform/bootstrap/: {} has no inline policy",
+            role.address
+        );
+        for (_, document) in &policies {
+            for (allow, statement) in statements(document) {
+                let sid = sid(statement);
+                if !allow || UNSCOPED.contains(&sid.as_str()) {
+                    continue;
+                }
+                let resources = attr(statement, "resources").unwrap_or_else(|| {
+                    panic!(
+                        "{}: statement {sid} of {} has no resources",
+                        document.file, document.address
+                    )
+                });
+                assert!(
+                    references(resources).contains("each.key"),
+                    "{}: statement {sid} of {} (policy of {}) is not limited to its own environment: its resources `{resources}` should come from local.env[each.key]",
+                    document.file,
+                    document.address,
+                    role.address
+                );
+                scoped += 1;
+            }
+        }
+    }
+    assert!(scoped > 0, "no scoped statement was checked");
+}
+
+#[test]
+fn the_plan_role_only_reads() {
+    // Verbs that change nothing. `terraform plan` runs with -lock=false, so not even
+    // the state lock is written.
+    fn reads(action: &str) -> bool {
+        let (_, verb) = action.split_once(':').unwrap_or(("", action));
+        ["Get", "List", "Describe", "View"]
+            .iter()
+            .any(|read| verb.starts_with(read))
+            || action.eq_ignore_ascii_case("apigateway:GET")
+    }
+
+    let bootstrap = Stack::bootstrap();
+    let (_, plan_roles) = bootstrap_roles(&bootstrap);
+    assert_eq!(
+        plan_roles.len(),
+        1,
+        "terraform/bootstrap/: expected one plan role (trusted from pull requests only)"
+    );
+    let mut actions_seen = 0;
+    for (_, document) in role_policies(&bootstrap, &plan_roles[0]) {
+        for (allow, statement) in statements(&document) {
+            assert!(
+                allow,
+                "{}: {}: no deny statements expected",
+                document.file, document.address
+            );
+            let actions = actions(&bootstrap, statement);
+            let writes: Vec<&String> = actions.iter().filter(|a| !reads(a)).collect();
+            assert!(
+                writes.is_empty(),
+                "{}: statement {} of {} lets the plan role (pull requests) write: {writes:?}",
+                document.file,
+                sid(statement),
+                document.address
+            );
+            actions_seen += actions.len();
+        }
+    }
+    assert!(actions_seen > 0, "the plan role has no actions to check");
+}
+
+#[test]
+fn every_role_the_apply_roles_may_create_carries_the_boundary() {
+    // What creating or changing a role's permissions takes; each such grant must be
+    // conditional on the boundary.
+    const ROLE_WRITES: &[&str] = &[
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ];
+    // What would take the boundary away, or rewrite it: never allowed.
+    const NEVER: &[&str] = &[
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:CreatePolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+    ];
+    fn environment(text: &str) -> String {
+        text.replace("${each.key}", "${ENV}")
+            .replace("${env}", "${ENV}")
+            .replace("${var.environment}", "${ENV}")
+    }
+
+    let bootstrap = Stack::bootstrap();
+    let stack = Stack::load();
+
+    // The bootstrap makes one boundary per environment ...
+    let boundary = bootstrap.resource("aws_iam_policy", "boundary");
+    assert!(
+        attr(boundary.body, "for_each").is_some_and(|e| references(e).contains("var.environments")),
+        "{}: {} should exist once per environment (for_each over var.environments)",
+        boundary.file,
+        boundary.address
+    );
+    let boundary_name = environment(&template(boundary.attr("name"), "the boundary's name"));
+
+    // ... and names it in the apply roles' condition as local.env[each.key].boundary,
+    // whose ARN is that policy's.
+    let (locals_file, env_local) = bootstrap.local("env");
+    let Expression::ForExpr(for_expr) = env_local else {
+        panic!("{locals_file}: local.env should be a for expression over the environments");
+    };
+    let condition_arn = environment(&template(
+        object_value(&for_expr.value_expr, "boundary", "local.env's entries"),
+        "local.env[...].boundary",
+    ));
+    assert!(
+        condition_arn.ends_with(&format!(":policy/{boundary_name}")),
+        "{locals_file}: local.env[...].boundary is `{condition_arn}`, not the ARN of {} ({boundary_name})",
+        boundary.address
+    );
+
+    let mut conditional_grants = 0;
+    for document in bootstrap.all("data", "aws_iam_policy_document") {
+        for (allow, statement) in statements(&document) {
+            if !allow {
+                continue;
+            }
+            let sid = sid(statement);
+            let actions = actions(&bootstrap, statement);
+            for never in NEVER {
+                assert!(
+                    !actions.iter().any(|a| iam_matches(a, never)),
+                    "{}: statement {sid} of {} allows {never}, which takes the boundary away or rewrites it",
+                    document.file,
+                    document.address
+                );
+            }
+            if !actions
+                .iter()
+                .any(|a| ROLE_WRITES.iter().any(|w| iam_matches(a, w)))
+            {
+                continue;
+            }
+            let bounded = blocks(statement, "condition").any(|condition| {
+                template(attr(condition, "variable").unwrap(), "variable")
+                    == "iam:PermissionsBoundary"
+                    && ["StringEquals", "ArnEquals"]
+                        .contains(&literal(attr(condition, "test").unwrap(), "test").as_str())
+                    && matches!(attr(condition, "values"), Some(Expression::Array(values))
+                        if values.len() == 1
+                            && references(&values[0]) == set(&["local.env", "each.key"])
+                            && values[0].to_string().ends_with(".boundary"))
+            });
+            assert!(
+                bounded,
+                "{}: statement {sid} of {} lets a role be created or given permissions without the condition iam:PermissionsBoundary = local.env[each.key].boundary",
+                document.file, document.address
+            );
+            conditional_grants += 1;
+        }
+    }
+    assert!(
+        conditional_grants > 0,
+        "terraform/bootstrap/: no statement lets an apply role create a role, so this test checks nothing; the stack's function role needs one"
+    );
+
+    // Every role of the stack carries that boundary.
+    let (arn_file, arn) = stack.local("permissions_boundary_arn");
+    let stack_arn = environment(&template(arn, "local.permissions_boundary_arn"));
+    assert!(
+        stack_arn.starts_with("arn:")
+            && stack_arn.ends_with(&format!(":policy/{boundary_name}"))
+            && stack_arn.contains(":iam::"),
+        "{arn_file}: local.permissions_boundary_arn is `{stack_arn}`, not the bootstrap's {} ({boundary_name})",
+        boundary.address
+    );
+    let roles = stack.resources("aws_iam_role");
+    assert!(!roles.is_empty(), "terraform/: no aws_iam_role");
+    for role in &roles {
+        assert!(
+            attr(role.body, "permissions_boundary")
+                .is_some_and(|b| references(b) == set(&["local.permissions_boundary_arn"])),
+            "{}: {} should set permissions_boundary = local.permissions_boundary_arn: the apply role may create roles only with it",
+            role.file,
+            role.address
+        );
+    }
 }

@@ -16,18 +16,12 @@ data "aws_iam_openid_connect_provider" "github" {
 
 locals {
   github_oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
-
-  # OIDC subjects (the token's `sub` claim) that may assume each role.
-  # Pull requests from this repository (GitHub gives forks' pull requests no token).
-  plan_subjects = ["repo:${var.github_repository}:pull_request"]
-  # The main branch, and jobs running in one of the protected GitHub environments
-  # (a job with `environment:` gets the environment's subject, not the branch's).
-  apply_subjects = concat(
-    ["repo:${var.github_repository}:ref:refs/heads/main"],
-    [for env in var.environments : "repo:${var.github_repository}:environment:${env}"],
-  )
 }
 
+# OIDC subjects (the token's `sub` claim) that may assume each role.
+#
+# The plan role: pull requests from this repository (GitHub gives forks' pull requests
+# no token). It reads, and changes nothing.
 data "aws_iam_policy_document" "plan_trust" {
   statement {
     sid     = "GitHubPullRequestsOfThisRepository"
@@ -47,14 +41,21 @@ data "aws_iam_policy_document" "plan_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.github_oidc_host}:sub"
-      values   = local.plan_subjects
+      values   = ["repo:${var.github_repository}:pull_request"]
     }
   }
 }
 
-data "aws_iam_policy_document" "apply_trust" {
+# Each environment's apply and deploy roles: only jobs running in that GitHub
+# environment (a job with `environment: E` presents the subject ...:environment:E, and
+# runs only after E's protection rules, production's required reviewers among them,
+# have passed). No branch subject: a job on main without an environment, or a job in
+# staging, cannot assume production's roles.
+data "aws_iam_policy_document" "environment_trust" {
+  for_each = toset(var.environments)
+
   statement {
-    sid     = "GitHubMainAndProtectedEnvironmentsOfThisRepository"
+    sid     = "GitHubJobsInThisEnvironmentOfThisRepository"
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
     principals {
@@ -71,7 +72,7 @@ data "aws_iam_policy_document" "apply_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.github_oidc_host}:sub"
-      values   = local.apply_subjects
+      values   = ["repo:${var.github_repository}:environment:${each.key}"]
     }
   }
 }

@@ -6,10 +6,11 @@ locals {
   # Every environment's state lives under this prefix: visitor-counter/<environment>.tfstate
   state_prefix = "visitor-counter"
 
-  # The stack names everything visitor-counter-<environment>...; these roles are named
-  # visitor-counter-github-..., which matches none of these prefixes, so the apply role
-  # cannot change its own permissions.
-  name_prefixes = [for env in var.environments : "visitor-counter-${env}"]
+  # The stack names everything of environment E visitor-counter-E or visitor-counter-E-...
+  # (terraform/locals.tf). The bootstrap's own names begin visitor-counter-github- or
+  # visitor-counter-boundary-, which no environment's names can match (var.environments
+  # forbids such environment names), so no role of the workflows can change them.
+  stack_names = { for env in var.environments : env => "visitor-counter-${env}" }
 
   github_oidc_host = "token.actions.githubusercontent.com"
 }

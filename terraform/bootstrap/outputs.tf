@@ -1,5 +1,6 @@
-# Set these as GitHub repository variables (Settings > Secrets and variables >
-# Actions > Variables); `terraform output -json repository_variables` prints them all.
+# Set these in GitHub (Settings > Secrets and variables > Actions > Variables, and
+# Settings > Environments > <environment> > Environment variables); docs/deploy.md
+# step 2 sets them all with `gh`.
 
 output "state_bucket" {
   description = "Bucket holding every environment's state: repository variable TF_STATE_BUCKET."
@@ -7,27 +8,38 @@ output "state_bucket" {
 }
 
 output "plan_role_arn" {
-  description = "Role for terraform plan on pull requests: repository variable AWS_PLAN_ROLE_ARN."
+  description = "Role for terraform plan on pull requests, every environment: repository variable AWS_PLAN_ROLE_ARN."
   value       = aws_iam_role.plan.arn
 }
 
-output "apply_role_arn" {
-  description = "Role for terraform apply on main / protected environments: repository variable AWS_APPLY_ROLE_ARN."
-  value       = aws_iam_role.apply.arn
+output "apply_role_arns" {
+  description = "Per environment, the role for terraform apply in that GitHub environment: its environment variable AWS_APPLY_ROLE_ARN."
+  value       = { for env, role in aws_iam_role.apply : env => role.arn }
 }
 
-output "deploy_role_arn" {
-  description = "Role for the Deploy workflow (code, versions, alias): repository variable AWS_DEPLOY_ROLE_ARN."
-  value       = aws_iam_role.deploy.arn
+output "deploy_role_arns" {
+  description = "Per environment, the role for the Deploy job in that GitHub environment (code, versions, alias): its environment variable AWS_DEPLOY_ROLE_ARN."
+  value       = { for env, role in aws_iam_role.deploy : env => role.arn }
+}
+
+output "permissions_boundary_arns" {
+  description = "Per environment, the permissions boundary every role of that environment's stack carries (terraform/iam.tf computes the same ARN)."
+  value       = { for env, policy in aws_iam_policy.boundary : env => policy.arn }
 }
 
 output "repository_variables" {
-  description = "Every repository variable the workflows read, by name."
+  description = "The repository variables the workflows read, by name."
   value = {
-    AWS_PLAN_ROLE_ARN   = aws_iam_role.plan.arn
-    AWS_APPLY_ROLE_ARN  = aws_iam_role.apply.arn
-    AWS_DEPLOY_ROLE_ARN = aws_iam_role.deploy.arn
-    TF_STATE_BUCKET     = aws_s3_bucket.state.id
-    AWS_REGION          = var.region
+    AWS_PLAN_ROLE_ARN = aws_iam_role.plan.arn
+    TF_STATE_BUCKET   = aws_s3_bucket.state.id
+    AWS_REGION        = var.region
   }
+}
+
+output "environment_variables" {
+  description = "Per GitHub environment, the environment variables the workflows read there, by name (E2E_ORIGIN, one of the environment's allowed_origins, is yours to add)."
+  value = { for env in var.environments : env => {
+    AWS_APPLY_ROLE_ARN  = aws_iam_role.apply[env].arn
+    AWS_DEPLOY_ROLE_ARN = aws_iam_role.deploy[env].arn
+  } }
 }

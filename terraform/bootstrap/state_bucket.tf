@@ -54,7 +54,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
   bucket = aws_s3_bucket.state.id
 
   rule {
-    id     = "old-state-versions-and-failed-uploads"
+    id     = "old-state-versions-lock-markers-and-failed-uploads"
     status = "Enabled"
 
     filter {}
@@ -66,6 +66,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 7
+    }
+
+    # Every plan and apply writes <key>.tflock and deletes it, which in a versioned
+    # bucket leaves a delete marker; once the lock's old versions have expired above,
+    # the marker is all that is left, and this removes it.
+    expiration {
+      expired_object_delete_marker = true
     }
   }
 

@@ -20,13 +20,25 @@ variable "region" {
 }
 
 variable "environments" {
-  description = "Environments the stack is applied as (terraform/environments/<name>.tfvars). The apply and deploy roles may touch only resources named visitor-counter-<environment>..., and GitHub environments of these names may assume them."
+  description = "Environments the stack is applied as (terraform/environments/<name>.tfvars). Each gets its own apply and deploy roles, trusted only from the GitHub environment of the same name and limited to resources named visitor-counter-<environment> or visitor-counter-<environment>-..., and its own permissions boundary."
   type        = list(string)
   default     = ["staging", "production"]
 
   validation {
-    condition     = length(var.environments) > 0 && alltrue([for env in var.environments : can(regex("^[a-z][a-z0-9-]{1,19}$", env)) && !startswith(env, "github")])
-    error_message = "environments must be a non-empty list of names of 2-20 characters of a-z, 0-9 and '-', none starting with \"github\" (the roles' own names begin visitor-counter-github)."
+    condition     = length(var.environments) > 0 && alltrue([for env in var.environments : can(regex("^[a-z][a-z0-9-]{1,19}$", env)) && !startswith(env, "github") && !startswith(env, "boundary")])
+    error_message = "environments must be a non-empty list of names of 2-20 characters of a-z, 0-9 and '-', none starting with \"github\" or \"boundary\" (the bootstrap's own names begin visitor-counter-github and visitor-counter-boundary)."
+  }
+
+  # visitor-counter-prod-* would match every name of an environment called prod-eu:
+  # the roles of prod could change prod-eu's resources.
+  validation {
+    condition     = alltrue([for a in var.environments : alltrue([for b in var.environments : a == b || !startswith(b, "${a}-")])])
+    error_message = "no environment name may be another one followed by '-' (prod and prod-eu): each environment's roles are limited to visitor-counter-<environment>-*, which would cover the other's resources."
+  }
+
+  validation {
+    condition     = length(distinct(var.environments)) == length(var.environments)
+    error_message = "environments must not repeat a name."
   }
 }
 
