@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::config::AllowedOrigins;
 use crate::cors::Cors;
+use crate::error::error_chain;
 use crate::problem::Problem;
 use crate::store::{CounterStore, StoreError};
 
@@ -23,13 +24,6 @@ pub const BODY_LIMIT: usize = 1024;
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The one path the API serves.
 pub const COUNT_PATH: &str = "/count";
-/// What the app answers other than with 404/405: `contracts/openapi.json` lists exactly these.
-pub const OPERATIONS: &[(&str, &str)] = &[
-    ("GET", COUNT_PATH),
-    ("POST", COUNT_PATH),
-    ("OPTIONS", COUNT_PATH),
-];
-
 /// Builds the application around a store.
 pub fn app<S: CounterStore>(store: Arc<S>, allowed_origins: AllowedOrigins) -> Router {
     let cors = Arc::new(Cors::new(allowed_origins));
@@ -77,18 +71,6 @@ fn store_failure(method: &Method, error: &StoreError) -> Response {
         _ => tracing::error!(%method, error = %cause, "storage failed"),
     }
     problem.into_response()
-}
-
-/// `error: cause: cause ...`, one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }
 
 async fn not_found() -> Problem {

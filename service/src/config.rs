@@ -15,6 +15,12 @@ pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
 /// Set by AWS Lambda; when present the binary runs as a Lambda function.
 pub const AWS_LAMBDA_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+/// Log level (`error`, `warn`, `info`, `debug`, `trace`).
+pub const RUST_LOG: &str = "RUST_LOG";
+/// Lambda's own log level setting; wins over `RUST_LOG` in Lambda.
+pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+/// Lambda's log format, `Text` or `JSON`.
+pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 
 /// The variables the deployed function is configured with (Terraform sets these).
 pub const FUNCTION_VARIABLES: &[&str] = &[COUNTER_TABLE, ALLOWED_ORIGINS];
@@ -27,14 +33,54 @@ pub struct Config {
     pub mode: Mode,
     pub store: StoreConfig,
     pub allowed_origins: AllowedOrigins,
+    pub logging: Logging,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     /// Serve Lambda invocations from the runtime API at this address.
-    Lambda,
+    Lambda { runtime_api: String },
     /// Serve HTTP on this address.
     Local { listen: SocketAddr },
+}
+
+impl Mode {
+    /// The Lambda Runtime API's address, in Lambda.
+    pub fn runtime_api(&self) -> Option<&str> {
+        match self {
+            Mode::Lambda { runtime_api } => Some(runtime_api),
+            Mode::Local { .. } => None,
+        }
+    }
+}
+
+/// Where and how the service logs (always to stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logging {
+    pub level: tracing::Level,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Plain lines with timestamps, coloured on a terminal (local mode).
+    Terminal,
+    /// Plain lines without timestamps (Lambda adds its own).
+    LambdaText,
+    /// JSON lines (Lambda with `AWS_LAMBDA_LOG_FORMAT=JSON`).
+    LambdaJson,
+}
+
+/// A log level as `RUST_LOG` or Lambda's `AWS_LAMBDA_LOG_LEVEL` spell it, any case.
+/// Lambda's `FATAL` is the most severe level this service has, `error`.
+fn parse_level(value: &str) -> Result<tracing::Level, String> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("fatal") {
+        return Ok(tracing::Level::ERROR);
+    }
+    value.parse().map_err(|_| {
+        format!("{value:?} is not a log level (expected error, warn, info, debug or trace)")
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +223,9 @@ fn parse_origin(item: &str) -> Result<String, String> {
 pub struct ConfigError {
     pub variable: &'static str,
     pub message: String,
+    /// The Lambda Runtime API's address when running in Lambda, so that the
+    /// failure can be reported there too (`/runtime/init/error`).
+    pub runtime_api: Option<String>,
 }
 
 impl Config {
@@ -189,30 +238,46 @@ impl Config {
     pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<Self, ConfigError> {
-        let text = |variable: &'static str| -> Result<Option<String>, ConfigError> {
+        let runtime_api =
+            lookup(AWS_LAMBDA_RUNTIME_API).map(|value| value.to_string_lossy().into_owned());
+        Self::read(&lookup, runtime_api.as_deref()).map_err(|(variable, message)| ConfigError {
+            variable,
+            message,
+            runtime_api,
+        })
+    }
+
+    fn read(
+        lookup: &impl Fn(&str) -> Option<std::ffi::OsString>,
+        runtime_api: Option<&str>,
+    ) -> Result<Self, (&'static str, String)> {
+        let text = |variable: &'static str| -> Result<Option<String>, (&'static str, String)> {
             match lookup(variable) {
                 None => Ok(None),
-                Some(value) => value.into_string().map(Some).map_err(|_| ConfigError {
-                    variable,
-                    message: "the value is not valid UTF-8".to_owned(),
-                }),
+                Some(value) => value
+                    .into_string()
+                    .map(Some)
+                    .map_err(|_| (variable, "the value is not valid UTF-8".to_owned())),
             }
         };
-        let fail =
-            |variable: &'static str| move |message: String| ConfigError { variable, message };
+        let fail = |variable: &'static str| move |message: String| (variable, message);
 
-        let lambda = lookup(AWS_LAMBDA_RUNTIME_API).is_some();
+        let lambda = runtime_api.is_some();
 
-        let mode = if lambda {
-            Mode::Lambda
+        let mode = if let Some(runtime_api) = runtime_api {
+            Mode::Lambda {
+                runtime_api: runtime_api.to_owned(),
+            }
         } else {
             let listen = match text(LISTEN_ADDR)? {
                 None => DEFAULT_LISTEN_ADDR.to_owned(),
                 Some(value) => value,
             };
-            let listen = listen.trim().parse::<SocketAddr>().map_err(|_| ConfigError {
-                variable: LISTEN_ADDR,
-                message: format!("{listen:?} is not an address (expected IP:PORT, e.g. {DEFAULT_LISTEN_ADDR})"),
+            let listen = listen.trim().parse::<SocketAddr>().map_err(|_| {
+                (
+                    LISTEN_ADDR,
+                    format!("{listen:?} is not an address (expected IP:PORT, e.g. {DEFAULT_LISTEN_ADDR})"),
+                )
             })?;
             Mode::Local { listen }
         };
@@ -222,21 +287,21 @@ impl Config {
                 table: TableName::parse(table.trim()).map_err(fail(COUNTER_TABLE))?,
             },
             None if lambda => {
-                return Err(ConfigError {
-                    variable: COUNTER_TABLE,
-                    message: "must be set when running in AWS Lambda (the embedded store is for local use)".to_owned(),
-                });
+                return Err((
+                    COUNTER_TABLE,
+                    "must be set when running in AWS Lambda (the embedded store is for local use)"
+                        .to_owned(),
+                ));
             }
             None => {
                 let path = lookup(COUNTER_DB)
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_COUNTER_DB));
                 if path.as_os_str().is_empty() {
-                    return Err(ConfigError {
-                        variable: COUNTER_DB,
-                        message: "is empty; give a file path or unset it for the default"
-                            .to_owned(),
-                    });
+                    return Err((
+                        COUNTER_DB,
+                        "is empty; give a file path or unset it for the default".to_owned(),
+                    ));
                 }
                 StoreConfig::Embedded { path }
             }
@@ -247,10 +312,39 @@ impl Config {
             Some(value) => AllowedOrigins::parse(&value).map_err(fail(ALLOWED_ORIGINS))?,
         };
 
+        // Lambda's own level setting wins there; RUST_LOG is read only when it is unset.
+        let level = match lambda
+            .then(|| text(AWS_LAMBDA_LOG_LEVEL))
+            .transpose()?
+            .flatten()
+        {
+            Some(value) => parse_level(&value).map_err(fail(AWS_LAMBDA_LOG_LEVEL))?,
+            None => match text(RUST_LOG)? {
+                Some(value) => parse_level(&value).map_err(fail(RUST_LOG))?,
+                None => tracing::Level::INFO,
+            },
+        };
+        let format = if !lambda {
+            LogFormat::Terminal
+        } else {
+            match text(AWS_LAMBDA_LOG_FORMAT)?.as_deref().map(str::trim) {
+                Some(format) if format.eq_ignore_ascii_case("json") => LogFormat::LambdaJson,
+                None | Some("") => LogFormat::LambdaText,
+                Some(format) if format.eq_ignore_ascii_case("text") => LogFormat::LambdaText,
+                Some(other) => {
+                    return Err((
+                        AWS_LAMBDA_LOG_FORMAT,
+                        format!("{other:?} is not a log format (expected Text or JSON)"),
+                    ));
+                }
+            }
+        };
+
         Ok(Self {
             mode,
             store,
             allowed_origins,
+            logging: Logging { level, format },
         })
     }
 }
@@ -293,13 +387,74 @@ mod tests {
         assert_eq!(c.store.to_string(), "DynamoDB table visitor-count");
         let err = config(&[(AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001")]).unwrap_err();
         assert_eq!(err.variable, COUNTER_TABLE);
+        assert_eq!(err.runtime_api.as_deref(), Some("127.0.0.1:9001"));
         let c = config(&[
             (AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001"),
             (COUNTER_TABLE, "visitor-count"),
             (LISTEN_ADDR, "not used in Lambda"),
         ])
         .unwrap();
-        assert_eq!(c.mode, Mode::Lambda);
+        assert_eq!(
+            c.mode,
+            Mode::Lambda {
+                runtime_api: "127.0.0.1:9001".into()
+            }
+        );
+    }
+
+    #[test]
+    fn log_level_and_format() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.logging,
+            Logging {
+                level: tracing::Level::INFO,
+                format: LogFormat::Terminal
+            }
+        );
+        assert_eq!(
+            config(&[(RUST_LOG, "DEBUG")]).unwrap().logging.level,
+            tracing::Level::DEBUG
+        );
+        let lambda = [
+            (AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001"),
+            (COUNTER_TABLE, "visitor-count"),
+        ];
+        let with = |extra: &[(&str, &str)]| config(&[lambda.as_slice(), extra].concat());
+        assert_eq!(with(&[]).unwrap().logging.format, LogFormat::LambdaText);
+        let c = with(&[
+            (AWS_LAMBDA_LOG_FORMAT, "JSON"),
+            (AWS_LAMBDA_LOG_LEVEL, "FATAL"),
+            (RUST_LOG, "trace"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.logging,
+            Logging {
+                level: tracing::Level::ERROR,
+                format: LogFormat::LambdaJson
+            }
+        );
+        // Outside Lambda, Lambda's own settings are not read.
+        assert_eq!(
+            config(&[(AWS_LAMBDA_LOG_LEVEL, "nonsense")])
+                .unwrap()
+                .logging
+                .level,
+            tracing::Level::INFO
+        );
+        assert_eq!(
+            with(&[(AWS_LAMBDA_LOG_FORMAT, "xml")])
+                .unwrap_err()
+                .variable,
+            AWS_LAMBDA_LOG_FORMAT
+        );
+        assert_eq!(
+            with(&[(AWS_LAMBDA_LOG_LEVEL, "loud")])
+                .unwrap_err()
+                .variable,
+            AWS_LAMBDA_LOG_LEVEL
+        );
     }
 
     #[test]
@@ -316,6 +471,7 @@ mod tests {
             (ALLOWED_ORIGINS, "https://a.com,,https://b.com"),
             (ALLOWED_ORIGINS, "https://a.com,*"),
             (ALLOWED_ORIGINS, "https://a.com:port"),
+            (RUST_LOG, "verbose"),
         ] {
             let err = config(&[(variable, value)]).unwrap_err();
             assert_eq!(err.variable, variable, "{value:?}");

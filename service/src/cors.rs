@@ -1,16 +1,23 @@
 //! CORS with an exact allow-list: an allowed origin gets itself back in
 //! `Access-Control-Allow-Origin`; any other origin gets no CORS header at all.
 //! Credentials are never allowed.
+//!
+//! CORS only hides answers from foreign pages: a browser still sends a "simple"
+//! cross-origin `POST` (no body, `text/plain`, a form, `sendBeacon`, `no-cors`) and
+//! would count the visit. So the allow-list also decides who may count: a `POST` whose
+//! `Origin` is neither allowed nor the API's own is refused with `403` before the
+//! handler runs. A request without `Origin` is not a browser on a foreign page (curl,
+//! a server) and is served as before.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
-use http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
 use crate::config::AllowedOrigins;
-use crate::problem::ALLOWED_METHODS;
+use crate::problem::{ALLOWED_METHODS, Problem};
 
 /// How long browsers may reuse a preflight answer, in seconds.
 pub const PREFLIGHT_MAX_AGE: u32 = 600;
@@ -48,7 +55,15 @@ pub async fn layer(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
         _ => None,
     };
 
-    let mut response = next.run(request).await;
+    let refused = request.method() == Method::POST
+        && origin.is_none()
+        && request.headers().contains_key(header::ORIGIN)
+        && !is_own_origin(request.uri(), request.headers());
+    let mut response = if refused {
+        Problem::OriginNotAllowed.into_response()
+    } else {
+        next.run(request).await
+    };
     let is_preflight = response.extensions().get::<Preflight>().is_some();
     let headers = response.headers_mut();
 
@@ -83,4 +98,99 @@ pub async fn layer(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
         );
     }
     response
+}
+
+/// Whether the request's one `Origin` is the API's own: the scheme, host and port the
+/// request was addressed to. In Lambda the URI is absolute (lambda_http builds it from
+/// API Gateway's `Host` and `X-Forwarded-Proto`); the local server sees a path and a
+/// `Host` header, and speaks plain HTTP.
+fn is_own_origin(uri: &Uri, headers: &HeaderMap) -> bool {
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    let (Some(origin), None) = (origins.next(), origins.next()) else {
+        return false;
+    };
+    let (scheme, authority) = match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => (scheme, authority.as_str()),
+        _ => match headers
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+        {
+            Some(host) => ("http", host),
+            None => return false,
+        },
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    origin.eq_ignore_ascii_case(&origin_of(scheme, authority))
+}
+
+/// `scheme://host[:port]` as a browser serialises it: lower case, default port left out.
+fn origin_of(scheme: &str, authority: &str) -> String {
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = authority.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => "",
+    };
+    let authority = match authority.strip_suffix(default_port) {
+        Some(host) if !default_port.is_empty() => host,
+        _ => &authority,
+    };
+    format!("{scheme}://{authority}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    http::HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn own_origin_is_where_the_request_was_sent() {
+        let local: Uri = "/count".parse().unwrap();
+        let own = headers(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+        ]);
+        assert!(is_own_origin(&local, &own));
+        let other_port = headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:3000"),
+        ]);
+        assert!(!is_own_origin(&local, &other_port));
+        let https_local = headers(&[
+            ("origin", "https://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+        ]);
+        assert!(!is_own_origin(&local, &https_local));
+        let no_host = headers(&[("origin", "http://127.0.0.1:3000")]);
+        assert!(!is_own_origin(&local, &no_host));
+
+        let lambda: Uri = "https://abc.execute-api.eu-west-1.amazonaws.com/prod/count"
+            .parse()
+            .unwrap();
+        let stage = headers(&[("origin", "https://abc.execute-api.eu-west-1.amazonaws.com")]);
+        assert!(is_own_origin(&lambda, &stage));
+        let with_port: Uri = "https://abc.example:443/count".parse().unwrap();
+        assert!(is_own_origin(
+            &with_port,
+            &headers(&[("origin", "https://ABC.example")])
+        ));
+        let foreign = headers(&[("origin", "https://evil.example")]);
+        assert!(!is_own_origin(&lambda, &foreign));
+        let null = headers(&[("origin", "null")]);
+        assert!(!is_own_origin(&lambda, &null));
+    }
 }

@@ -3,7 +3,6 @@
 use axum::Router;
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{LambdaEvent, Request, RequestExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
 
@@ -88,7 +87,10 @@ fn strip_stage(mut request: Request) -> Request {
 
 /// Tells Lambda why the function could not start (`/runtime/init/error`), so the
 /// reason shows in the invocation error and the log instead of a bare exit.
-pub async fn report_init_error(runtime_api: &str, message: &str) -> std::io::Result<()> {
+/// Blocking: it runs once, as the process exits.
+pub fn report_init_error(runtime_api: &str, message: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
     let body = serde_json::json!({
         "errorMessage": message,
         "errorType": "Runtime.ConfigurationError",
@@ -103,10 +105,12 @@ pub async fn report_init_error(runtime_api: &str, message: &str) -> std::io::Res
          Connection: close\r\n\r\n{body}",
         body.len()
     );
-    let mut stream = tokio::net::TcpStream::connect(runtime_api).await?;
-    stream.write_all(request.as_bytes()).await?;
+    let mut stream = std::net::TcpStream::connect(runtime_api)?;
+    stream.set_read_timeout(Some(LIMIT))?;
+    stream.set_write_timeout(Some(LIMIT))?;
+    stream.write_all(request.as_bytes())?;
     // Wait for the answer so the report is in before the process exits.
     let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await?;
+    stream.read_to_end(&mut answer)?;
     Ok(())
 }

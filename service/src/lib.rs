@@ -6,58 +6,55 @@
 pub mod app;
 pub mod config;
 pub mod cors;
+pub mod error;
 pub mod lambda;
+pub mod logging;
 pub mod problem;
 pub mod server;
 pub mod store;
 
 pub use config::Config;
+pub use error::{StartError, error_chain};
 
 use std::sync::Arc;
 
-use config::{AllowedOrigins, COUNTER_DB, COUNTER_TABLE, LISTEN_ADDR, Mode, StoreConfig};
+use config::{AllowedOrigins, Mode, StoreConfig};
 use store::{CounterStore, DynamoDbStore, EmbeddedStore};
 
-/// Why the service could not start or stopped: one line, naming the variable
-/// to fix where there is one.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartError(String);
-
-impl From<config::ConfigError> for StartError {
-    fn from(error: config::ConfigError) -> Self {
-        Self(error.to_string())
+/// Opens the configured store and serves the app until stopped.
+pub fn run(config: Config) -> Result<(), StartError> {
+    // Lambda runs one invocation at a time: a single-threaded runtime starts faster.
+    let runtime = match config.mode {
+        Mode::Lambda { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Mode::Local { .. } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
     }
+    .map_err(StartError::AsyncRuntime)?;
+    runtime.block_on(run_async(config))
 }
 
-/// Opens the configured store and serves the app until stopped.
-pub async fn run(config: Config) -> Result<(), StartError> {
+async fn run_async(config: Config) -> Result<(), StartError> {
     let Config {
         mode,
         store,
         allowed_origins,
+        logging: _,
     } = config;
-    let description = store.to_string();
     match store {
         StoreConfig::DynamoDb { table } => {
-            let store = DynamoDbStore::connect(&table)
-                .await
-                .map_err(|e| StartError(format!("{COUNTER_TABLE}: {}", app::error_chain(&e))))?;
+            let description = format!("DynamoDB table {table}");
+            let store = DynamoDbStore::connect(&table).await?;
             store.warm_up().await;
             serve(mode, store, allowed_origins, &description).await
         }
         StoreConfig::Embedded { path } => {
-            let store = EmbeddedStore::open(&path).map_err(|e| {
-                StartError(format!(
-                    "{COUNTER_DB}: cannot open {}: {}",
-                    path.display(),
-                    app::error_chain(&e)
-                ))
-            })?;
-            let description = match std::path::absolute(store.path()) {
-                Ok(path) => format!("embedded store {}", path.display()),
-                Err(_) => description,
-            };
+            let store = EmbeddedStore::open(&path)
+                .map_err(|source| StartError::EmbeddedStore { path, source })?;
+            let shown = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().into());
+            let description = format!("embedded store {}", shown.display());
             serve(mode, store, allowed_origins, &description).await
         }
     }
@@ -71,11 +68,9 @@ async fn serve<S: CounterStore>(
 ) -> Result<(), StartError> {
     let app = app::app(Arc::new(store), allowed_origins);
     match mode {
-        Mode::Lambda => lambda::run(app)
-            .await
-            .map_err(|e| StartError(format!("Lambda runtime: {e}"))),
+        Mode::Lambda { .. } => lambda::run(app).await.map_err(StartError::Lambda),
         Mode::Local { listen } => server::serve(listen, app, description)
             .await
-            .map_err(|e| StartError(format!("{LISTEN_ADDR}: cannot serve on {listen}: {e}"))),
+            .map_err(|source| StartError::Listen { listen, source }),
     }
 }

@@ -16,10 +16,12 @@ pub const RETRY_AFTER_SECONDS: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
     BadRequest,
+    OriginNotAllowed,
     NotFound,
     MethodNotAllowed,
     RequestTimeout,
     PayloadTooLarge { limit: usize },
+    HeadersTooLarge,
     InternalError,
     StoredValueNotACount,
     StorageUnavailable,
@@ -29,10 +31,12 @@ impl Problem {
     pub fn status(self) -> StatusCode {
         match self {
             Problem::BadRequest => StatusCode::BAD_REQUEST,
+            Problem::OriginNotAllowed => StatusCode::FORBIDDEN,
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Problem::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Problem::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Problem::InternalError | Problem::StoredValueNotACount => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -44,10 +48,12 @@ impl Problem {
     pub fn type_uri(self) -> &'static str {
         match self {
             Problem::BadRequest => "urn:visitor-counter:problem:bad-request",
+            Problem::OriginNotAllowed => "urn:visitor-counter:problem:origin-not-allowed",
             Problem::NotFound => "urn:visitor-counter:problem:not-found",
             Problem::MethodNotAllowed => "urn:visitor-counter:problem:method-not-allowed",
             Problem::RequestTimeout => "urn:visitor-counter:problem:request-timeout",
             Problem::PayloadTooLarge { .. } => "urn:visitor-counter:problem:payload-too-large",
+            Problem::HeadersTooLarge => "urn:visitor-counter:problem:headers-too-large",
             Problem::InternalError => "urn:visitor-counter:problem:internal-error",
             Problem::StoredValueNotACount => "urn:visitor-counter:problem:stored-value-not-a-count",
             Problem::StorageUnavailable => "urn:visitor-counter:problem:storage-unavailable",
@@ -57,10 +63,12 @@ impl Problem {
     pub fn title(self) -> &'static str {
         match self {
             Problem::BadRequest => "Bad request",
+            Problem::OriginNotAllowed => "Origin not allowed",
             Problem::NotFound => "Not found",
             Problem::MethodNotAllowed => "Method not allowed",
             Problem::RequestTimeout => "Request timeout",
             Problem::PayloadTooLarge { .. } => "Payload too large",
+            Problem::HeadersTooLarge => "Request headers too large",
             Problem::InternalError => "Internal error",
             Problem::StoredValueNotACount => "Stored value is not a count",
             Problem::StorageUnavailable => "Storage unavailable",
@@ -69,7 +77,8 @@ impl Problem {
 
     pub fn detail(self) -> String {
         match self {
-            Problem::BadRequest => "The request body could not be read.".into(),
+            Problem::BadRequest => "The request could not be read.".into(),
+            Problem::OriginNotAllowed => "Pages on this origin may not count visits here; the operator decides which origins may (ALLOWED_ORIGINS).".into(),
             Problem::NotFound => {
                 "There is nothing at this path; the counter is at /count.".into()
             }
@@ -78,6 +87,11 @@ impl Problem {
             Problem::PayloadTooLarge { limit } => {
                 format!("The request body is over the limit of {limit} bytes.")
             }
+            Problem::HeadersTooLarge => format!(
+                "The request's headers are over the limit of {} headers or {} bytes.",
+                crate::server::MAX_HEADERS,
+                crate::server::MAX_HEADER_BYTES
+            ),
             Problem::InternalError => {
                 "The counter failed; the operator can find the cause in the logs.".into()
             }
@@ -96,17 +110,24 @@ struct Body {
     detail: String,
 }
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let status = self.status();
+impl Problem {
+    /// The `application/problem+json` body.
+    pub fn body(self) -> Vec<u8> {
         let body = Body {
             r#type: self.type_uri(),
             title: self.title(),
-            status: status.as_u16(),
+            status: self.status().as_u16(),
             detail: self.detail(),
         };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        let mut response = Response::new(axum::body::Body::from(body));
+        // Serialising four plain members cannot fail.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = Response::new(axum::body::Body::from(self.body()));
         *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));

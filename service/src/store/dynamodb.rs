@@ -41,6 +41,16 @@ const THROTTLING_CODES: &[&str] = &[
     "RequestLimitExceeded",
 ];
 
+/// Why the DynamoDB store could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The SDK's configuration chain found no region.
+    #[error(
+        "AWS_REGION: not set; the DynamoDB store needs a region (AWS_REGION, AWS_DEFAULT_REGION or a profile's region)"
+    )]
+    NoRegion,
+}
+
 /// The counter as one DynamoDB item.
 ///
 /// Reads go through a client with the SDK's standard retries. Writes go through a
@@ -57,7 +67,7 @@ pub struct DynamoDbStore {
 impl DynamoDbStore {
     /// Loads the SDK's standard configuration (region, credentials,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, ...) with this store's timeouts and retries.
-    pub async fn connect(table: &TableName) -> Result<Self, StoreError> {
+    pub async fn connect(table: &TableName) -> Result<Self, ConnectError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         // Lambda puts the function's credentials in the environment, where the default
         // chain looks first. Naming that provider when it has credentials gives the
@@ -75,7 +85,7 @@ impl DynamoDbStore {
     pub async fn connect_with(
         loader: aws_config::ConfigLoader,
         table: &TableName,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, ConnectError> {
         let sdk = loader
             .http_client(http_client())
             .timeout_config(
@@ -94,9 +104,7 @@ impl DynamoDbStore {
             .load()
             .await;
         if sdk.region().is_none() {
-            return Err(StoreError::Failed(
-                "AWS_REGION: not set; the DynamoDB store needs a region".into(),
-            ));
+            return Err(ConnectError::NoRegion);
         }
         Ok(Self::from_sdk_config(&sdk, table))
     }
@@ -125,7 +133,7 @@ impl DynamoDbStore {
     /// A failure here is logged, not fatal: the next request tries again.
     pub async fn warm_up(&self) {
         if let Err(error) = self.get().await {
-            tracing::warn!(error = %crate::app::error_chain(&error), "DynamoDB warm-up read failed");
+            tracing::warn!(error = %crate::error::error_chain(&error), "DynamoDB warm-up read failed");
         }
     }
 

@@ -109,7 +109,7 @@ fn write_loop(db: &Database, requests: &mpsc::Receiver<Reply>) {
                 }
             }
             Err(error) => {
-                let message = crate::app::error_chain(&error);
+                let message = crate::error::error_chain(&error);
                 tracing::error!(error = %message, "embedded store commit failed; nothing was counted");
                 for reply in batch {
                     let _ = reply.send(Err(failed(message.clone().into())));
@@ -128,9 +128,14 @@ fn commit_increments(db: &Database, n: u64) -> Result<u64, StoreError> {
             .get(COUNTER_KEY)
             .map_err(|e| failed(e.into()))?
             .map_or(0, |count| count.value());
-        let count = current
-            .checked_add(n)
-            .ok_or_else(|| StoreError::NotACount(format!("{current} + {n} overflows a u64")))?;
+        // A u64 holds more visits than any site will see, but an operator can set a
+        // counter near the top; the value stays as it is, and is still a count.
+        let count = current.checked_add(n).ok_or_else(|| {
+            failed(
+                format!("the counter is at its maximum ({current}); adding {n} would overflow")
+                    .into(),
+            )
+        })?;
         table
             .insert(COUNTER_KEY, count)
             .map_err(|e| failed(e.into()))?;

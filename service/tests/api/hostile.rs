@@ -21,7 +21,6 @@ use visitor_counter::lambda;
 use visitor_counter::server::{HEADER_READ_TIMEOUT, MAX_HEADER_BYTES, MAX_HEADERS};
 
 use crate::helpers::*;
-use crate::lambda_emulator::LambdaFunction;
 use crate::support::*;
 
 /// Cases per property: enough to meet every kind of input many times, few
@@ -284,6 +283,31 @@ fn percent_encode_refused(uri: &str) -> String {
 
 /// What the contract says the answer to `request` is.
 fn expected_status(request: &http::Request<Body>, body_len: usize) -> StatusCode {
+    // A POST from a page on another origin is refused before anything else is read.
+    let origins: Vec<&[u8]> = request
+        .headers()
+        .get_all(http::header::ORIGIN)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    let own = request
+        .headers()
+        .get(http::header::HOST)
+        .map(|host| [b"http://", host.as_bytes()].concat());
+    let may_count = match origins.as_slice() {
+        [] => true,
+        [one] => {
+            *one == ORIGIN.as_bytes()
+                || *one == b"http://localhost:8080"
+                || own
+                    .as_deref()
+                    .is_some_and(|own| one.eq_ignore_ascii_case(own))
+        }
+        _ => false,
+    };
+    if request.method() == Method::POST && !may_count {
+        return StatusCode::FORBIDDEN;
+    }
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -374,6 +398,7 @@ fn arbitrary_requests_get_their_contract_answer_and_only_valid_posts_count() {
 fn problem_kind(status: StatusCode) -> &'static str {
     match status {
         StatusCode::NOT_FOUND => "not-found",
+        StatusCode::FORBIDDEN => "origin-not-allowed",
         StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
         other => panic!("no problem kind for {other}"),
@@ -804,12 +829,10 @@ async fn the_lambda_function_answers_a_query_string_http_refuses() {
     // as sent, and lambda_http alone would panic building the URI.
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
-    let env = [
-        ("COUNTER_TABLE".to_owned(), table.as_str().to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), dynamodb_endpoint()),
-    ];
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_visitor-counter"));
-    let function = LambdaFunction::start(binary, "us-east-1", &env)
+    let mut env = testkit::dynamodb::function_env(&dynamodb_endpoint(), &table);
+    // The event is a POST from this origin, which the function must allow to count.
+    env.push(("ALLOWED_ORIGINS".to_owned(), ORIGIN.to_owned()));
+    let function = LambdaFunction::start(binary(), "us-east-1", &env)
         .await
         .unwrap();
     function.wait_ready(Duration::from_secs(20)).await.unwrap();

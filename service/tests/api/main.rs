@@ -1,7 +1,31 @@
 //! One test binary for the service (see `helpers.rs` for the harness).
+//!
+//! Where each clause of the contract (DESIGN.md, "The contract"; the README's API
+//! table) is proven:
+//!
+//! | clause | tests |
+//! | --- | --- |
+//! | `GET /count` reads, a missing item is 0 and not written | `contract::get_reads_zero_*`, `dynamodb::*`, `embedded::*` |
+//! | `POST /count` counts; every POST gets its own N | `contract::concurrent_posts_*`, `dynamodb::*`, `embedded::*`, `load::*` |
+//! | `OPTIONS /count` preflight, allowed origins only | `contract::preflight_*`, `lambda::preflight_*` |
+//! | other methods: 405 with `Allow` | `contract::other_methods_*`, `lambda::errors_keep_*` |
+//! | other paths: 404 | `contract::any_other_path_*`, `openapi::the_app_serves_exactly_*` |
+//! | a body over 1 KiB: 413, nothing counted | `contract::bodies_over_1_kib_*`, `wire::a_client_that_sends_a_1_mib_body_*`, `hostile::oversized_bodies_*` |
+//! | header limits: 431 problem; unreadable requests: 400 problem | `wire::*`, `hostile::header_limits_*` |
+//! | storage down, throttled, slow: 503 + `Retry-After` | `contract::storage_unavailable_*`, `faults::*` |
+//! | a stored value that is not a count: 500, not overwritten | `contract::a_stored_value_*`, `dynamodb::*` |
+//! | problem+json, no AWS text, `Cache-Control: no-store` | `contract::*`, `faults::*`, `wire::*`, `schemathesis::*` |
+//! | CORS: exact allow-list, `Vary: Origin`, `*` only when configured | `contract::*origin*`, `security::*` |
+//! | a POST from a foreign `Origin`: 403, nothing counted | `origin::*` |
+//! | reads are strongly consistent | `dynamodb::*`, `binary::serves_from_dynamodb_local` |
+//! | the OpenAPI document matches what the app serves | `openapi::*`, `schemathesis::*`, `e2e_checker::*` |
+//! | configuration: one line naming the variable; the README lists what is read | `binary::bad_configuration_*`, `docs::*` |
+//! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
+//! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
+mod docs;
 mod contract;
 mod dynamodb;
 mod e2e_checker;
@@ -14,5 +38,7 @@ mod lambda_binary;
 mod lambda_emulator;
 mod load;
 mod openapi;
+mod origin;
 mod security;
 mod support;
+mod wire;

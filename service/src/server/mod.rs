@@ -16,6 +16,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
+mod wire;
+pub use wire::{LINGER_BYTES, LINGER_TIME};
+
 /// How long a client may take to send a request's headers; the connection is
 /// closed after it. Also bounds how long an idle keep-alive connection stays open.
 /// (The body has its own limit, [`crate::app::BODY_TIMEOUT`], answered with 408.)
@@ -55,7 +58,8 @@ pub async fn serve(listen: SocketAddr, app: Router, store: &str) -> std::io::Res
             () = &mut shutdown => break,
         };
         let service = TowerToHyperService::new(app.clone());
-        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = connections
+            .watch(http.serve_connection(TokioIo::new(wire::Wire::new(stream)), service));
         tokio::spawn(async move {
             // Timeouts, limits and clients that hang up end here; none is the server's fault.
             if let Err(error) = connection.await {
