@@ -15,7 +15,7 @@ ensure_python_tools() {
   local stamp="$venv/.requirements.sha256" want
   want="$(sha256sum "$req" | cut -d' ' -f1)"
   if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing Python tools into $venv (checkov, zizmor, check-jsonschema)"
+    say "installing Python tools into $venv (checkov, zizmor, check-jsonschema, schemathesis)"
     command -v python3 >/dev/null || die "python3 is needed to install the check tools"
     python3 -m venv "$venv" || die "could not create a virtual environment at $venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" \
@@ -23,6 +23,25 @@ ensure_python_tools() {
     echo "$want" >"$stamp"
   fi
   export PATH="$venv/bin:$PATH"
+}
+
+# The Node tools of scripts/node-tools/package.json (OpenAPI linters), installed from
+# its lock file into $TOOLS_DIR/node, again only when the lock file changes.
+# Puts their bin/ first on PATH.
+ensure_node_tools() {
+  local dir="$TOOLS_DIR/node" lock="$REPO_ROOT/scripts/node-tools/package-lock.json"
+  local stamp="$dir/.lock.sha256" want
+  want="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [ ! -d "$dir/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing Node tools into $dir (redocly, spectral)"
+    command -v npm >/dev/null || die "npm is needed to install the OpenAPI linters"
+    mkdir -p "$dir"
+    cp "$REPO_ROOT/scripts/node-tools/package.json" "$lock" "$dir/"
+    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null) \
+      || die "npm could not install the tools in scripts/node-tools/package-lock.json"
+    echo "$want" >"$stamp"
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
 }
 
 # Java 17+ for DynamoDB Local: the machine's own, or Debian's headless JRE.
@@ -33,8 +52,10 @@ ensure_java() {
   say "installing Java (openjdk-17-jre-headless) for DynamoDB Local"
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
-    || die "could not install Java 17 with apt-get; install a Java 17+ runtime and rerun"
+  if ! { $sudo apt-get update -qq \
+    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }; then
+    die "could not install Java 17 with apt-get; install a Java 17+ runtime and rerun"
+  fi
 }
 
 # The shellcheck that scripts/check-shell runs: the machine's own, or Debian's package.

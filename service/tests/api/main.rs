@@ -39,6 +39,7 @@ mod lambda_emulator;
 mod load;
 mod openapi;
 mod origin;
+mod schemathesis;
 mod security;
 mod support;
 mod wire;
