@@ -99,6 +99,56 @@ resource "aws_cloudwatch_metric_alarm" "api_5xx" {
   ok_actions          = local.alarm_actions
 }
 
+# 4xx includes 429: API Gateway's answer when the stage's throttle refuses a request.
+# A high share of refused requests means someone is hammering the API (each request
+# is still billed), a page calls it wrongly, or the throttle is too tight for real
+# traffic. HTTP APIs publish no separate 429 metric, so this watches the 4xx rate.
+resource "aws_cloudwatch_metric_alarm" "api_4xx_rate" {
+  alarm_name          = "${local.name}-api-4xx-rate"
+  alarm_description   = "Over ${var.api_4xx_alarm_percent}% of at least ${var.api_4xx_alarm_min_requests} requests in 5 minutes were answered 4xx, 429 (throttled) included: abuse, a broken page, or a throttle too tight."
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.api_4xx_alarm_percent
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "refused_percent"
+    expression  = "IF(requests >= ${var.api_4xx_alarm_min_requests}, 100 * refused / requests, 0)"
+    label       = "4xx (429 included) as % of requests"
+    return_data = true
+  }
+
+  metric_query {
+    id = "refused"
+    metric {
+      namespace   = "AWS/ApiGateway"
+      metric_name = "4xx"
+      dimensions = {
+        ApiId = aws_apigatewayv2_api.counter.id
+        Stage = aws_apigatewayv2_stage.default.name
+      }
+      stat   = "Sum"
+      period = 300
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApiGateway"
+      metric_name = "Count"
+      dimensions = {
+        ApiId = aws_apigatewayv2_api.counter.id
+        Stage = aws_apigatewayv2_stage.default.name
+      }
+      stat   = "Sum"
+      period = 300
+    }
+  }
+}
+
 # ThrottledRequests is published per operation: add up the two the service calls.
 resource "aws_cloudwatch_metric_alarm" "table_throttles" {
   alarm_name          = "${local.name}-table-throttled-requests"
@@ -146,8 +196,9 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
   }
 }
 
-# Optional: a monthly cost budget for the whole account (Budgets cannot filter by these
-# resources without activated cost-allocation tags). Set it in one environment only.
+# A monthly cost budget for the whole account (Budgets cannot filter by these resources
+# without activated cost-allocation tags): required in production, so the account has
+# one cost guard; other environments leave it unset.
 resource "aws_budgets_budget" "monthly" {
   count = var.monthly_budget_usd == null ? 0 : 1
 

@@ -133,7 +133,7 @@ variable "api_throttling_burst_limit" {
 # --- Monitoring -------------------------------------------------------------
 
 variable "alarm_email" {
-  description = "E-mail address subscribed to the alarm topic, or null for none. AWS sends a confirmation mail that must be accepted."
+  description = "E-mail address subscribed to the alarm topic, or null for none. Required in production, so that its alarms and budget reach someone. AWS sends a confirmation mail that must be accepted."
   type        = string
   default     = null
 
@@ -141,15 +141,47 @@ variable "alarm_email" {
     condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
     error_message = "alarm_email must be null or an e-mail address."
   }
+
+  validation {
+    condition     = var.environment != "production" || var.alarm_email != null
+    error_message = "production needs alarm_email: without a subscriber its alarms and its budget alert nobody (set it in environments/production.tfvars)."
+  }
 }
 
 variable "monthly_budget_usd" {
-  description = "Monthly AWS cost budget for the whole account in USD, or null for none. It alerts the alarm topic at 80% forecast and 100% actual. Budgets are account-wide: set it in one environment only."
+  description = "Monthly AWS cost budget for the whole account in USD, or null for none. It alerts the alarm topic at 80% forecast and 100% actual. Budgets are account-wide: production sets it (required there), other environments leave it null."
   type        = number
   default     = null
 
   validation {
     condition     = var.monthly_budget_usd == null || try(var.monthly_budget_usd > 0, false)
     error_message = "monthly_budget_usd must be null or a positive amount."
+  }
+
+  validation {
+    condition     = var.environment != "production" || var.monthly_budget_usd != null
+    error_message = "production needs monthly_budget_usd, the account's cost guard (set it in environments/production.tfvars; docs/deploy.md suggests 10)."
+  }
+}
+
+variable "api_4xx_alarm_percent" {
+  description = "The 4xx alarm fires when more than this percentage of the API's requests in 5 minutes were answered 4xx, 429 (the stage's throttle) included."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.api_4xx_alarm_percent > 0 && var.api_4xx_alarm_percent < 100
+    error_message = "api_4xx_alarm_percent must be between 0 and 100."
+  }
+}
+
+variable "api_4xx_alarm_min_requests" {
+  description = "Below this many requests in 5 minutes the 4xx alarm stays quiet: a post-deploy check (27 requests, a quarter of them answered 4xx on purpose) or a lone scanner is not an incident."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.api_4xx_alarm_min_requests >= 1 && floor(var.api_4xx_alarm_min_requests) == var.api_4xx_alarm_min_requests
+    error_message = "api_4xx_alarm_min_requests must be a whole number >= 1."
   }
 }
