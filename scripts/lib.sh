@@ -25,7 +25,7 @@ ensure_python_tools() {
   export PATH="$venv/bin:$PATH"
 }
 
-# The Node tools of scripts/node-tools/package.json (OpenAPI linters), installed from
+# The Node tools of scripts/node-tools/package.json (OpenAPI linters, Playwright), installed from
 # its lock file into $TOOLS_DIR/node, again only when the lock file changes.
 # Puts their bin/ first on PATH.
 ensure_node_tools() {
@@ -33,7 +33,7 @@ ensure_node_tools() {
   local stamp="$dir/.lock.sha256" want
   want="$(sha256sum "$lock" | cut -d' ' -f1)"
   if [ ! -d "$dir/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing Node tools into $dir (redocly, spectral)"
+    say "installing Node tools into $dir (redocly, spectral, playwright-core)"
     command -v npm >/dev/null || die "npm is needed to install the OpenAPI linters"
     mkdir -p "$dir"
     cp "$REPO_ROOT/scripts/node-tools/package.json" "$lock" "$dir/"
@@ -42,6 +42,19 @@ ensure_node_tools() {
     echo "$want" >"$stamp"
   fi
   export PATH="$dir/node_modules/.bin:$PATH"
+}
+
+# Chromium for the browser tests: Debian's package (Playwright drives it; its own
+# browser downloads are not used).
+ensure_chromium() {
+  command -v chromium >/dev/null && return
+  say "installing Chromium (Debian's chromium) for the browser tests"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if ! { $sudo apt-get update -qq \
+    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+    die "could not install Chromium with apt-get; install Debian's chromium and rerun"
+  fi
 }
 
 # Java 17+ for DynamoDB Local: the machine's own, or Debian's headless JRE.

@@ -16,7 +16,7 @@
 //! | a stored value that is not a count: 500, not overwritten | `contract::a_stored_value_*`, `dynamodb::*` |
 //! | problem+json, no AWS text, `Cache-Control: no-store` | `contract::*`, `faults::*`, `wire::*`, `schemathesis::*` |
 //! | CORS: exact allow-list, `Vary: Origin`, `*` only when configured | `contract::*origin*`, `security::*` |
-//! | a POST from a foreign `Origin`: 403, nothing counted | `origin::*` |
+//! | a POST from a foreign `Origin`: 403, nothing counted | `origin::*`, `browser::*` (in Chromium) |
 //! | reads are strongly consistent | `dynamodb::*`, `binary::serves_from_dynamodb_local` |
 //! | the OpenAPI document matches what the app serves | `openapi::*`, `schemathesis::*`, `e2e_checker::*` |
 //! | configuration: one line naming the variable; the README lists what is read | `binary::bad_configuration_*`, `docs::*` |
@@ -25,6 +25,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
+mod browser;
 mod docs;
 mod contract;
 mod dynamodb;
