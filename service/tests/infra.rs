@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Drift between the infrastructure (`terraform/*.tf`) and the code.
+//! Drift between the infrastructure (`terraform/*.tf` and `terraform/bootstrap/*.tf`)
+//! and the code, the contract and the design.
 //!
 //! `terraform validate` and `plan` need the provider registry, so they run only in the
 //! workflows; these tests read the HCL itself and fail, naming the file to fix, when the
