@@ -100,9 +100,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Wire<T> {
     ) -> Poll<io::Result<usize>> {
         ready!(self.poll_replacement(cx))?;
         if let Some(problem) = automatic_answer(buf) {
-            // hyper takes the whole head as written; the problem goes out in its place.
+            // hyper's head counts as written; the problem goes out in its place, now
+            // or from poll_flush, which hyper calls next (and again until it is out).
             self.replacement = Some((serialise(problem), 0));
-            ready!(self.poll_replacement(cx))?;
+            if let Poll::Ready(Err(error)) = self.poll_replacement(cx) {
+                return Poll::Ready(Err(error));
+            }
             return Poll::Ready(Ok(buf.len()));
         }
         Pin::new(&mut self.inner).poll_write(cx, buf)
