@@ -19,9 +19,6 @@
 //! It is an example of the service crate (not a `[[bench]]`, which nextest would try to
 //! run as a test suite) so it can reuse the runtime emulator of the test suite.
 
-#[path = "../tests/api/lambda_emulator.rs"]
-mod lambda_emulator;
-
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -41,7 +38,7 @@ use visitor_counter::store::dynamodb::{
     self, COUNT_ATTRIBUTE, COUNTER_ID, HASH_KEY, OPERATION_TIMEOUT,
 };
 
-use lambda_emulator::LambdaFunction;
+use testkit::lambda::{self as lambda_emulator, LambdaFunction};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Result<T, E = BoxError> = std::result::Result<T, E>;

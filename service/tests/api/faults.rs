@@ -6,14 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use http::{Method, StatusCode};
 use pretty_assertions::assert_eq;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use visitor_counter::app::app;
 use visitor_counter::config::TableName;
-use visitor_counter::store::dynamodb::COUNT_ATTRIBUTE;
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
@@ -134,16 +132,6 @@ async fn app_behind(proxy: &TcpProxy) -> (axum::Router, aws_sdk_dynamodb::Client
     let table = fresh_table(&admin).await;
     let store = dynamodb_store(&proxy.endpoint(), &table).await;
     (app(Arc::new(store), origins()), admin, table)
-}
-
-async fn stored_count(admin: &aws_sdk_dynamodb::Client, table: &TableName) -> u64 {
-    match stored_item(admin, table).await {
-        None => 0,
-        Some(item) => match &item[COUNT_ATTRIBUTE] {
-            AttributeValue::N(n) => n.parse().unwrap(),
-            other => panic!("not a count: {other:?}"),
-        },
-    }
 }
 
 async fn timed(app: &axum::Router, method: Method) -> (Answer, Duration) {

@@ -1,17 +1,14 @@
 //! The harness: the app in-process, the real binary as a child process, DynamoDB Local.
+//! What the benchmark needs too lives in the `testkit` crate; these are its
+//! unwrapping forms, and what only the tests need.
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -21,8 +18,11 @@ use serde_json::Value;
 use tower::ServiceExt;
 use visitor_counter::app::app;
 use visitor_counter::config::{AllowedOrigins, TableName};
-use visitor_counter::store::dynamodb::{COUNT_ATTRIBUTE, COUNTER_ID, HASH_KEY};
 use visitor_counter::store::{CounterStore, DynamoDbStore, EmbeddedStore, StoreError};
+
+pub use testkit::dynamodb::{Item, loader as local_loader, local_env as dynamodb_env};
+pub use testkit::lambda::LambdaFunction;
+pub use testkit::server::LocalServer as TestServer;
 
 pub const ORIGIN: &str = "https://example.com";
 pub const FOREIGN_ORIGIN: &str = "https://evil.example.net";
@@ -241,86 +241,35 @@ pub fn assert_consecutive(mut values: Vec<u64>, first: u64) {
     pretty_assertions::assert_eq!(values, expected);
 }
 
-// ---- DynamoDB Local -------------------------------------------------------
+// ---- DynamoDB Local (testkit::dynamodb) ----------------------------------------
 
 /// The DynamoDB Local that `scripts/test` started. Tests that need it fail,
 /// never skip, when it is not there.
 pub fn dynamodb_endpoint() -> String {
-    std::env::var("DYNAMODB_LOCAL_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "DYNAMODB_LOCAL_ENDPOINT is not set: run the tests with scripts/test, \
-             which installs and starts DynamoDB Local"
-        )
-    })
-}
-
-/// An SDK config loader for DynamoDB Local at `endpoint`, with dummy credentials.
-pub fn local_loader(endpoint: &str) -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(visitor_counter::store::dynamodb::http_client())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "tests",
-        ))
+    testkit::dynamodb::endpoint().unwrap_or_else(|error| panic!("{error}"))
 }
 
 pub async fn admin_client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&local_loader(&dynamodb_endpoint()).load().await)
+    testkit::dynamodb::client(&dynamodb_endpoint()).await
 }
 
 /// Creates a table of its own for one test, shaped as Terraform makes it.
 pub async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> TableName {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        "visitor-count-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(HASH_KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(HASH_KEY)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("cannot create table {name} in DynamoDB Local: {e:?}"));
-    TableName::parse(&name).unwrap()
+    unwrapped(testkit::dynamodb::fresh_table(client, "visitor-count").await)
 }
 
 pub async fn dynamodb_store(endpoint: &str, table: &TableName) -> DynamoDbStore {
-    DynamoDbStore::connect_with(local_loader(endpoint), table)
-        .await
-        .unwrap()
+    unwrapped(testkit::dynamodb::store(endpoint, table).await)
 }
 
 /// The counter item as stored, read behind the service's back.
-pub async fn stored_item(
-    client: &aws_sdk_dynamodb::Client,
-    table: &TableName,
-) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    client
-        .get_item()
-        .table_name(table.as_str())
-        .key(HASH_KEY, AttributeValue::S(COUNTER_ID.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
+pub async fn stored_item(client: &aws_sdk_dynamodb::Client, table: &TableName) -> Option<Item> {
+    unwrapped(testkit::dynamodb::stored_item(client, table).await)
+}
+
+/// The count as stored, read behind the service's back (0 without an item).
+pub async fn stored_count(client: &aws_sdk_dynamodb::Client, table: &TableName) -> u64 {
+    unwrapped(testkit::dynamodb::stored_count(client, table).await)
 }
 
 pub async fn store_raw_count(
@@ -328,89 +277,27 @@ pub async fn store_raw_count(
     table: &TableName,
     value: AttributeValue,
 ) {
-    client
-        .put_item()
-        .table_name(table.as_str())
-        .item(HASH_KEY, AttributeValue::S(COUNTER_ID.into()))
-        .item(COUNT_ATTRIBUTE, value)
-        .send()
-        .await
-        .unwrap();
+    unwrapped(testkit::dynamodb::put_count_attribute(client, table, value).await);
 }
 
-// ---- The real binary ------------------------------------------------------
-
-/// The `visitor-counter` binary running in local mode; killed when dropped.
-pub struct TestServer {
-    pub child: Child,
-    pub base_url: String,
-    /// The line it printed on start.
-    pub banner: String,
+fn unwrapped<T>(result: Result<T, testkit::Error>) -> T {
+    result.unwrap_or_else(|error| panic!("{error}: {error:?}"))
 }
 
-impl TestServer {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
+// ---- The real binary (testkit::server) ------------------------------------------
 
-    /// `GET /count` over the wire, checked against the contract.
-    pub async fn get_count(&self) -> u64 {
-        self.count_answer(http_client().get(self.url("/count")), &schemas().get_count)
-            .await
-    }
-
-    /// `POST /count` over the wire, checked against the contract.
-    pub async fn post_count(&self) -> u64 {
-        self.count_answer(
-            http_client().post(self.url("/count")),
-            &schemas().post_count,
-        )
-        .await
-    }
-
-    async fn count_answer(&self, request: reqwest::RequestBuilder, schema: &Validator) -> u64 {
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200, "{}", self.base_url);
-        let body: Value = response.json().await.unwrap();
-        assert_valid(schema, &body);
-        body["count"].as_u64().unwrap()
-    }
+pub fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_visitor-counter"))
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A command for the binary with a clean slate: none of the service's variables inherited.
+/// A command for the binary with a clean slate: nothing inherited but `PATH`.
 pub fn service_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_visitor-counter"));
-    for variable in [
-        "COUNTER_TABLE",
-        "COUNTER_DB",
-        "ALLOWED_ORIGINS",
-        "LISTEN_ADDR",
-        "AWS_LAMBDA_RUNTIME_API",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_PROFILE",
-    ] {
-        command.env_remove(variable);
-    }
-    command
+    testkit::server::command(binary())
 }
 
 /// A command for the binary on a free port with `env`, stdout piped for its start-up line.
 pub fn server_command<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> Command {
-    let mut command = service_command();
-    command
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    command
+    testkit::server::local_command(binary(), env)
 }
 
 /// Starts the binary with `env` and waits for its start-up line. Its log goes nowhere,
@@ -422,53 +309,49 @@ pub fn spawn_server<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> TestSer
     } else {
         Stdio::null()
     });
-    wait_for_start(command.spawn().unwrap(), String::new)
+    unwrapped(TestServer::start(&mut command))
 }
 
 /// Waits for a child started from [`server_command`] to print its start-up line;
 /// `context` adds to the failure message (its log, say).
-pub fn wait_for_start(mut child: Child, context: impl FnOnce() -> String) -> TestServer {
-    let stdout = child.stdout.take().unwrap();
-    let (lines, banner) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = lines.send(line);
-        // Keep draining so the server never blocks on a full pipe.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let banner = banner
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap_or_else(|_| panic!("no start-up line within 20 s {}", context()));
-    let base_url = banner
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in the start-up line {banner:?}"))
-        .to_owned();
-    TestServer {
-        child,
-        base_url,
-        banner: banner.trim().to_owned(),
+pub fn wait_for_start(child: Child, context: impl FnOnce() -> String) -> TestServer {
+    TestServer::wait_for_banner(child).unwrap_or_else(|error| panic!("{error} {}", context()))
+}
+
+/// `GET` and `POST /count` over the wire, checked against the contract.
+pub trait CountOverHttp {
+    async fn get_count(&self) -> u64;
+    async fn post_count(&self) -> u64;
+}
+
+impl CountOverHttp for TestServer {
+    async fn get_count(&self) -> u64 {
+        get_count(&self.base_url).await
+    }
+
+    async fn post_count(&self) -> u64 {
+        let response = http_client().post(self.url("/count")).send().await.unwrap();
+        count_of(response, &schemas().post_count).await
     }
 }
 
-/// Environment for the binary on DynamoDB Local.
-pub fn dynamodb_env(endpoint: &str, table: &TableName) -> Vec<(String, String)> {
-    vec![
-        ("COUNTER_TABLE".into(), table.as_str().into()),
-        ("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.into()),
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "local".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
-    ]
+/// `GET <base_url>/count` over the wire, checked against the contract.
+pub async fn get_count(base_url: &str) -> u64 {
+    let response = http_client()
+        .get(format!("{base_url}/count"))
+        .send()
+        .await
+        .unwrap();
+    count_of(response, &schemas().get_count).await
+}
+
+async fn count_of(response: reqwest::Response, schema: &Validator) -> u64 {
+    assert_eq!(response.status(), 200, "{}", response.url());
+    let body: Value = response.json().await.unwrap();
+    assert_valid(schema, &body);
+    body["count"].as_u64().unwrap()
 }
 
 pub fn http_client() -> reqwest::Client {
-    // reqwest's TLS comes without a crypto provider in this workspace (see e2e).
-    e2e::install_tls_provider();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    unwrapped(testkit::http_client())
 }

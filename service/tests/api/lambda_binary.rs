@@ -2,17 +2,15 @@
 //! Lambda's environment, fed API Gateway HTTP API (payload 2.0) events through the
 //! Runtime API, on DynamoDB Local.
 
-use std::path::Path;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
-use visitor_counter::config::TableName;
 
 use crate::helpers::*;
-use crate::lambda_emulator::{EmulatorError, LambdaFunction};
+use testkit::lambda::EmulatorError;
 
 const READY: Duration = Duration::from_secs(20);
 const ANSWER: Duration = Duration::from_secs(10);
@@ -21,10 +19,6 @@ macro_rules! event {
     ($name:literal) => {
         include_str!(concat!("../data/", $name))
     };
-}
-
-fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_visitor-counter"))
 }
 
 /// The function's configuration on DynamoDB Local (Terraform sets the first two).
@@ -114,7 +108,7 @@ async fn answers_api_gateway_events_on_dynamodb_local() {
     )
     .await;
     assert_eq!(answer.count(&schemas().get_count), 2);
-    assert_stored_count(&admin, &table, 2).await;
+    assert_eq!(stored_count(&admin, &table).await, 2);
 
     invoke(&function, event!("apigw-get-unknown-path.json"))
         .await
@@ -127,16 +121,8 @@ async fn answers_api_gateway_events_on_dynamodb_local() {
         .assert_problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large");
 
     // None of the refused requests counted, and the process is still serving.
-    assert_stored_count(&admin, &table, 2).await;
+    assert_eq!(stored_count(&admin, &table).await, 2);
     assert_eq!(function.try_wait().unwrap(), None);
-}
-
-async fn assert_stored_count(admin: &aws_sdk_dynamodb::Client, table: &TableName, count: u64) {
-    let item = stored_item(admin, table).await.unwrap();
-    let stored = item[visitor_counter::store::dynamodb::COUNT_ATTRIBUTE]
-        .as_n()
-        .unwrap();
-    assert_eq!(stored, &count.to_string());
 }
 
 #[tokio::test]

@@ -401,18 +401,6 @@ pub fn assert_no_backend_text(text: &str) {
     }
 }
 
-pub async fn get_count(base_url: &str) -> u64 {
-    let body: serde_json::Value = http_client()
-        .get(format!("{base_url}/count"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["count"].as_u64().unwrap()
-}
-
 // ---- The binary, its stderr kept ----------------------------------------------
 
 /// The binary's stderr, collected as it writes it.
