@@ -21,8 +21,11 @@ use clap::{Args, Parser, Subcommand};
 
 use serde::Serialize;
 
+use crate::checks::verify as verify_url;
+use crate::error::Error;
+use crate::http::error_chain;
 use crate::load::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, LoadOptions, Mix};
-use crate::{DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, Options};
+use crate::options::{DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, Options};
 
 /// Every check passed (`load`: no 5xx, every request answered, integrity held).
 pub const EXIT_PASSED: u8 = 0;
@@ -165,12 +168,8 @@ fn print<R: Serialize + std::fmt::Display>(report: &R, json: bool) -> std::io::R
     stdout.flush()
 }
 
-fn run_error(error: &crate::Error) -> u8 {
-    let _ = writeln!(
-        std::io::stderr(),
-        "error: {}",
-        crate::http::error_chain(error)
-    );
+fn run_error(error: &Error) -> u8 {
+    let _ = writeln!(std::io::stderr(), "error: {}", error_chain(error));
     EXIT_USAGE
 }
 
@@ -182,7 +181,7 @@ async fn verify(args: VerifyArgs) -> u8 {
         burst: args.burst,
         timeout: Duration::from_secs(args.timeout_secs),
     };
-    let report = match crate::verify(&args.base_url, &options).await {
+    let report = match verify_url(&args.base_url, &options).await {
         Ok(report) => report,
         Err(error) => return run_error(&error),
     };

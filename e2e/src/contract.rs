@@ -6,7 +6,7 @@
 use jsonschema::Validator;
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
 
 /// `contracts/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../contracts/openapi.json");
@@ -111,6 +111,18 @@ fn pointer_str<'a>(document: &'a Value, pointer: &str) -> Result<&'a str, Error>
         .pointer(pointer)
         .and_then(Value::as_str)
         .ok_or_else(|| Error::Contract(format!("openapi.json has no string at {pointer}")))
+}
+
+/// The count of a `{"count": N}` body; `None` when there is none to read.
+pub(crate) fn count_of(body: &Value) -> Option<u64> {
+    body.get("count").and_then(Value::as_u64)
+}
+
+/// [`count_of`] an answer's bytes.
+pub(crate) fn count_in(body: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|body| count_of(&body))
 }
 
 /// The comma-separated tokens of a header value, trimmed, empty ones dropped.

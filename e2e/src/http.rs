@@ -1,4 +1,5 @@
-//! Sending requests and keeping what came back as evidence.
+//! The one HTTP client of the crate: the checker sends through it and keeps what came
+//! back as evidence; the load generator sends through it and keeps only figures.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -7,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 
-use crate::Error;
+use crate::error::Error;
 use crate::report::{Exchange, excerpt};
 
 /// The most of a body the checker reads; the contract's bodies are a few dozen bytes.
@@ -28,52 +29,6 @@ const EVIDENCE_HEADERS: &[&str] = &[
     "retry-after",
     "vary",
 ];
-
-/// Parses a base URL and makes it a directory (trailing `/`), so that joining
-/// `count` keeps a stage path: `https://host/prod` -> `https://host/prod/count`.
-pub(crate) fn base_url(text: &str) -> Result<Url, Error> {
-    let invalid = |reason: String| Error::InvalidBaseUrl {
-        url: text.to_owned(),
-        reason,
-    };
-    let mut url = Url::parse(text.trim()).map_err(|error| invalid(error.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "the scheme must be http or https, not {}",
-            url.scheme()
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("it has no host".to_owned()));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("it must not have a query or a fragment".to_owned()));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
-/// Accepts only a bare origin, exactly as a browser sends it in `Origin`.
-pub(crate) fn check_origin(origin: &str) -> Result<(), Error> {
-    let invalid = |reason: String| Error::InvalidOrigin {
-        origin: origin.to_owned(),
-        reason,
-    };
-    let url = Url::parse(origin).map_err(|error| invalid(error.to_string()))?;
-    let serialized = url.origin().ascii_serialization();
-    if serialized == "null" {
-        return Err(invalid("it has no host".to_owned()));
-    }
-    if serialized != origin {
-        return Err(invalid(format!(
-            "an origin is a scheme, host and optional port only, like {serialized}"
-        )));
-    }
-    Ok(())
-}
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -125,7 +80,27 @@ pub(crate) struct NoAnswer {
     pub source: reqwest::Error,
 }
 
-/// The HTTP client for one run; it remembers every exchange. Clones share the log.
+/// A whole answer, before it is anything else.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// At most [`MAX_BODY_BYTES`].
+    pub body: Vec<u8>,
+}
+
+/// No whole answer: nothing came, or the body broke off after the head.
+#[derive(Debug)]
+pub(crate) struct Broken {
+    /// The status and headers, if they came.
+    pub head: Option<(StatusCode, HeaderMap)>,
+    /// What came of the body before it broke off.
+    pub body: Vec<u8>,
+    pub source: reqwest::Error,
+}
+
+/// The HTTP client for one run; it remembers every exchange sent with [`send`](Self::send).
+/// Clones share the connection pool and the log.
 #[derive(Clone)]
 pub(crate) struct Client {
     inner: reqwest::Client,
@@ -134,11 +109,14 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn new(base: Url, timeout: Duration) -> Result<Self, Error> {
-        crate::install_tls_provider();
+    /// A client for `base` that allows `timeout` for each request and keeps up to
+    /// `connections` idle connections open for reuse.
+    pub fn new(base: Url, timeout: Duration, connections: usize) -> Result<Self, Error> {
+        install_tls_provider();
         let inner = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            .pool_max_idle_per_host(connections)
             // A redirect is an answer the contract does not allow; it must be seen, not followed.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("visitor-counter-e2e/", env!("CARGO_PKG_VERSION")))
@@ -162,7 +140,7 @@ impl Client {
         })
     }
 
-    /// Every exchange so far, in the order the answers came.
+    /// Every exchange sent with [`send`](Self::send) so far, in the order the answers came.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.log
             .lock()
@@ -170,6 +148,51 @@ impl Client {
             .clone()
     }
 
+    /// Sends `request` to `url` (its path resolved) and reads the whole answer, keeping
+    /// nothing: the load generator's way.
+    pub async fn fetch(&self, url: Url, request: &Request) -> Result<Fetched, Broken> {
+        let mut builder = self.inner.request(request.method.clone(), url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let mut response = builder.send().await.map_err(|source| Broken {
+            head: None,
+            body: Vec::new(),
+            source,
+        })?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    body.extend_from_slice(&chunk);
+                    if body.len() >= MAX_BODY_BYTES {
+                        body.truncate(MAX_BODY_BYTES);
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(source) => {
+                    return Err(Broken {
+                        head: Some((status, headers)),
+                        body,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(Fetched {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends `request` and keeps the exchange as evidence: the checker's way.
     pub async fn send(&self, request: Request) -> Result<Result<Answer, NoAnswer>, Error> {
         let url = self.url(request.path)?;
         let label = format!("{} /{}", request.method, request.path);
@@ -187,21 +210,33 @@ impl Client {
             body: String::new(),
             error: None,
         };
-        let mut builder = self.inner.request(request.method, url);
-        for (name, value) in request.headers {
-            builder = builder.header(name, value);
-        }
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
-        let result = match builder.send().await {
-            Ok(response) => read(response, label, exchange).await,
-            Err(source) => {
-                exchange.error = Some(error_chain(&source));
+        let result = match self.fetch(url, &request).await {
+            Ok(fetched) => {
+                exchange.status = Some(fetched.status.as_u16());
+                exchange.headers = evidence_headers(&fetched.headers);
+                exchange.body = excerpt(&fetched.body);
+                Ok(Answer {
+                    label,
+                    status: fetched.status,
+                    headers: fetched.headers,
+                    body: fetched.body,
+                    exchange,
+                })
+            }
+            Err(broken) => {
+                exchange.error = Some(match &broken.head {
+                    None => error_chain(&broken.source),
+                    Some(_) => format!("the body broke off: {}", error_chain(&broken.source)),
+                });
+                if let Some((status, headers)) = &broken.head {
+                    exchange.status = Some(status.as_u16());
+                    exchange.headers = evidence_headers(headers);
+                }
+                exchange.body = excerpt(&broken.body);
                 Err(NoAnswer {
                     label,
                     exchange,
-                    source,
+                    source: broken.source,
                 })
             }
         };
@@ -217,45 +252,16 @@ impl Client {
     }
 }
 
-async fn read(
-    mut response: reqwest::Response,
-    label: String,
-    mut exchange: Exchange,
-) -> Result<Answer, NoAnswer> {
-    let status = response.status();
-    let headers = response.headers().clone();
-    exchange.status = Some(status.as_u16());
-    exchange.headers = evidence_headers(&headers);
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                body.extend_from_slice(&chunk);
-                if body.len() >= MAX_BODY_BYTES {
-                    body.truncate(MAX_BODY_BYTES);
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(source) => {
-                exchange.body = excerpt(&body);
-                exchange.error = Some(format!("the body broke off: {}", error_chain(&source)));
-                return Err(NoAnswer {
-                    label,
-                    exchange,
-                    source,
-                });
-            }
-        }
-    }
-    exchange.body = excerpt(&body);
-    Ok(Answer {
-        label,
-        status,
-        headers,
-        body,
-        exchange,
-    })
+/// Makes ring the process's TLS crypto provider, if no provider is installed yet.
+///
+/// The checker builds reqwest with rustls but without a bundled crypto provider, and
+/// reqwest panics when it builds a client and finds none. [`verify`](crate::verify) and
+/// the load generator call this themselves; call it before building your own
+/// `reqwest::Client` in a program or test that links this crate. Calling it again does
+/// nothing.
+pub fn install_tls_provider() {
+    // `Err` means a provider is already installed, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn evidence_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
@@ -310,65 +316,4 @@ pub(crate) fn header_tokens(headers: &HeaderMap, name: &str) -> Vec<String> {
         .flat_map(crate::contract::tokens)
         .map(str::to_owned)
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use super::*;
-
-    #[test]
-    fn a_stage_path_is_kept_with_or_without_a_trailing_slash() {
-        for base in ["https://host.example/prod", "https://host.example/prod/"] {
-            let url = base_url(base).unwrap();
-            assert_eq!(
-                url.join("count").unwrap().as_str(),
-                "https://host.example/prod/count"
-            );
-        }
-        let root = base_url("http://127.0.0.1:3000").unwrap();
-        assert_eq!(
-            root.join("count").unwrap().as_str(),
-            "http://127.0.0.1:3000/count"
-        );
-    }
-
-    #[test]
-    fn malformed_base_urls_are_refused() {
-        for bad in [
-            "",
-            "not a url",
-            "127.0.0.1:3000",
-            "ftp://host/prod",
-            "http://",
-            "https://host/prod?x=1",
-            "https://host/prod#top",
-        ] {
-            assert!(
-                matches!(base_url(bad), Err(Error::InvalidBaseUrl { .. })),
-                "{bad:?} was accepted"
-            );
-        }
-    }
-
-    #[test]
-    fn only_bare_origins_are_accepted() {
-        for good in [
-            "https://example.com",
-            "http://localhost:8080",
-            "https://e2e-foreign.invalid",
-        ] {
-            check_origin(good).unwrap();
-        }
-        for bad in [
-            "https://example.com/",
-            "https://example.com/page",
-            "example.com",
-            "*",
-            "null",
-        ] {
-            assert!(check_origin(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
 }

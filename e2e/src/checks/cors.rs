@@ -1,0 +1,155 @@
+//! CORS: the allowed origin is named back, on errors too; any other origin gets no CORS
+//! header; preflights are answered for the allowed origin only; never credentials.
+
+use reqwest::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
+};
+use reqwest::{Method, StatusCode};
+
+use super::expect::shown;
+use super::{COUNT, Finding, UNKNOWN_PATH, get};
+use crate::error::Error;
+use crate::http::{Answer, Client, Request, header_tokens, single};
+use crate::report::Check;
+
+pub(super) const CORS_ALLOWED_ORIGIN: &str = "cors-allowed-origin";
+pub(super) const CORS_ALLOWED_ORIGIN_ERRORS: &str = "cors-allowed-origin-errors";
+pub(super) const CORS_FOREIGN_ORIGIN: &str = "cors-foreign-origin";
+pub(super) const CORS_PREFLIGHT: &str = "cors-preflight";
+pub(super) const CORS_FOREIGN_PREFLIGHT: &str = "cors-foreign-preflight";
+
+/// A simple request from the allowed origin gets `Access-Control-Allow-Origin: <origin>`,
+/// `Vary: Origin`, and no credentials.
+pub(super) async fn allowed_origin(client: &Client, origin: &str) -> Result<Check, Error> {
+    let mut finding = Finding::new(CORS_ALLOWED_ORIGIN);
+    if let Some(answer) = finding.send(client, get(COUNT, origin)).await? {
+        expect_cors_allowed(&mut finding, &answer, origin);
+    }
+    Ok(finding.finish())
+}
+
+/// Error answers carry the same CORS headers, so that browser code can read them.
+pub(super) async fn allowed_origin_errors(client: &Client, origin: &str) -> Result<Check, Error> {
+    let mut finding = Finding::new(CORS_ALLOWED_ORIGIN_ERRORS);
+    for request in [
+        get(UNKNOWN_PATH, origin),
+        Request::new(Method::PUT, COUNT).header(ORIGIN, origin),
+    ] {
+        if let Some(answer) = finding.send(client, request).await? {
+            expect_cors_allowed(&mut finding, &answer, origin);
+        }
+    }
+    Ok(finding.finish())
+}
+
+/// A request from any other origin gets no `Access-Control-Allow-Origin` (neither that
+/// origin nor `*`) and no `Access-Control-Allow-Credentials`.
+pub(super) async fn foreign_origin(client: &Client, foreign: &str) -> Result<Check, Error> {
+    let mut finding = Finding::new(CORS_FOREIGN_ORIGIN);
+    if let Some(answer) = finding.send(client, get(COUNT, foreign)).await? {
+        expect_no_cors(&mut finding, &answer);
+    }
+    Ok(finding.finish())
+}
+
+/// A preflight from the allowed origin for a POST is answered 204 (or 200: API Gateway
+/// answers preflights itself) with `Access-Control-Allow-Origin: <origin>` and
+/// `Access-Control-Allow-Methods` naming GET and POST, without credentials.
+pub(super) async fn preflight(client: &Client, origin: &str) -> Result<Check, Error> {
+    let mut finding = Finding::new(CORS_PREFLIGHT);
+    let Some(answer) = finding.send(client, preflight_request(origin)).await? else {
+        return Ok(finding.finish());
+    };
+    if !matches!(answer.status, StatusCode::NO_CONTENT | StatusCode::OK) {
+        finding.fail(format!(
+            "{} answered {}, expected 204 (or 200)",
+            answer.label, answer.status
+        ));
+    }
+    expect_allow_origin(&mut finding, &answer, origin);
+    expect_no_credentials(&mut finding, &answer);
+    let methods = header_tokens(&answer.headers, ACCESS_CONTROL_ALLOW_METHODS.as_str());
+    for wanted in ["GET", "POST"] {
+        if !methods.iter().any(|method| method == wanted) {
+            finding.fail(format!(
+                "{}: Access-Control-Allow-Methods does not name {wanted} (got {})",
+                answer.label,
+                shown(&methods.join(", "))
+            ));
+        }
+    }
+    Ok(finding.finish())
+}
+
+/// A preflight from any other origin gets no CORS headers.
+pub(super) async fn foreign_preflight(client: &Client, foreign: &str) -> Result<Check, Error> {
+    let mut finding = Finding::new(CORS_FOREIGN_PREFLIGHT);
+    if let Some(answer) = finding.send(client, preflight_request(foreign)).await? {
+        expect_no_cors(&mut finding, &answer);
+    }
+    Ok(finding.finish())
+}
+
+fn preflight_request(origin: &str) -> Request {
+    Request::new(Method::OPTIONS, COUNT)
+        .header(ORIGIN, origin)
+        .header(ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+}
+
+fn expect_allow_origin(finding: &mut Finding, answer: &Answer, origin: &str) {
+    match single(&answer.headers, ACCESS_CONTROL_ALLOW_ORIGIN.as_str()) {
+        Ok(Some(value)) if value == origin => {}
+        Ok(value) => finding.fail(format!(
+            "{}: Access-Control-Allow-Origin is {}, expected {origin}",
+            answer.label,
+            shown(value.unwrap_or(""))
+        )),
+        Err(problem) => finding.fail(format!("{}: {problem}", answer.label)),
+    }
+}
+
+fn expect_no_credentials(finding: &mut Finding, answer: &Answer) {
+    if let Some(value) = answer.headers.get(ACCESS_CONTROL_ALLOW_CREDENTIALS) {
+        finding.fail(format!(
+            "{}: Access-Control-Allow-Credentials is {}; credentials are never allowed",
+            answer.label,
+            shown(&String::from_utf8_lossy(value.as_bytes()))
+        ));
+    }
+}
+
+fn expect_cors_allowed(finding: &mut Finding, answer: &Answer, origin: &str) {
+    expect_allow_origin(finding, answer, origin);
+    expect_no_credentials(finding, answer);
+    let vary = header_tokens(&answer.headers, VARY.as_str());
+    if !vary
+        .iter()
+        .any(|token| token.eq_ignore_ascii_case("origin") || token == "*")
+    {
+        finding.fail(format!(
+            "{}: Vary is {}, expected it to list Origin",
+            answer.label,
+            shown(&vary.join(", "))
+        ));
+    }
+}
+
+fn expect_no_cors(finding: &mut Finding, answer: &Answer) {
+    let allow_origin: Vec<String> = answer
+        .headers
+        .get_all(ACCESS_CONTROL_ALLOW_ORIGIN)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect();
+    if !allow_origin.is_empty() {
+        finding.fail(format!(
+            "{}: Access-Control-Allow-Origin is {} for an origin that is not allowed; \
+             expected no such header",
+            answer.label,
+            shown(&allow_origin.join(", "))
+        ));
+    }
+    expect_no_credentials(finding, answer);
+}

@@ -1,0 +1,103 @@
+//! Any other path is a 404 problem, any other method on `/count` a 405 problem with
+//! `Allow`; and none of the requests that must not count moved the count.
+
+use std::collections::BTreeSet;
+
+use reqwest::header::{ALLOW, ORIGIN};
+use reqwest::{Method, StatusCode};
+
+use super::expect::{expect_problem, read_count, shown};
+use super::{COUNT, Finding, UNKNOWN_PATH, get, post};
+use crate::contract::Contract;
+use crate::error::Error;
+use crate::http::{Answer, Client, NoAnswer, Request, header_tokens};
+use crate::report::Check;
+
+pub(super) const NOT_FOUND: &str = "not-found";
+pub(super) const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
+pub(super) const ERRORS_NOT_COUNTED: &str = "errors-not-counted";
+
+/// Any path but `/count` is a 404 problem (a POST too, in full mode).
+pub(super) async fn not_found(
+    client: &Client,
+    contract: &Contract,
+    origin: &str,
+    read_only: bool,
+) -> Result<Check, Error> {
+    let mut finding = Finding::new(NOT_FOUND);
+    let mut requests = vec![get(UNKNOWN_PATH, origin)];
+    if !read_only {
+        requests.push(post(UNKNOWN_PATH, origin));
+    }
+    for request in requests {
+        if let Some(answer) = finding.send(client, request).await? {
+            expect_problem(
+                &mut finding,
+                &answer,
+                contract,
+                StatusCode::NOT_FOUND,
+                &contract.not_found_type,
+            );
+        }
+    }
+    Ok(finding.finish())
+}
+
+/// PUT, DELETE and PATCH on `/count` are 405 problems with `Allow: GET, POST, OPTIONS`.
+pub(super) async fn method_not_allowed(
+    client: &Client,
+    contract: &Contract,
+    origin: &str,
+) -> Result<Check, Error> {
+    let mut finding = Finding::new(METHOD_NOT_ALLOWED);
+    let expected: BTreeSet<&str> = contract.allow.iter().map(String::as_str).collect();
+    for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+        let request = Request::new(method, COUNT).header(ORIGIN, origin);
+        let Some(answer) = finding.send(client, request).await? else {
+            continue;
+        };
+        expect_problem(
+            &mut finding,
+            &answer,
+            contract,
+            StatusCode::METHOD_NOT_ALLOWED,
+            &contract.method_not_allowed_type,
+        );
+        let allow = header_tokens(&answer.headers, ALLOW.as_str());
+        let got: BTreeSet<&str> = allow.iter().map(String::as_str).collect();
+        if got != expected {
+            finding.fail(format!(
+                "{}: Allow is {}, expected {}",
+                answer.label,
+                shown(&allow.join(", ")),
+                contract.allow.join(", ")
+            ));
+        }
+    }
+    Ok(finding.finish())
+}
+
+/// The count did not move across the CORS and error requests: none of them counted.
+pub(super) async fn errors_not_counted(
+    client: &Client,
+    origin: &str,
+    before: Result<Answer, NoAnswer>,
+) -> Result<Check, Error> {
+    let mut finding = Finding::new(ERRORS_NOT_COUNTED);
+    let before = finding
+        .keep(before)
+        .and_then(|answer| read_count(&mut finding, &answer, "the count before the errors"));
+    let after = finding
+        .send(client, get(COUNT, origin))
+        .await?
+        .and_then(|answer| read_count(&mut finding, &answer, "the count after the errors"));
+    if let (Some(before), Some(after)) = (before, after)
+        && before != after
+    {
+        finding.fail(format!(
+            "the count went from {before} to {after} across requests that must not count \
+             (404, 405, 413, preflights, reads)"
+        ));
+    }
+    Ok(finding.finish())
+}
