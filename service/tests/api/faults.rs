@@ -2,7 +2,6 @@
 //! stalled behind a proxy, a stub DynamoDB that throttles or errors, and SIGTERM
 //! with a request in flight.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,10 +29,10 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
     let table = fresh_table(&admin).await;
     let mut server = spawn_server(&dynamodb_env(&dynamodb.endpoint(), &table));
 
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Stop::default();
     let load = tokio::spawn({
-        let (url, stop) = (server.base_url.clone(), Arc::clone(&stop));
-        async move { run_load(&url, 16, 1_000_000, stop).await }
+        let (url, stop) = (server.base_url.clone(), stop.clone());
+        async move { run_load(&url, 16, e2e::load::MAX_REQUESTS, &stop).await }
     });
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let killed_at = Instant::now();
@@ -60,8 +59,8 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
     tokio::time::sleep(Duration::from_millis(500)).await;
     let steady_at = Instant::now();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, Ordering::Relaxed);
-    let outcomes = load.await.unwrap();
+    stop.stop();
+    let outcomes = load.await.unwrap().samples;
 
     assert!(
         server.child.try_wait().unwrap().is_none(),
@@ -74,35 +73,35 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
             outcome.elapsed
         );
         match outcome.status {
-            200 => assert!(outcome.count.is_some(), "{outcome:?}"),
+            Some(200) => assert!(outcome.count.is_some(), "{outcome:?}"),
             _ => assert_unavailable_answer(outcome),
         }
     }
-    let finished = |o: &Outcome| o.sent_at + o.elapsed;
+    let finished = |o: &Sample| o.sent_at + o.elapsed;
     let before = outcomes.iter().filter(|o| finished(o) < killed_at);
     assert!(
-        before.clone().all(|o| o.status == 200),
+        before.clone().all(|o| o.status == Some(200)),
         "failures before the kill"
     );
-    let during: Vec<&Outcome> = outcomes
+    let during: Vec<&Sample> = outcomes
         .iter()
         .filter(|o| o.sent_at > killed_at + Duration::from_millis(200))
         .filter(|o| finished(o) < restarting_at)
         .collect();
     assert!(
-        during.len() >= 10 && during.iter().all(|o| o.status == 503),
+        during.len() >= 10 && during.iter().all(|o| o.status == Some(503)),
         "while DynamoDB was down: {} answers, {} of them not 503",
         during.len(),
-        during.iter().filter(|o| o.status != 503).count()
+        during.iter().filter(|o| o.status != Some(503)).count()
     );
-    let after: Vec<&Outcome> = outcomes.iter().filter(|o| o.sent_at > steady_at).collect();
+    let after: Vec<&Sample> = outcomes.iter().filter(|o| o.sent_at > steady_at).collect();
     let after_posts = after.iter().filter(|o| o.method == Method::POST).count();
     assert!(
-        after_posts >= 10 && after.iter().all(|o| o.status == 200),
+        after_posts >= 10 && after.iter().all(|o| o.status == Some(200)),
         "not steady {:?} after DynamoDB came back: {} answers, {} of them not 200",
         steady_at - back_at,
         after.len(),
-        after.iter().filter(|o| o.status != 200).count()
+        after.iter().filter(|o| o.status != Some(200)).count()
     );
 
     // Every 200 POST is in the count; a 503 POST may or may not have landed

@@ -1,10 +1,6 @@
 //! Load through the real binary: mixed GET/POST at concurrency 64, on the
 //! embedded store and on DynamoDB Local. Nothing fails, nothing is lost or doubled.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
-
 use http::Method;
 use pretty_assertions::assert_eq;
 
@@ -12,23 +8,18 @@ use crate::helpers::*;
 use crate::support::*;
 
 const CONCURRENCY: usize = 64;
-const REQUESTS: usize = 3000;
+const REQUESTS: u64 = 3000;
 
 /// Runs the load on a server with a fresh, empty counter and checks that every
 /// answer is a 200 and the POSTs were counted exactly: answered 1..=N, once each.
 async fn holds_load(server: &TestServer, store: &str) {
-    let started = Instant::now();
-    let outcomes = run_load(
-        &server.base_url,
-        CONCURRENCY,
-        REQUESTS,
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await;
-    let took = started.elapsed();
-    assert_eq!(outcomes.len(), REQUESTS);
+    let Recorded {
+        report,
+        samples: outcomes,
+    } = run_load(&server.base_url, CONCURRENCY, REQUESTS, &Stop::default()).await;
+    assert_eq!(outcomes.len() as u64, REQUESTS);
 
-    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.status != 200).collect();
+    let failed: Vec<&Sample> = outcomes.iter().filter(|o| o.status != Some(200)).collect();
     assert!(
         failed.is_empty(),
         "{} of {REQUESTS} requests failed, e.g. {:?}",
@@ -47,16 +38,15 @@ async fn holds_load(server: &TestServer, store: &str) {
         assert!(get.count.is_some_and(|c| c <= count), "{get:?}");
     }
 
-    let mut latencies: Vec<Duration> = outcomes.iter().map(|o| o.elapsed).collect();
-    latencies.sort_unstable();
-    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    let latency = report.latency.expect("every request was answered");
     eprintln!(
         "load on the {store}: {REQUESTS} requests ({posts} POST) at concurrency {CONCURRENCY} \
-         in {took:.2?} ({:.0} req/s), p50 {:.1?}, p99 {:.1?}, max {:.1?}; final count {count}",
-        REQUESTS as f64 / took.as_secs_f64(),
-        percentile(50),
-        percentile(99),
-        latencies[latencies.len() - 1],
+         in {:.2} s ({:.0} req/s), p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; final count {count}",
+        report.elapsed_secs,
+        report.throughput_per_sec,
+        latency.p50_ms,
+        latency.p99_ms,
+        latency.max_ms,
     );
 }
 

@@ -1,16 +1,18 @@
 //! Machinery for the fault, load and hostile-input tests: a private DynamoDB Local
 //! that can be killed and started again, a TCP proxy that delays or stalls DynamoDB's
-//! answers, a bounded load loop, the binary with its stderr captured, and raw sockets.
+//! answers, the load loop (the e2e load generator's, every request kept), the binary with its stderr captured, and raw sockets.
 
 use std::ffi::OsStr;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use e2e::load::{LoadOptions, Mix};
+pub use e2e::load::{Recorded, Sample, Stop};
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -212,108 +214,22 @@ pub fn socket_address(endpoint: &str) -> SocketAddr {
         .unwrap_or_else(|e| panic!("{endpoint} is not http://IP:PORT: {e}"))
 }
 
-// ---- Load -------------------------------------------------------------------
+// ---- Load (the e2e load generator) -------------------------------------------------
 
-/// One request of a load run, as the client saw it.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub method: Method,
-    /// 0 when no HTTP answer came at all (the error is in `body`).
-    pub status: u16,
-    pub count: Option<u64>,
-    pub content_type: Option<String>,
-    pub retry_after: Option<String>,
-    pub body: String,
-    pub elapsed: Duration,
-    pub sent_at: Instant,
-}
-
-/// Requests sent by `concurrency` workers: every other one a POST, the rest GETs.
-/// Stops after `requests`, or earlier when `stop` is set.
-pub async fn run_load(
-    base_url: &str,
-    concurrency: usize,
-    requests: usize,
-    stop: Arc<AtomicBool>,
-) -> Vec<Outcome> {
-    e2e::install_tls_provider();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .unwrap();
-    let url = format!("{base_url}/count");
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut workers = JoinSet::new();
-    for _ in 0..concurrency {
-        let (client, url, next, stop) = (
-            client.clone(),
-            url.clone(),
-            Arc::clone(&next),
-            Arc::clone(&stop),
-        );
-        workers.spawn(async move {
-            let mut outcomes = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= requests || stop.load(Ordering::Relaxed) {
-                    return outcomes;
-                }
-                let method = if i % 2 == 0 {
-                    Method::POST
-                } else {
-                    Method::GET
-                };
-                outcomes.push(send(&client, &url, method).await);
-            }
-        });
-    }
-    let mut outcomes = Vec::with_capacity(requests.min(100_000));
-    while let Some(worker) = workers.join_next().await {
-        outcomes.extend(worker.unwrap());
-    }
-    outcomes.sort_by_key(|o| o.sent_at);
-    outcomes
-}
-
-async fn send(client: &reqwest::Client, url: &str, method: Method) -> Outcome {
-    let sent_at = Instant::now();
-    let result = client.request(method.clone(), url).send().await;
-    let mut outcome = Outcome {
-        method,
-        status: 0,
-        count: None,
-        content_type: None,
-        retry_after: None,
-        body: String::new(),
-        elapsed: Duration::ZERO,
-        sent_at,
+/// Alternating GETs and POSTs from `concurrency` workers, through the e2e load
+/// generator with every request kept; stops after `requests`, or earlier when `stop`
+/// is set.
+pub async fn run_load(base_url: &str, concurrency: usize, requests: u64, stop: &Stop) -> Recorded {
+    let options = LoadOptions {
+        requests,
+        concurrency,
+        mix: Mix::EVEN,
+        timeout: Duration::from_secs(10),
+        origin: None,
     };
-    match result {
-        Ok(response) => {
-            outcome.status = response.status().as_u16();
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            };
-            outcome.content_type = header("content-type");
-            outcome.retry_after = header("retry-after");
-            match response.text().await {
-                Ok(body) => outcome.body = body,
-                Err(error) => outcome.body = format!("body not read: {error}"),
-            }
-            if outcome.status == 200 {
-                outcome.count = serde_json::from_str::<serde_json::Value>(&outcome.body)
-                    .ok()
-                    .and_then(|body| body["count"].as_u64());
-            }
-        }
-        Err(error) => outcome.body = format!("no answer: {error}"),
-    }
-    outcome.elapsed = sent_at.elapsed();
-    outcome
+    e2e::load::run_recorded(base_url, &options, stop)
+        .await
+        .unwrap_or_else(|error| panic!("the load did not start: {error:?}"))
 }
 
 /// What a load run added up to.
@@ -327,15 +243,15 @@ pub struct Tally {
     pub slowest: Duration,
 }
 
-pub fn tally(outcomes: &[Outcome]) -> Tally {
+pub fn tally(samples: &[Sample]) -> Tally {
     let mut tally = Tally::default();
-    for outcome in outcomes {
-        tally.slowest = tally.slowest.max(outcome.elapsed);
-        match (&outcome.method, outcome.status) {
-            (&Method::POST, 200) => tally.ok_posts += 1,
-            (&Method::POST, 503) => tally.unavailable_posts += 1,
-            (_, 200) => tally.ok_gets += 1,
-            (_, 503) => tally.unavailable_gets += 1,
+    for sample in samples {
+        tally.slowest = tally.slowest.max(sample.elapsed);
+        match (&sample.method, sample.status) {
+            (&Method::POST, Some(200)) => tally.ok_posts += 1,
+            (&Method::POST, Some(503)) => tally.unavailable_posts += 1,
+            (_, Some(200)) => tally.ok_gets += 1,
+            (_, Some(503)) => tally.unavailable_gets += 1,
             _ => tally.other += 1,
         }
     }
@@ -343,13 +259,13 @@ pub fn tally(outcomes: &[Outcome]) -> Tally {
 }
 
 /// The counts the 200 POSTs were answered with; panics if two visits got the same one.
-pub fn distinct_post_counts(outcomes: &[Outcome]) -> Vec<u64> {
-    let mut counts: Vec<u64> = outcomes
+pub fn distinct_post_counts(samples: &[Sample]) -> Vec<u64> {
+    let mut counts: Vec<u64> = samples
         .iter()
-        .filter(|o| o.method == Method::POST && o.status == 200)
-        .map(|o| {
-            o.count
-                .unwrap_or_else(|| panic!("a 200 POST without a count: {o:?}"))
+        .filter(|s| s.method == Method::POST && s.status == Some(200))
+        .map(|s| {
+            s.count
+                .unwrap_or_else(|| panic!("a 200 POST without a count: {s:?}"))
         })
         .collect();
     counts.sort_unstable();
@@ -364,21 +280,21 @@ pub fn distinct_post_counts(outcomes: &[Outcome]) -> Vec<u64> {
 }
 
 /// A 503 as the contract has it: problem+json, `Retry-After`, nothing from the SDK.
-pub fn assert_unavailable_answer(outcome: &Outcome) {
-    assert_eq!(outcome.status, 503, "{outcome:?}");
+pub fn assert_unavailable_answer(sample: &Sample) {
+    assert_eq!(sample.status, Some(503), "{sample:?}");
     assert_eq!(
-        outcome.content_type.as_deref(),
+        sample.header("content-type"),
         Some("application/problem+json"),
-        "{outcome:?}"
+        "{sample:?}"
     );
-    assert_eq!(outcome.retry_after.as_deref(), Some("1"), "{outcome:?}");
-    let body: serde_json::Value = serde_json::from_str(&outcome.body).unwrap();
+    assert_eq!(sample.header("retry-after"), Some("1"), "{sample:?}");
+    let body: serde_json::Value = serde_json::from_str(&sample.body).unwrap();
     assert_valid(&schemas().problem, &body);
     assert_eq!(
         body["type"],
         "urn:visitor-counter:problem:storage-unavailable"
     );
-    assert_no_backend_text(&outcome.body);
+    assert_no_backend_text(&sample.body);
 }
 
 /// Words that would mean an SDK or AWS error string reached the client.
