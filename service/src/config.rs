@@ -73,13 +73,20 @@ pub enum LogFormat {
 
 /// A log level as `RUST_LOG` or Lambda's `AWS_LAMBDA_LOG_LEVEL` spell it, any case.
 /// Lambda's `FATAL` is the most severe level this service has, `error`.
-fn parse_level(value: &str) -> Result<tracing::Level, String> {
+/// Empty is the same as unset (`None`). Filters by module (`hyper=warn`) are refused:
+/// this service has one level for all of its log.
+fn parse_level(value: &str) -> Result<Option<tracing::Level>, String> {
     let value = value.trim();
-    if value.eq_ignore_ascii_case("fatal") {
-        return Ok(tracing::Level::ERROR);
+    if value.is_empty() {
+        return Ok(None);
     }
-    value.parse().map_err(|_| {
-        format!("{value:?} is not a log level (expected error, warn, info, debug or trace)")
+    if value.eq_ignore_ascii_case("fatal") {
+        return Ok(Some(tracing::Level::ERROR));
+    }
+    value.parse().map(Some).map_err(|_| {
+        format!(
+            "{value:?} is not a log level (expected one of error, warn, info, debug or trace; filters by module are not supported)"
+        )
     })
 }
 
@@ -214,7 +221,12 @@ fn parse_origin(item: &str) -> Result<String, String> {
     {
         return invalid("the port must be a number from 0 to 65535");
     }
-    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+    // As browsers send it: a default port is left out, so `https://example.com:443`
+    // must match the `Origin: https://example.com` a page on it sends.
+    let authority = authority.to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Ok(format!("{scheme}://{authority}"))
 }
 
 /// A configuration value that stops start-up; its message names the variable.
@@ -313,16 +325,21 @@ impl Config {
         };
 
         // Lambda's own level setting wins there; RUST_LOG is read only when it is unset.
-        let level = match lambda
+        let lambda_level = match lambda
             .then(|| text(AWS_LAMBDA_LOG_LEVEL))
             .transpose()?
             .flatten()
         {
             Some(value) => parse_level(&value).map_err(fail(AWS_LAMBDA_LOG_LEVEL))?,
+            None => None,
+        };
+        let level = match lambda_level {
+            Some(level) => level,
             None => match text(RUST_LOG)? {
                 Some(value) => parse_level(&value).map_err(fail(RUST_LOG))?,
-                None => tracing::Level::INFO,
-            },
+                None => None,
+            }
+            .unwrap_or(tracing::Level::INFO),
         };
         let format = if !lambda {
             LogFormat::Terminal
@@ -416,6 +433,12 @@ mod tests {
             config(&[(RUST_LOG, "DEBUG")]).unwrap().logging.level,
             tracing::Level::DEBUG
         );
+        assert_eq!(
+            config(&[(RUST_LOG, " ")]).unwrap().logging.level,
+            tracing::Level::INFO
+        );
+        let filter = config(&[(RUST_LOG, "info,hyper=warn")]).unwrap_err();
+        assert!(filter.to_string().contains("filters by module"), "{filter}");
         let lambda = [
             (AWS_LAMBDA_RUNTIME_API, "127.0.0.1:9001"),
             (COUNTER_TABLE, "visitor-count"),
@@ -500,5 +523,12 @@ mod tests {
         assert_eq!(AllowedOrigins::parse("*").unwrap(), AllowedOrigins::Any);
         assert_eq!(AllowedOrigins::parse("").unwrap(), AllowedOrigins::None);
         assert!(AllowedOrigins::parse("https://[::1]:8080").is_ok());
+        // Default ports are left out, as browsers leave them out of `Origin`.
+        let origins =
+            AllowedOrigins::parse("https://example.com:443,http://[::1]:80,http://a.test:443")
+                .unwrap();
+        assert!(origins.allows(b"https://example.com"));
+        assert!(origins.allows(b"http://[::1]"));
+        assert!(origins.allows(b"http://a.test:443"));
     }
 }

@@ -17,7 +17,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 mod wire;
-pub use wire::{LINGER_BYTES, LINGER_TIME};
+pub use wire::{LINGER_BYTES, LINGER_IDLE, LINGER_TIME};
 
 /// How long a client may take to send a request's headers; the connection is
 /// closed after it. Also bounds how long an idle keep-alive connection stays open.

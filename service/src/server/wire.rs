@@ -17,7 +17,9 @@
 //!   instead of the `413` waiting for it. [`Wire`] closes the way web servers have
 //!   long done (a "lingering close"): it shuts down its side for writing, then reads
 //!   and discards what the client still sends, for at most [`LINGER_TIME`] and
-//!   [`LINGER_BYTES`], before the socket is dropped.
+//!   [`LINGER_BYTES`], before the socket is dropped; a client that sends nothing for
+//!   [`LINGER_IDLE`] is done (an idle keep-alive connection closed at shutdown), so a
+//!   stop is not held up by connections that have nothing more to say.
 
 use std::io;
 use std::pin::Pin;
@@ -25,12 +27,15 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::problem::Problem;
 
 /// The longest a closing connection keeps reading what the client still sends.
 pub const LINGER_TIME: Duration = Duration::from_secs(2);
+/// A closing connection on which the client sends nothing for this long is done: it
+/// was idle (a keep-alive connection closed at shutdown), not sending a body.
+pub const LINGER_IDLE: Duration = Duration::from_millis(250);
 /// The most bytes a closing connection reads and discards.
 pub const LINGER_BYTES: usize = 4 * 1024 * 1024;
 
@@ -48,7 +53,10 @@ enum Closing {
     Open,
     /// Our side is shut for writing; reading until the client is done.
     Lingering {
-        deadline: Pin<Box<Sleep>>,
+        /// [`LINGER_TIME`] after the shutdown.
+        until: Instant,
+        /// The sooner of `until` and [`LINGER_IDLE`] after the last bytes read.
+        timer: Pin<Box<Sleep>>,
         discarded: usize,
     },
     Closed,
@@ -123,13 +131,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Wire<T> {
                 Closing::Open => {
                     ready!(this.poll_replacement(cx))?;
                     ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+                    let now = Instant::now();
                     this.closing = Closing::Lingering {
-                        deadline: Box::pin(tokio::time::sleep(LINGER_TIME)),
+                        until: now + LINGER_TIME,
+                        timer: Box::pin(tokio::time::sleep_until(now + LINGER_IDLE)),
                         discarded: 0,
                     };
                 }
                 Closing::Lingering {
-                    deadline,
+                    until,
+                    timer,
                     discarded,
                 } => {
                     let mut scratch = [0u8; 8192];
@@ -139,12 +150,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Wire<T> {
                             *discarded += buf.filled().len();
                             if *discarded >= LINGER_BYTES {
                                 this.closing = Closing::Closed;
+                            } else {
+                                let next = (Instant::now() + LINGER_IDLE).min(*until);
+                                timer.as_mut().reset(next);
                             }
                         }
                         // The client closed its side, or the connection broke: done.
                         Poll::Ready(_) => this.closing = Closing::Closed,
                         Poll::Pending => {
-                            ready!(deadline.as_mut().poll(cx));
+                            ready!(timer.as_mut().poll(cx));
                             this.closing = Closing::Closed;
                         }
                     }
@@ -158,9 +172,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Wire<T> {
 /// The problem for one of hyper's automatic answers: a status line of 400 or 431 at
 /// the start of a write whose head has no `Cache-Control`.
 fn automatic_answer(buf: &[u8]) -> Option<Problem> {
-    let problem = if buf.starts_with(b"HTTP/1.1 431 ") {
+    // hyper answers in the version of the last request it parsed: 1.0 or 1.1.
+    let status = match buf {
+        [
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'1',
+            b'.',
+            b'0' | b'1',
+            b' ',
+            status @ ..,
+        ] => status,
+        _ => return None,
+    };
+    let problem = if status.starts_with(b"431 ") {
         Problem::HeadersTooLarge
-    } else if buf.starts_with(b"HTTP/1.1 400 ") {
+    } else if status.starts_with(b"400 ") {
         Problem::BadRequest
     } else {
         return None;

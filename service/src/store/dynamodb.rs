@@ -11,7 +11,11 @@ pub const OPERATIONS: &[&str] = &["GetItem", "UpdateItem"];
 
 use std::time::Duration;
 
-use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -77,6 +81,15 @@ impl DynamoDbStore {
         if environment.provide_credentials().await.is_ok() {
             loader = loader.credentials_provider(environment);
         }
+        // The region from the environment (Lambda sets AWS_REGION) or a profile, not
+        // from EC2's metadata endpoint: the default chain's last resort, which off EC2
+        // logs its failures (or stalls) before the one line saying the region is missing.
+        let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+            .or_else(ProfileFileRegionProvider::new())
+            .region()
+            .await
+            .ok_or(ConnectError::NoRegion)?;
+        loader = loader.region(region);
         Self::connect_with(loader, table).await
     }
 

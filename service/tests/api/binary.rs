@@ -100,10 +100,16 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
         ("ALLOWED_ORIGINS", "example.com"),
         ("COUNTER_TABLE", "x"),
         ("COUNTER_DB", ""),
+        ("RUST_LOG", "verbose"),
+        ("RUST_LOG", "info,hyper=warn"),
     ] {
         let line = start_failure(&[("COUNTER_DB", db), (variable, value)]);
         assert!(line.starts_with(&format!("error: {variable}: ")), "{line}");
     }
+    // DynamoDB without a region: the region is named, not the table, and the line
+    // comes alone (no SDK warnings about EC2's metadata endpoint before it).
+    let line = start_failure(&[("COUNTER_TABLE", "visitor-count"), ("HOME", db)]);
+    assert!(line.starts_with("error: AWS_REGION: not set"), "{line}");
     // A store file that is not a store.
     let not_a_store = dir.path().join("notes.txt");
     std::fs::write(&not_a_store, "shopping list").unwrap();

@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use visitor_counter::server::{MAX_HEADER_BYTES, MAX_HEADERS};
 
 use crate::helpers::*;
+use crate::support::{send_signal, wait_for_exit};
 
 fn embedded_server() -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -153,4 +154,54 @@ async fn a_client_that_sends_a_1_mib_body_first_still_reads_its_413() {
     }
     assert_eq!(read, 10);
     assert_eq!(server.get_count().await, 0);
+}
+
+/// hyper answers in the version of the request it last parsed: an HTTP/1.0 keep-alive
+/// connection gets `HTTP/1.0 400`, which must be a problem as well.
+#[tokio::test]
+async fn an_http_1_0_connection_gets_the_same_problems() {
+    let (server, _dir) = embedded_server();
+    let bytes = b"GET /count HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGARBAGE\r\n\r\n";
+    let answer = exchange(&server, bytes).await;
+    let text = String::from_utf8_lossy(&answer);
+    let second = text
+        .match_indices("HTTP/1.")
+        .nth(1)
+        .map(|(at, _)| at)
+        .unwrap_or_else(|| panic!("one answer only: {text:?}"));
+    assert!(
+        text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200"),
+        "{text}"
+    );
+    RawAnswer::parse(&answer[second..]).assert_problem(400, "bad-request", "HTTP/1.0");
+}
+
+/// Lingering is for clients still sending a body; an idle keep-alive connection that
+/// says nothing more must not hold up a stop.
+#[tokio::test]
+async fn sigterm_is_not_held_up_by_idle_keep_alive_connections() {
+    let (mut server, _dir) = embedded_server();
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(address(&server)).await.unwrap();
+        stream
+            .write_all(b"GET /count HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 1024];
+        let n = stream.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+        // Kept open, never closed by the client.
+        idle.push(stream);
+    }
+    let started = std::time::Instant::now();
+    send_signal(server.child.id(), "TERM");
+    let status = wait_for_exit(&mut server.child, Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < visitor_counter::server::LINGER_TIME,
+        "the stop waited {took:?} for idle connections"
+    );
+    drop(idle);
 }
