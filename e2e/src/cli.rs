@@ -1,7 +1,7 @@
 //! The `e2e` command line.
 //!
 //! `e2e [verify] --base-url URL --origin ORIGIN [--read-only] [--json] [--burst N]
-//! [--timeout-secs S] [--foreign-origin ORIGIN]`: `verify` is the default command, so
+//! [--timeout-secs S] [--foreign-origin ORIGIN] [--rate N]`: `verify` is the default command, so
 //! further commands can sit beside it as subcommands.
 //!
 //! `e2e load --base-url URL [--requests N] [--concurrency C] [--mix GET:POST]
@@ -25,7 +25,7 @@ use crate::checks::verify as verify_url;
 use crate::error::Error;
 use crate::http::error_chain;
 use crate::load::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, LoadOptions, Mix};
-use crate::options::{DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, Options};
+use crate::options::{DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, DEFAULT_RATE, Options};
 
 /// Every check passed (`load`: no 5xx, every request answered, integrity held).
 pub const EXIT_PASSED: u8 = 0;
@@ -110,6 +110,9 @@ struct VerifyArgs {
     /// An origin that is not on the allow-list.
     #[arg(long, value_name = "ORIGIN", default_value = DEFAULT_FOREIGN_ORIGIN)]
     foreign_origin: String,
+    /// The most requests a second, in bursts of at most --burst (at most 1000).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE)]
+    rate: u32,
 }
 
 /// Runs the command line `args` (the program name first) and returns its exit status.
@@ -180,6 +183,7 @@ async fn verify(args: VerifyArgs) -> u8 {
         read_only: args.read_only,
         burst: args.burst,
         timeout: Duration::from_secs(args.timeout_secs),
+        rate: Some(args.rate),
     };
     let report = match verify_url(&args.base_url, &options).await {
         Ok(report) => report,

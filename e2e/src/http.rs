@@ -5,14 +5,24 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 
 use crate::error::Error;
+use crate::pace::Pacer;
 use crate::report::{Exchange, excerpt};
 
 /// The most of a body the checker reads; the contract's bodies are a few dozen bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How many times a request answered `429 Too Many Requests` is sent again.
+pub const THROTTLE_RETRIES: usize = 3;
+/// The longest the checker waits before sending a throttled request again, whatever its
+/// `Retry-After` says.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// The wait before sending a throttled request again when its answer has no
+/// `Retry-After` in seconds (API Gateway's throttling answer need not carry one).
+pub const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// Response headers kept as evidence: the ones the contract speaks about.
 const EVIDENCE_HEADERS: &[&str] = &[
@@ -70,6 +80,8 @@ pub(crate) struct Answer {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub exchange: Exchange,
+    /// The `429 Too Many Requests` answers this request got before this one.
+    pub throttled: Vec<Exchange>,
 }
 
 /// No answer came; the exchange says why.
@@ -78,6 +90,8 @@ pub(crate) struct NoAnswer {
     pub label: String,
     pub exchange: Exchange,
     pub source: reqwest::Error,
+    /// The `429 Too Many Requests` answers this request got before it got none.
+    pub throttled: Vec<Exchange>,
 }
 
 /// A whole answer, before it is anything else.
@@ -106,12 +120,20 @@ pub(crate) struct Client {
     inner: reqwest::Client,
     base: Url,
     log: Arc<Mutex<Vec<Exchange>>>,
+    /// Paces [`send`](Self::send), when there is one.
+    pacer: Option<Arc<Pacer>>,
 }
 
 impl Client {
-    /// A client for `base` that allows `timeout` for each request and keeps up to
-    /// `connections` idle connections open for reuse.
-    pub fn new(base: Url, timeout: Duration, connections: usize) -> Result<Self, Error> {
+    /// A client for `base` that allows `timeout` for each request, keeps up to
+    /// `connections` idle connections open for reuse, and paces what it sends with
+    /// [`send`](Self::send) by `pacer`, if there is one.
+    pub fn new(
+        base: Url,
+        timeout: Duration,
+        connections: usize,
+        pacer: Option<Pacer>,
+    ) -> Result<Self, Error> {
         install_tls_provider();
         let inner = reqwest::Client::builder()
             .timeout(timeout)
@@ -126,6 +148,7 @@ impl Client {
             inner,
             base,
             log: Arc::new(Mutex::new(Vec::new())),
+            pacer: pacer.map(Arc::new),
         })
     }
 
@@ -192,8 +215,53 @@ impl Client {
         })
     }
 
-    /// Sends `request` and keeps the exchange as evidence: the checker's way.
+    /// Waits until the pacer (if any) could let `burst` requests go at once.
+    pub async fn wait_for_burst(&self, burst: usize) {
+        if let Some(pacer) = &self.pacer {
+            pacer.wait_for_burst(burst).await;
+        }
+    }
+
+    /// Sends `request`, paced, and keeps every exchange as evidence: the checker's way.
+    ///
+    /// A `429 Too Many Requests` is sent again after its `Retry-After` (at most
+    /// [`MAX_RETRY_WAIT`]; [`DEFAULT_RETRY_WAIT`] without one), up to [`THROTTLE_RETRIES`]
+    /// times; the answer keeps the 429s it met, and the last 429 is the answer when they
+    /// run out. Sending a `POST` again cannot count a visit twice: a throttled request
+    /// is refused by the gateway before it reaches the function, so nothing was counted.
+    /// The service itself never answers 429; if one did after counting, the count checks
+    /// would see the extra visit and fail.
     pub async fn send(&self, request: Request) -> Result<Result<Answer, NoAnswer>, Error> {
+        let mut throttled = Vec::new();
+        loop {
+            if let Some(pacer) = &self.pacer {
+                pacer.acquire().await;
+            }
+            match self.send_once(&request).await? {
+                Ok(answer)
+                    if answer.status == StatusCode::TOO_MANY_REQUESTS
+                        && throttled.len() < THROTTLE_RETRIES =>
+                {
+                    tokio::time::sleep(retry_after(&answer.headers)).await;
+                    throttled.push(answer.exchange);
+                }
+                Ok(answer) => {
+                    return Ok(Ok(Answer {
+                        throttled,
+                        ..answer
+                    }));
+                }
+                Err(no_answer) => {
+                    return Ok(Err(NoAnswer {
+                        throttled,
+                        ..no_answer
+                    }));
+                }
+            }
+        }
+    }
+
+    async fn send_once(&self, request: &Request) -> Result<Result<Answer, NoAnswer>, Error> {
         let url = self.url(request.path)?;
         let label = format!("{} /{}", request.method, request.path);
         let mut exchange = Exchange {
@@ -210,7 +278,7 @@ impl Client {
             body: String::new(),
             error: None,
         };
-        let result = match self.fetch(url, &request).await {
+        let result = match self.fetch(url, request).await {
             Ok(fetched) => {
                 exchange.status = Some(fetched.status.as_u16());
                 exchange.headers = evidence_headers(&fetched.headers);
@@ -221,6 +289,7 @@ impl Client {
                     headers: fetched.headers,
                     body: fetched.body,
                     exchange,
+                    throttled: Vec::new(),
                 })
             }
             Err(broken) => {
@@ -237,6 +306,7 @@ impl Client {
                     label,
                     exchange,
                     source: broken.source,
+                    throttled: Vec::new(),
                 })
             }
         };
@@ -250,6 +320,18 @@ impl Client {
             .push(exchange.clone());
         Ok(result)
     }
+}
+
+/// How long to wait before sending a throttled request again: its `Retry-After` in
+/// seconds, at most [`MAX_RETRY_WAIT`]; [`DEFAULT_RETRY_WAIT`] when there is none or it
+/// is not a number of seconds (an HTTP date, say).
+fn retry_after(headers: &HeaderMap) -> Duration {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_RETRY_WAIT, Duration::from_secs)
+        .min(MAX_RETRY_WAIT)
 }
 
 /// Makes ring the process's TLS crypto provider, if no provider is installed yet.

@@ -23,6 +23,11 @@
 //! Full mode sends `POST /count`, so it adds visits to the counter; read-only mode
 //! ([`Options::read_only`]) changes nothing and is the one to run against production.
 //!
+//! The checker paces itself ([`Options::rate`], a token bucket as API Gateway's throttle
+//! is) and sends a request answered `429 Too Many Requests` again after its
+//! `Retry-After`, a few times ([`THROTTLE_RETRIES`]); the report says which checks were
+//! throttled, and a check that got nothing but 429s fails, saying so.
+//!
 //! [`load`] is a load generator for the same URL, sending through the same HTTP client:
 //! throughput, latency percentiles ([`Latency`]), and a check that the count moved by
 //! exactly the number of answered `POST`s.
@@ -40,11 +45,12 @@ pub mod options;
 mod checks;
 mod error;
 mod http;
+mod pace;
 mod report;
 
 pub use crate::checks::{CHECK_NAMES, verify};
 pub use crate::error::Error;
-pub use crate::http::install_tls_provider;
+pub use crate::http::{DEFAULT_RETRY_WAIT, MAX_RETRY_WAIT, THROTTLE_RETRIES, install_tls_provider};
 pub use crate::latency::Latency;
 pub use crate::options::{
     DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, DEFAULT_TIMEOUT, MAX_BURST, Options,

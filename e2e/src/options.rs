@@ -17,6 +17,12 @@ pub const DEFAULT_BURST: usize = 8;
 pub const MAX_BURST: usize = 1000;
 /// Time allowed for each request (connect, answer and body) unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Requests a second the checker sends at most unless told otherwise: a fifth of the
+/// staging stage's throttle (`terraform/environments/staging.tfvars`), so that a run
+/// never meets it.
+pub const DEFAULT_RATE: u32 = 10;
+/// The highest pace the checker can be set to.
+pub const MAX_RATE: u32 = 1000;
 
 /// How to check a base URL.
 ///
@@ -43,11 +49,15 @@ pub struct Options {
     pub burst: usize,
     /// Time allowed for each request, from connecting to the end of the body.
     pub timeout: Duration,
+    /// The most requests a second the checker sends (1 to [`MAX_RATE`]), in bursts of
+    /// at most [`burst`](Self::burst): a token bucket, as API Gateway throttles. `None`
+    /// sends each request as soon as the one before it is answered.
+    pub rate: Option<u32>,
 }
 
 impl Options {
     /// Full mode with the defaults: [`DEFAULT_FOREIGN_ORIGIN`], [`DEFAULT_BURST`],
-    /// [`DEFAULT_TIMEOUT`].
+    /// [`DEFAULT_TIMEOUT`], [`DEFAULT_RATE`].
     pub fn new(origin: impl Into<String>) -> Self {
         Self {
             origin: origin.into(),
@@ -55,6 +65,7 @@ impl Options {
             read_only: false,
             burst: DEFAULT_BURST,
             timeout: DEFAULT_TIMEOUT,
+            rate: Some(DEFAULT_RATE),
         }
     }
 
@@ -68,6 +79,9 @@ impl Options {
             ));
         }
         check_range("the burst size", self.burst, MAX_BURST, "")?;
+        if let Some(rate) = self.rate {
+            check_range("the rate (requests a second)", rate, MAX_RATE, "")?;
+        }
         check_timeout(self.timeout)
     }
 }

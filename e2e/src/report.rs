@@ -26,6 +26,8 @@ pub struct Report {
     pub failed: usize,
     /// How many checks were skipped (read-only mode).
     pub skipped: usize,
+    /// How many `429 Too Many Requests` answers the run met, over all checks.
+    pub throttled: usize,
 }
 
 /// One clause of the contract, checked.
@@ -38,6 +40,14 @@ pub struct Check {
     pub outcome: Outcome,
     /// The exchanges the verdict rests on.
     pub evidence: Vec<Exchange>,
+    /// How many `429 Too Many Requests` answers the check met (each request sent again
+    /// after its `Retry-After`); their exchanges are in the evidence.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub throttled: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// How a check ended.
@@ -94,6 +104,7 @@ impl Report {
         let passed = count(|outcome| matches!(outcome, Outcome::Passed));
         let failed = count(|outcome| matches!(outcome, Outcome::Failed { .. }));
         let skipped = count(|outcome| matches!(outcome, Outcome::Skipped { .. }));
+        let throttled = checks.iter().map(|check| check.throttled).sum();
         Self {
             base_url,
             origin,
@@ -102,6 +113,7 @@ impl Report {
             passed,
             failed,
             skipped,
+            throttled,
         }
     }
 
@@ -138,16 +150,29 @@ impl fmt::Display for Report {
             self.base_url, self.origin
         )?;
         for check in &self.checks {
+            let throttled = match check.throttled {
+                0 => String::new(),
+                n => format!(
+                    " (throttled: {n} answers were 429, each sent again after its Retry-After)"
+                ),
+            };
             match &check.outcome {
-                Outcome::Passed => writeln!(f, "PASS {}", check.name)?,
+                Outcome::Passed => writeln!(f, "PASS {}{throttled}", check.name)?,
                 Outcome::Skipped { reason } => writeln!(f, "SKIP {}: {reason}", check.name)?,
                 Outcome::Failed { reason } => {
-                    writeln!(f, "FAIL {}: {reason}", check.name)?;
+                    writeln!(f, "FAIL {}: {reason}{throttled}", check.name)?;
                     for exchange in &check.evidence {
                         write!(f, "{exchange}")?;
                     }
                 }
             }
+        }
+        if self.throttled > 0 {
+            writeln!(
+                f,
+                "throttled: {} answers were 429 Too Many Requests; the requests were sent again",
+                self.throttled
+            )?;
         }
         writeln!(f, "{} passed, {} failed", self.passed, self.failed)
     }
@@ -222,6 +247,7 @@ mod tests {
             name,
             outcome,
             evidence: Vec::new(),
+            throttled: 0,
         };
         let report = Report::new(
             "http://127.0.0.1:3000/".to_owned(),

@@ -1,7 +1,7 @@
 //! Every answer carries `Cache-Control: no-store`: checked over every exchange of the run.
 
-use reqwest::Method;
 use reqwest::header::CACHE_CONTROL;
+use reqwest::{Method, StatusCode};
 
 use super::Finding;
 use super::expect::shown;
@@ -12,9 +12,14 @@ use crate::report::Check;
 pub(super) const CACHE_CONTROL_NO_STORE: &str = "cache-control-no-store";
 
 /// Every answer of the run carried `Cache-Control: no-store`. Preflights are left out:
-/// behind API Gateway they are answered by the gateway itself, not the service.
+/// behind API Gateway they are answered by the gateway itself, not the service. So are
+/// `429 Too Many Requests` answers, which come from the gateway's throttle; a run that
+/// got nothing else has nothing to judge, which is a failure, not a pass.
 pub(super) fn cache_control_no_store(client: &Client) -> Check {
     let mut finding = Finding::new(CACHE_CONTROL_NO_STORE);
+    // The 429s are the other checks' to report; this one only needs to know if there
+    // was anything else.
+    let (mut judged, mut throttled) = (0, 0);
     for exchange in client.exchanges() {
         let Some(status) = exchange.status else {
             continue;
@@ -22,6 +27,11 @@ pub(super) fn cache_control_no_store(client: &Client) -> Check {
         if exchange.method == Method::OPTIONS.as_str() {
             continue;
         }
+        if status == StatusCode::TOO_MANY_REQUESTS.as_u16() {
+            throttled += 1;
+            continue;
+        }
+        judged += 1;
         let value = exchange.headers.get(CACHE_CONTROL.as_str());
         let no_store = value.is_some_and(|value| {
             contract::tokens(value).any(|directive| directive.eq_ignore_ascii_case("no-store"))
@@ -35,6 +45,12 @@ pub(super) fn cache_control_no_store(client: &Client) -> Check {
             ));
             finding.evidence.push(exchange);
         }
+    }
+    if judged == 0 && throttled > 0 {
+        finding.fail(format!(
+            "throttled: every answer of the run was a 429 Too Many Requests ({throttled}), \
+             so none could be checked"
+        ));
     }
     finding.finish()
 }

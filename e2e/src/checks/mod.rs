@@ -18,13 +18,14 @@ mod errors;
 mod expect;
 mod limits;
 
-use reqwest::Method;
 use reqwest::header::ORIGIN;
+use reqwest::{Method, StatusCode};
 
 use crate::contract::Contract;
 use crate::error::Error;
-use crate::http::{Answer, Client, NoAnswer, Request};
+use crate::http::{Answer, Client, MAX_RETRY_WAIT, NoAnswer, Request};
 use crate::options::{self, Options};
+use crate::pace::Pacer;
 use crate::report::{Check, Exchange, Outcome, Report};
 
 /// Every check's name, in the order [`verify`] runs them.
@@ -74,7 +75,8 @@ pub async fn verify(base_url: &str, options: &Options) -> Result<Report, Error> 
     let base = options::base_url(base_url)?;
     options.check()?;
     let contract = Contract::load()?;
-    let client = Client::new(base, options.timeout, options.burst)?;
+    let pacer = options.rate.map(|rate| Pacer::new(rate, options.burst));
+    let client = Client::new(base, options.timeout, options.burst, pacer)?;
     let checks = run(&client, &contract, options).await?;
     Ok(Report::new(
         client.base().to_string(),
@@ -99,7 +101,7 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
             });
         }
     };
-    let mut checks = vec![count::get_count(contract, &first)];
+    let mut checks = vec![count::get_count(contract, first)];
 
     if options.read_only {
         for name in [
@@ -159,6 +161,8 @@ struct Finding {
     name: &'static str,
     problems: Vec<String>,
     evidence: Vec<Exchange>,
+    /// `429 Too Many Requests` answers met on the way.
+    throttled: usize,
 }
 
 impl Finding {
@@ -167,6 +171,7 @@ impl Finding {
             name,
             problems: Vec::new(),
             evidence: Vec::new(),
+            throttled: 0,
         }
     }
 
@@ -179,8 +184,30 @@ impl Finding {
         Ok(self.keep(client.send(request).await?))
     }
 
+    /// Keeps an answer's exchanges as evidence. No answer is a problem, and so is a 429
+    /// that was still a 429 after every retry: the clause could not be checked, which
+    /// is never a pass.
     fn keep(&mut self, result: Result<Answer, NoAnswer>) -> Option<Answer> {
+        let throttled = match &result {
+            Ok(answer) => &answer.throttled,
+            Err(no_answer) => &no_answer.throttled,
+        };
+        self.throttled += throttled.len();
+        self.evidence.extend_from_slice(throttled);
         match result {
+            Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
+                self.throttled += 1;
+                self.fail(format!(
+                    "{} was throttled: answered 429 Too Many Requests {} times in a row, \
+                     sent again after each Retry-After (at most {} s); the clause could not \
+                     be checked (is the stage's throttle below the checker's --rate?)",
+                    answer.label,
+                    answer.throttled.len() + 1,
+                    MAX_RETRY_WAIT.as_secs()
+                ));
+                self.evidence.push(answer.exchange);
+                None
+            }
             Ok(answer) => {
                 self.evidence.push(answer.exchange.clone());
                 Some(answer)
@@ -206,6 +233,7 @@ impl Finding {
             name: self.name,
             outcome,
             evidence: self.evidence,
+            throttled: self.throttled,
         }
     }
 }
@@ -217,6 +245,7 @@ fn skipped(name: &'static str, reason: &str) -> Check {
             reason: reason.to_owned(),
         },
         evidence: Vec::new(),
+        throttled: 0,
     }
 }
 

@@ -1,9 +1,9 @@
 //! A wiremock server that plays the counter from the contract's own examples and
 //! constants, with a real counter behind it, and that can break one clause on demand.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wiremock::http::Method;
@@ -122,6 +122,8 @@ pub struct Stub {
     fault: Option<Fault>,
     /// Answers to this method (or to all) are delayed this long.
     slow: Option<(Option<Method>, Duration)>,
+    /// When each request came.
+    arrivals: Arc<Mutex<Vec<Instant>>>,
 }
 
 /// A running stub and the handle to its count.
@@ -130,11 +132,18 @@ pub struct StubServer {
     pub count: Arc<AtomicU64>,
     /// The base URL to check, with the stage path if there is one.
     pub base_url: String,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl StubServer {
     pub fn count(&self) -> u64 {
         self.count.load(Ordering::SeqCst)
+    }
+
+    /// When each request the counter answered came, in order (requests that a
+    /// higher-priority mock answered are not among them).
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
     }
 
     /// How many requests of this method reached the server.
@@ -171,7 +180,9 @@ async fn start(
 ) -> StubServer {
     let examples = Examples::load();
     let count = Arc::new(AtomicU64::new(examples.count));
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
     let responder = Stub {
+        arrivals: Arc::clone(&arrivals),
         start: examples.count,
         posts: AtomicU64::new(0),
         examples,
@@ -190,6 +201,7 @@ async fn start(
         server,
         count,
         base_url,
+        arrivals,
     }
 }
 
@@ -314,6 +326,7 @@ impl Stub {
 
 impl Respond for Stub {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.arrivals.lock().unwrap().push(Instant::now());
         let (mut answer, status, preflight) = self.route(request);
         let is_error = status >= 400;
         if let Some((method, delay)) = &self.slow
@@ -365,10 +378,12 @@ impl Respond for Stub {
     }
 }
 
-/// Options for the stubs: the contract's example origin, short timeouts.
+/// Options for the stubs: the contract's example origin, short timeouts, unpaced (the
+/// pacing has tests of its own, in `throttling.rs`).
 pub fn options() -> e2e::Options {
     e2e::Options {
         timeout: Duration::from_secs(5),
+        rate: None,
         ..e2e::Options::new(ORIGIN)
     }
 }

@@ -5,3 +5,4 @@ mod cli;
 mod good_stub;
 mod helpers;
 mod load;
+mod throttling;
