@@ -31,6 +31,8 @@ pub(crate) struct Contract {
     pub method_not_allowed_type: String,
     /// The `type` of the 413 problem.
     pub payload_too_large_type: String,
+    /// The `type` of the 403 problem a `POST` from a foreign origin gets.
+    pub origin_not_allowed_type: String,
     /// The methods a 405 lists in `Allow`.
     pub allow: Vec<String>,
 }
@@ -78,6 +80,7 @@ impl Contract {
             not_found_type: problem_type(&openapi, "NotFound")?,
             method_not_allowed_type: problem_type(&openapi, "MethodNotAllowed")?,
             payload_too_large_type: problem_type(&openapi, "PayloadTooLarge")?,
+            origin_not_allowed_type: problem_type(&openapi, "OriginNotAllowed")?,
             allow: tokens(allow).map(str::to_owned).collect(),
         })
     }
@@ -145,6 +148,10 @@ mod tests {
         assert_eq!(
             contract.not_found_type,
             "urn:visitor-counter:problem:not-found"
+        );
+        assert_eq!(
+            contract.origin_not_allowed_type,
+            "urn:visitor-counter:problem:origin-not-allowed"
         );
         assert_eq!(contract.allow, ["GET", "POST", "OPTIONS"]);
     }

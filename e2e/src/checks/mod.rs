@@ -3,6 +3,7 @@
 //! | clause | file |
 //! | --- | --- |
 //! | `GET /count`, `POST /count` | [`count`] |
+//! | a `POST` from a foreign `Origin`: 403, nothing counted | [`origin`] |
 //! | `OPTIONS /count`, CORS | [`cors`] |
 //! | any other method, any other path; errors count nothing | [`errors`] |
 //! | a body over 1 KiB | [`limits`] |
@@ -17,6 +18,7 @@ mod count;
 mod errors;
 mod expect;
 mod limits;
+mod origin;
 
 use reqwest::header::ORIGIN;
 use reqwest::{Method, StatusCode};
@@ -36,6 +38,7 @@ pub const CHECK_NAMES: &[&str] = &[
     count::POST_INCREMENTS,
     count::GET_SEES_POST,
     count::POST_BURST_DISTINCT,
+    origin::POST_FOREIGN_ORIGIN,
     cors::CORS_ALLOWED_ORIGIN,
     cors::CORS_ALLOWED_ORIGIN_ERRORS,
     cors::CORS_FOREIGN_ORIGIN,
@@ -66,8 +69,9 @@ const READ_ONLY: &str = "read-only mode sends no POST";
 /// checker could not start: a malformed base URL or origin, invalid options, or a base
 /// URL that does not answer at all ([`Error::Unreachable`]).
 ///
-/// In full mode the count grows by `2 + burst` (the increment check, and the burst).
-/// The checks that compare counts (`post-increments`, `post-burst-distinct`,
+/// In full mode the count grows by `3 + burst` (the increment check, the burst, and the
+/// two POSTs that must be served in `post-foreign-origin`). The checks that compare
+/// counts (`post-increments`, `post-burst-distinct`, `post-foreign-origin`,
 /// `errors-not-counted`) assume nobody else is counting visits at the same time; under
 /// real traffic they can fail spuriously, which is why production is checked in
 /// read-only mode.
@@ -108,6 +112,7 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
             count::POST_INCREMENTS,
             count::GET_SEES_POST,
             count::POST_BURST_DISTINCT,
+            origin::POST_FOREIGN_ORIGIN,
         ] {
             checks.push(skipped(name, READ_ONLY));
         }
@@ -116,6 +121,7 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         checks.push(increments);
         checks.push(count::get_sees_post(client, origin, after_post).await?);
         checks.push(count::post_burst_distinct(client, contract, origin, options.burst).await?);
+        checks.push(origin::post_foreign_origin(client, contract, origin, foreign).await?);
     }
 
     // From here on nothing may change the count: the read before and after brackets

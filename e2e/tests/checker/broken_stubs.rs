@@ -41,6 +41,7 @@ async fn count_as_a_string() {
             "post-increments",
             "get-sees-post",
             "post-burst-distinct",
+            "post-foreign-origin",
             "errors-not-counted"
         ]
     );
@@ -51,7 +52,12 @@ async fn count_as_a_string() {
 async fn an_extra_field() {
     assert_eq!(
         full(Fault::ExtraField).await,
-        ["get-count", "post-increments", "post-burst-distinct"]
+        [
+            "get-count",
+            "post-increments",
+            "post-burst-distinct",
+            "post-foreign-origin"
+        ]
     );
     assert_eq!(read_only_mode(Fault::ExtraField).await, ["get-count"]);
 }
@@ -60,7 +66,11 @@ async fn an_extra_field() {
 async fn post_that_does_not_increment() {
     assert_eq!(
         full(Fault::PostDoesNotIncrement).await,
-        ["post-increments", "post-burst-distinct"]
+        [
+            "post-increments",
+            "post-burst-distinct",
+            "post-foreign-origin"
+        ]
     );
 }
 
@@ -68,7 +78,11 @@ async fn post_that_does_not_increment() {
 async fn get_that_does_not_see_the_post() {
     assert_eq!(
         full(Fault::StaleGet).await,
-        ["get-sees-post", "post-burst-distinct"]
+        [
+            "get-sees-post",
+            "post-burst-distinct",
+            "post-foreign-origin"
+        ]
     );
 }
 
@@ -147,7 +161,12 @@ async fn an_html_404() {
 async fn a_problem_sent_as_plain_json() {
     assert_eq!(
         full(Fault::ProblemAsPlainJson).await,
-        ["not-found", "method-not-allowed", "payload-too-large"]
+        [
+            "post-foreign-origin",
+            "not-found",
+            "method-not-allowed",
+            "payload-too-large"
+        ]
     );
 }
 
@@ -191,6 +210,42 @@ async fn an_oversized_body_counted() {
         full(Fault::OversizeCounted).await,
         ["payload-too-large", "errors-not-counted"]
     );
+}
+
+#[tokio::test]
+async fn a_foreign_post_that_counts() {
+    assert_eq!(
+        full(Fault::ForeignPostCounted).await,
+        ["post-foreign-origin"]
+    );
+    let stub = broken_stub(Fault::ForeignPostCounted).await;
+    let report = e2e::verify(&stub.base_url, &options()).await.unwrap();
+    let e2e::Outcome::Failed { reason } = &report.check("post-foreign-origin").unwrap().outcome
+    else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("POST /count answered 200 OK, expected 403 Forbidden")
+            && reason.contains("(that was the POST with Origin: https://e2e-foreign.invalid, which must be refused)")
+            && reason.contains("a page on a foreign origin counted a visit"),
+        "{reason}"
+    );
+    // Read-only mode sends no POST, so it cannot see this.
+    let read_only = e2e::verify(&stub.base_url, &read_only()).await.unwrap();
+    assert!(read_only.all_passed(), "{read_only}");
+}
+
+#[tokio::test]
+async fn a_post_with_origin_null_that_counts() {
+    assert_eq!(
+        full(Fault::NullOriginCounted).await,
+        ["post-foreign-origin"]
+    );
+}
+
+#[tokio::test]
+async fn a_post_from_the_api_s_own_origin_refused() {
+    assert_eq!(full(Fault::OwnOriginRefused).await, ["post-foreign-origin"]);
 }
 
 #[tokio::test]

@@ -48,14 +48,14 @@ async fn all_passed_exits_0_with_the_closing_line() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("14 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("15 passed, 0 failed"));
     assert!(stdout.contains("\nPASS get-count\n"), "{stdout}");
     assert_eq!(
         stdout
             .lines()
             .filter(|line| line.starts_with("PASS "))
             .count(),
-        14
+        15
     );
 }
 
@@ -85,7 +85,7 @@ async fn verify_is_also_a_subcommand() {
             .lines()
             .filter(|line| line.starts_with("SKIP "))
             .count(),
-        5
+        6
     );
     assert_eq!(stub.received(wiremock::http::Method::POST).await, 0);
 }
@@ -121,12 +121,12 @@ async fn json_report_parses() {
 
     assert_eq!(output.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["passed"], 12);
+    assert_eq!(report["passed"], 13);
     assert_eq!(report["failed"], 2);
     assert_eq!(report["skipped"], 0);
     assert_eq!(report["read_only"], false);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 14);
+    assert_eq!(checks.len(), 15);
     let failed: Vec<&str> = checks
         .iter()
         .filter(|check| check["status"] == "failed")
@@ -141,12 +141,11 @@ async fn json_report_parses() {
     assert_eq!(first["status"], "passed");
     assert_eq!(first["evidence"][0]["method"], "GET");
     assert_eq!(first["evidence"][0]["status"], 200);
-    assert!(
-        checks[4]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("Vary is (none)")
-    );
+    let cors = checks
+        .iter()
+        .find(|check| check["name"] == "cors-allowed-origin")
+        .unwrap();
+    assert!(cors["reason"].as_str().unwrap().contains("Vary is (none)"));
 }
 
 #[tokio::test]

@@ -60,6 +60,12 @@ pub enum Fault {
     SomePostsNotCounted,
     /// Every fourth POST is a 503 storage-unavailable problem, and is not counted.
     SomePostsUnavailable,
+    /// A POST from any origin is counted, as v1 did: CORS only hid the answer.
+    ForeignPostCounted,
+    /// A POST with `Origin: null` (a sandboxed page) is counted; other foreign ones are refused.
+    NullOriginCounted,
+    /// A POST from the API's own origin is refused like a foreign one.
+    OwnOriginRefused,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -70,6 +76,7 @@ struct Examples {
     method_not_allowed: Value,
     payload_too_large: Value,
     storage_unavailable: Value,
+    origin_not_allowed: Value,
     allow: String,
     allow_methods: String,
     cache_control: String,
@@ -104,6 +111,7 @@ impl Examples {
             method_not_allowed: problem("MethodNotAllowed", "method-not-allowed"),
             payload_too_large: problem("PayloadTooLarge", "payload-too-large"),
             storage_unavailable: problem("StorageUnavailable", "storage-unavailable"),
+            origin_not_allowed: problem("OriginNotAllowed", "origin-not-allowed"),
             allow: constant("Allow"),
             allow_methods: constant("Access-Control-Allow-Methods"),
             cache_control: constant("Cache-Control"),
@@ -124,6 +132,8 @@ pub struct Stub {
     slow: Option<(Option<Method>, Duration)>,
     /// When each request came.
     arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// The stub's own origin, `http://127.0.0.1:PORT`: a POST from it is never refused.
+    own_origin: String,
 }
 
 /// A running stub and the handle to its count.
@@ -181,8 +191,10 @@ async fn start(
     let examples = Examples::load();
     let count = Arc::new(AtomicU64::new(examples.count));
     let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let server = MockServer::start().await;
     let responder = Stub {
         arrivals: Arc::clone(&arrivals),
+        own_origin: server.uri(),
         start: examples.count,
         posts: AtomicU64::new(0),
         examples,
@@ -191,7 +203,6 @@ async fn start(
         fault,
         slow,
     };
-    let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(responder)
         .mount(&server)
@@ -238,6 +249,25 @@ impl Stub {
         ResponseTemplate::new(status).set_body_raw(example.to_string(), media_type)
     }
 
+    /// Whether a POST with these `Origin` headers is refused: one that is neither the
+    /// allowed origin nor the stub's own, `null` and repeated headers included.
+    fn refuses(&self, request: &Request) -> bool {
+        let origins: Vec<&str> = request
+            .headers
+            .get_all("origin")
+            .iter()
+            .map(|value| value.to_str().unwrap_or(""))
+            .collect();
+        match origins.as_slice() {
+            [] => false,
+            [_] if self.has(Fault::ForeignPostCounted) => false,
+            ["null"] if self.has(Fault::NullOriginCounted) => false,
+            [one] if *one == self.own_origin => self.has(Fault::OwnOriginRefused),
+            [one] => *one != ORIGIN,
+            _ => true,
+        }
+    }
+
     fn method_not_allowed(&self) -> ResponseTemplate {
         let template = self.problem(&self.examples.method_not_allowed);
         if self.has(Fault::AllowMissing) {
@@ -270,6 +300,10 @@ impl Stub {
                 (self.count_body(count), 200)
             }
             Method::POST => {
+                // Refused before anything else is read, as the service does.
+                if self.refuses(request) {
+                    return (self.problem(&self.examples.origin_not_allowed), 403, false);
+                }
                 if request.body.len() > e2e::contract::BODY_LIMIT
                     && !self.has(Fault::OversizeCounted)
                 {
