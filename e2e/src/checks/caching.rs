@@ -1,7 +1,7 @@
 //! Every answer carries `Cache-Control: no-store`: checked over every exchange of the run.
 
+use reqwest::StatusCode;
 use reqwest::header::CACHE_CONTROL;
-use reqwest::{Method, StatusCode};
 
 use super::Finding;
 use super::expect::shown;
@@ -11,10 +11,10 @@ use crate::report::Check;
 
 pub(super) const CACHE_CONTROL_NO_STORE: &str = "cache-control-no-store";
 
-/// Every answer of the run carried `Cache-Control: no-store`. Preflights are left out:
-/// behind API Gateway they are answered by the gateway itself, not the service. So are
-/// `429 Too Many Requests` answers, which come from the gateway's throttle; a run that
-/// got nothing else has nothing to judge, which is a failure, not a pass.
+/// Every answer of the run carried `Cache-Control: no-store`, preflights included (the
+/// function answers them, behind API Gateway too). `429 Too Many Requests` answers are
+/// left out: they come from the gateway's throttle, not the service. A run that got
+/// nothing else had nothing to judge, which is a failure, not a pass.
 pub(super) fn cache_control_no_store(client: &Client) -> Check {
     let mut finding = Finding::new(CACHE_CONTROL_NO_STORE);
     // The 429s are the other checks' to report; this one only needs to know if there
@@ -24,9 +24,6 @@ pub(super) fn cache_control_no_store(client: &Client) -> Check {
         let Some(status) = exchange.status else {
             continue;
         };
-        if exchange.method == Method::OPTIONS.as_str() {
-            continue;
-        }
         if status == StatusCode::TOO_MANY_REQUESTS.as_u16() {
             throttled += 1;
             continue;

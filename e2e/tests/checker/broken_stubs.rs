@@ -145,6 +145,13 @@ async fn preflight_without_post() {
 }
 
 #[tokio::test]
+async fn preflights_answered_by_the_gateway() {
+    let expected = ["cors-preflight", "cache-control-no-store"];
+    assert_eq!(full(Fault::GatewayPreflight).await, expected);
+    assert_eq!(read_only_mode(Fault::GatewayPreflight).await, expected);
+}
+
+#[tokio::test]
 async fn vary_missing() {
     let expected = ["cors-allowed-origin", "cors-allowed-origin-errors"];
     assert_eq!(full(Fault::NoVary).await, expected);

@@ -32,6 +32,9 @@ pub enum Fault {
     CredentialsAllowed,
     /// The preflight does not list POST.
     PreflightWithoutPost,
+    /// Preflights answered as API Gateway's `cors_configuration` answers them: 200, no
+    /// `Cache-Control`.
+    GatewayPreflight,
     /// An HTML page for unknown paths.
     HtmlNotFound,
     /// The 404 problem sent as `application/json`.
@@ -340,6 +343,9 @@ impl Stub {
                 };
                 (self.count_body(answered), 200)
             }
+            Method::OPTIONS if self.has(Fault::GatewayPreflight) => {
+                return (ResponseTemplate::new(200), 200, true);
+            }
             Method::OPTIONS => return (ResponseTemplate::new(204), 204, true),
             Method::PUT if self.has(Fault::PutAs500Text) => (
                 ResponseTemplate::new(500).set_body_raw("Internal Server Error", "text/plain"),
@@ -372,7 +378,8 @@ impl Respond for Stub {
         }
 
         let skip_cache_control = self.has(Fault::NoCacheControl)
-            || (is_error && self.has(Fault::NoCacheControlOnErrors));
+            || (is_error && self.has(Fault::NoCacheControlOnErrors))
+            || (preflight && self.has(Fault::GatewayPreflight));
         if !skip_cache_control {
             answer = answer.insert_header("Cache-Control", self.examples.cache_control.as_str());
         }
