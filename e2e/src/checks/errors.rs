@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use reqwest::header::{ALLOW, ORIGIN};
 use reqwest::{Method, StatusCode};
 
-use super::expect::{expect_problem, read_count, shown};
+use super::expect::{expect_problem, expect_unmoved, read_count, shown};
 use super::{COUNT, Finding, UNKNOWN_PATH, get, post};
 use crate::contract::Contract;
 use crate::error::Error;
@@ -91,13 +91,11 @@ pub(super) async fn errors_not_counted(
         .send(client, get(COUNT, origin))
         .await?
         .and_then(|answer| read_count(&mut finding, &answer, "the count after the errors"));
-    if let (Some(before), Some(after)) = (before, after)
-        && before != after
-    {
-        finding.fail(format!(
-            "the count went from {before} to {after} across requests that must not count \
-             (404, 405, 413, preflights, reads)"
-        ));
-    }
+    expect_unmoved(
+        &mut finding,
+        before,
+        after,
+        "requests that must not count (404, 405, 413, preflights, reads)",
+    );
     Ok(finding.finish())
 }

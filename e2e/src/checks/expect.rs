@@ -126,6 +126,23 @@ pub(super) fn expect_no_store(finding: &mut Finding, answer: &Answer) {
     }
 }
 
+/// The count read before some requests equals the count read after them; `across` says
+/// what they were, for the message.
+pub(super) fn expect_unmoved(
+    finding: &mut Finding,
+    before: Option<u64>,
+    after: Option<u64>,
+    across: &str,
+) {
+    if let (Some(before), Some(after)) = (before, after)
+        && before != after
+    {
+        finding.fail(format!(
+            "the count went from {before} to {after} across {across}"
+        ));
+    }
+}
+
 /// The count in a `200 {"count": N}` answer, or a problem saying why there is none.
 pub(super) fn read_count(finding: &mut Finding, answer: &Answer, what: &str) -> Option<u64> {
     let count = (answer.status == StatusCode::OK)

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 
-use super::expect::{expect_json, expect_problem, read_count};
+use super::expect::{expect_json, expect_problem, expect_unmoved, read_count};
 use super::{COUNT, Finding, get, post};
 use crate::contract::{Contract, count_of};
 use crate::error::Error;
@@ -54,14 +54,15 @@ pub(super) async fn post_foreign_origin(
         .send(client, get(COUNT, origin))
         .await?
         .and_then(|answer| read_count(&mut finding, &answer, "the count after the POSTs"));
-    if let (Some(before), Some(after)) = (before, after)
-        && before != after
-    {
-        finding.fail(format!(
-            "the count went from {before} to {after} across POSTs with Origin {foreign} and \
-             {OPAQUE_ORIGIN}: a page on a foreign origin counted a visit"
-        ));
-    }
+    expect_unmoved(
+        &mut finding,
+        before,
+        after,
+        &format!(
+            "POSTs with Origin {foreign} and {OPAQUE_ORIGIN}: a page on a foreign origin \
+             counted a visit"
+        ),
+    );
 
     let own = client.base().origin().ascii_serialization();
     let mut last = after;

@@ -27,12 +27,7 @@ async fn assert_honours_the_contract(server: &TestServer) {
 
 #[tokio::test]
 async fn the_binary_on_the_embedded_store_honours_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("count.redb");
-    let server = spawn_server(&[
-        ("COUNTER_DB", db.to_str().unwrap()),
-        ("ALLOWED_ORIGINS", ORIGIN),
-    ]);
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", ORIGIN)]);
     assert_honours_the_contract(&server).await;
 }
 

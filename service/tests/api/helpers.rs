@@ -281,7 +281,7 @@ pub async fn store_raw_count(
 }
 
 fn unwrapped<T>(result: Result<T, testkit::Error>) -> T {
-    result.unwrap_or_else(|error| panic!("{error}: {error:?}"))
+    result.unwrap_or_else(|error| panic!("{}", visitor_counter::error_chain(&error)))
 }
 
 // ---- The real binary (testkit::server) ------------------------------------------
@@ -304,12 +304,36 @@ pub fn server_command<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> Comma
 /// or to the test's stderr when `TEST_LOG` is set.
 pub fn spawn_server<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> TestServer {
     let mut command = server_command(env);
-    command.stderr(if std::env::var_os("TEST_LOG").is_some() {
+    command.stderr(log_sink());
+    unwrapped(TestServer::start(&mut command))
+}
+
+/// Where the binary's log goes: nowhere, or to the test's stderr when `TEST_LOG` is set.
+fn log_sink() -> Stdio {
+    if std::env::var_os("TEST_LOG").is_some() {
         Stdio::inherit()
     } else {
         Stdio::null()
-    });
-    unwrapped(TestServer::start(&mut command))
+    }
+}
+
+/// The binary on a fresh embedded store in a temporary directory (kept as long as the
+/// `TempDir` is), with `env` on top.
+pub fn embedded_server_with<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+    env: &[(K, V)],
+) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("count.redb");
+    let mut command = server_command(&[("COUNTER_DB", db.as_os_str())]);
+    command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stderr(log_sink());
+    (unwrapped(TestServer::start(&mut command)), dir)
+}
+
+/// [`embedded_server_with`] nothing more.
+pub fn embedded_server() -> (TestServer, tempfile::TempDir) {
+    embedded_server_with::<&str, &str>(&[])
 }
 
 /// Waits for a child started from [`server_command`] to print its start-up line;

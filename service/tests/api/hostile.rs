@@ -608,13 +608,6 @@ fn malformed_lambda_events_never_panic_5xx_or_count_anything_but_a_valid_post() 
 
 // ---- Over the wire, to the real local server -----------------------------------------
 
-fn embedded_server() -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("count.redb");
-    let server = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
-    (server, dir)
-}
-
 /// Sends `bytes` on a fresh connection and returns what came back before the
 /// server closed it (or 5 s passed).
 async fn exchange(server: &TestServer, bytes: &[u8]) -> Vec<u8> {

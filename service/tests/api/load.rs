@@ -52,9 +52,7 @@ async fn holds_load(server: &TestServer, store: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_store_holds_mixed_load_at_concurrency_64_with_nothing_lost() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("count.redb");
-    let server = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
+    let (server, _dir) = embedded_server();
     holds_load(&server, "embedded store").await;
 }
 

@@ -114,9 +114,7 @@ async fn cors_never_allows_credentials_and_answers_star_only_when_configured() {
 
 #[tokio::test]
 async fn the_binary_without_allowed_origins_sends_no_cors_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.redb");
-    let server = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
+    let (server, _dir) = embedded_server();
     let client = http_client();
     for method in [Method::GET, Method::POST, Method::OPTIONS] {
         let answer = client

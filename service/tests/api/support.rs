@@ -229,7 +229,12 @@ pub async fn run_load(base_url: &str, concurrency: usize, requests: u64, stop: &
     };
     e2e::load::run_recorded(base_url, &options, stop)
         .await
-        .unwrap_or_else(|error| panic!("the load did not start: {error:?}"))
+        .unwrap_or_else(|error| {
+            panic!(
+                "the load did not start: {}",
+                visitor_counter::error_chain(&error)
+            )
+        })
 }
 
 /// What a load run added up to.
