@@ -361,6 +361,12 @@ fn evidence_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
 }
 
 /// `error: cause: cause`, on one line: reqwest's own message rarely says what went wrong.
+///
+/// The service has the workspace's other formatter (`visitor_counter::error_chain`),
+/// which the tests and the benchmark use; the checker keeps this one because it must
+/// not depend on the service it checks (it ships on its own, and would build the AWS
+/// SDK for nothing), and because hyper and reqwest repeat a message one level down,
+/// which this one drops.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut line = error.to_string();
     let mut source = error.source();
