@@ -314,6 +314,7 @@ pub fn assert_no_backend_text(text: &str) {
         "throughput",
         "dispatch",
         "connection",
+        "timeout",
         "127.0.0.1",
         "internalservererror",
         "smithy",
