@@ -2,7 +2,7 @@
 //! What the benchmark needs too lives in the `testkit` crate; these are its
 //! unwrapping forms, and what only the tests need.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -304,17 +304,12 @@ pub fn server_command<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> Comma
 /// or to the test's stderr when `TEST_LOG` is set.
 pub fn spawn_server<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> TestServer {
     let mut command = server_command(env);
-    command.stderr(log_sink());
-    unwrapped(TestServer::start(&mut command))
-}
-
-/// Where the binary's log goes: nowhere, or to the test's stderr when `TEST_LOG` is set.
-fn log_sink() -> Stdio {
-    if std::env::var_os("TEST_LOG").is_some() {
+    command.stderr(if std::env::var_os("TEST_LOG").is_some() {
         Stdio::inherit()
     } else {
         Stdio::null()
-    }
+    });
+    unwrapped(TestServer::start(&mut command))
 }
 
 /// The binary on a fresh embedded store in a temporary directory (kept as long as the
@@ -323,12 +318,15 @@ pub fn embedded_server_with<K: AsRef<OsStr>, V: AsRef<OsStr>>(
     env: &[(K, V)],
 ) -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("count.redb");
-    let mut command = server_command(&[("COUNTER_DB", db.as_os_str())]);
-    command
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stderr(log_sink());
-    (unwrapped(TestServer::start(&mut command)), dir)
+    let mut all = vec![(
+        OsString::from("COUNTER_DB"),
+        dir.path().join("count.redb").into_os_string(),
+    )];
+    all.extend(
+        env.iter()
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned())),
+    );
+    (spawn_server(&all), dir)
 }
 
 /// [`embedded_server_with`] nothing more.
