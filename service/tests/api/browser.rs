@@ -118,15 +118,10 @@ fn open_in_chromium(url: &str) -> Value {
 
 #[tokio::test]
 async fn a_page_on_a_foreign_origin_cannot_count_in_chromium_and_an_allowed_one_can() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.redb");
     // Two pages, one origin each; the API allows only the first.
     let (allowed_listener, allowed_origin) = page_origin().await;
     let (foreign_listener, foreign_origin) = page_origin().await;
-    let server = spawn_server(&[
-        ("COUNTER_DB", db.to_str().unwrap()),
-        ("ALLOWED_ORIGINS", allowed_origin.as_str()),
-    ]);
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", allowed_origin.as_str())]);
     let api = server.url("/count");
     serve_page(allowed_listener, page(&api));
     serve_page(foreign_listener, page(&api));

@@ -26,8 +26,8 @@
 
 mod binary;
 mod browser;
-mod docs;
 mod contract;
+mod docs;
 mod dynamodb;
 mod e2e_checker;
 mod embedded;
@@ -36,7 +36,6 @@ mod helpers;
 mod hostile;
 mod lambda;
 mod lambda_binary;
-mod lambda_emulator;
 mod load;
 mod openapi;
 mod origin;

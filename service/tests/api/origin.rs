@@ -203,12 +203,7 @@ async fn in_lambda_the_stages_https_domain_is_the_own_origin() {
 
 #[tokio::test]
 async fn over_the_wire_the_binary_refuses_foreign_pages_and_serves_its_own() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.redb");
-    let server = spawn_server(&[
-        ("COUNTER_DB", db.to_str().unwrap()),
-        ("ALLOWED_ORIGINS", ORIGIN),
-    ]);
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", ORIGIN)]);
     let client = http_client();
     let url = server.url("/count");
     // What a browser sends for a form post or sendBeacon from a foreign page.

@@ -49,12 +49,7 @@ fn assert_schemathesis_passes(server: &TestServer, store: &str) {
 
 #[tokio::test]
 async fn the_binary_on_the_embedded_store_passes_schemathesis() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.redb");
-    let server = spawn_server(&[
-        ("COUNTER_DB", db.to_str().unwrap()),
-        ("ALLOWED_ORIGINS", ORIGIN),
-    ]);
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", ORIGIN)]);
     tokio::task::spawn_blocking(move || assert_schemathesis_passes(&server, "embedded store"))
         .await
         .unwrap();

@@ -13,13 +13,6 @@ use visitor_counter::server::{MAX_HEADER_BYTES, MAX_HEADERS};
 use crate::helpers::*;
 use crate::support::{send_signal, wait_for_exit};
 
-fn embedded_server() -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.redb");
-    let server = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
-    (server, dir)
-}
-
 fn address(server: &TestServer) -> String {
     server.base_url.trim_start_matches("http://").to_owned()
 }
