@@ -216,14 +216,7 @@ async fn foreign_origins_get_no_cors_headers() {
             "{origin}"
         );
         assert_eq!(answer.header("vary"), Some("Origin"), "{origin}");
-        assert!(
-            answer
-                .headers
-                .keys()
-                .all(|name| !name.as_str().starts_with("access-control-")),
-            "{origin}: {:?}",
-            answer.headers
-        );
+        assert_no_cors_headers(&answer.headers, origin);
     }
 }
 
@@ -256,14 +249,7 @@ async fn preflight_is_204_with_cors_headers_for_allowed_origins_only() {
 
     let answer = call(&t.app, preflight(FOREIGN_ORIGIN)).await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
-    assert!(
-        answer
-            .headers
-            .keys()
-            .all(|name| !name.as_str().starts_with("access-control-")),
-        "{:?}",
-        answer.headers
-    );
+    assert_no_cors_headers(&answer.headers, "preflight from a foreign origin");
     assert_eq!(get(&t.app).await.count(&schemas().get_count), 0);
 }
 

@@ -116,6 +116,16 @@ impl Answer {
     }
 }
 
+/// An answer to an origin that may not read it: no `Access-Control-*` header at all.
+pub fn assert_no_cors_headers(headers: &HeaderMap, what: &str) {
+    assert!(
+        headers
+            .keys()
+            .all(|name| !name.as_str().starts_with("access-control-")),
+        "{what}: CORS headers for an origin that may not read the answer: {headers:?}"
+    );
+}
+
 pub fn request(method: Method, uri: &str) -> http::request::Builder {
     Request::builder().method(method).uri(uri)
 }
