@@ -11,6 +11,8 @@ pub const COUNTER_TABLE: &str = "COUNTER_TABLE";
 pub const COUNTER_DB: &str = "COUNTER_DB";
 /// Comma-separated CORS allow-list of origins, or `*`.
 pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+/// Comma-separated allow-list of counter names and `prefix*` patterns; unset, any valid name.
+pub const COUNTERS: &str = "COUNTERS";
 /// Local server address.
 pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
 /// Set by AWS Lambda; when present the binary runs as a Lambda function.
@@ -23,7 +25,7 @@ pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 
 /// The variables the deployed function is configured with (Terraform sets these).
-pub const FUNCTION_VARIABLES: &[&str] = &[COUNTER_TABLE, ALLOWED_ORIGINS];
+pub const FUNCTION_VARIABLES: &[&str] = &[COUNTER_TABLE, ALLOWED_ORIGINS, COUNTERS];
 
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_COUNTER_DB: &str = "visitor-counter.redb";

@@ -2,12 +2,30 @@
 
 /// The table's hash key (String).
 pub const HASH_KEY: &str = "id";
-/// The counter item's key value.
+/// The `site` counter's item: v1's one counter, which keeps its key so an existing
+/// table keeps its number (`/count` is the counter `site`).
 pub const COUNTER_ID: &str = "visitorCount";
-/// The counter item's Number attribute.
+/// Every other counter's item: `counter#NAME`.
+pub const COUNTER_PREFIX: &str = "counter#";
+/// A counter's day: `day#NAME#YYYY-MM-DD`.
+pub const DAY_PREFIX: &str = "day#";
+/// A visitor marker: `visitor#YYYY-MM-DD#HASH` (a keyed hash, never an address).
+pub const VISITOR_PREFIX: &str = "visitor#";
+/// The day's salt.
+pub const SALT_ID: &str = "salt";
+/// The Number attribute holding a counter's (or a day's) views.
 pub const COUNT_ATTRIBUTE: &str = "count";
-/// Every DynamoDB operation the service calls: the function's IAM policy grants exactly these.
-pub const OPERATIONS: &[&str] = &["GetItem", "UpdateItem"];
+/// The Number attribute holding a counter's (or a day's) visitors.
+pub const VISITORS_ATTRIBUTE: &str = "visitors";
+/// The table's TTL attribute (epoch seconds): markers and salts expire by it.
+pub const TTL_ATTRIBUTE: &str = "ttl";
+/// Every hash key the service reads or writes, as `dynamodb:LeadingKeys` patterns.
+pub const KEY_PATTERNS: &[&str] = &["visitorCount", "counter#*", "day#*", "visitor#*", "salt"];
+/// The DynamoDB operations that name their keys (limited to [`KEY_PATTERNS`]).
+pub const KEYED_OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "UpdateItem"];
+/// Every DynamoDB operation the service calls: the function's IAM policy grants exactly
+/// these. `Scan` (the list of counters) names no key, so it cannot be limited by key.
+pub const OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "Scan", "UpdateItem"];
 
 use std::time::Duration;
 
