@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
-use visitor_counter::store::{CounterStore, DynamoDbStore};
+use visitor_counter::day::{Clock, SystemClock};
+use visitor_counter::names::CounterName;
+use visitor_counter::store::{CounterStore, DynamoDbStore, Visit};
 
 use crate::{BoxError, Result};
 
@@ -14,7 +16,8 @@ use crate::{BoxError, Result};
 pub enum FloorCall {
     /// [`CounterStore::get`]: `GetItem`, consistent.
     GetItem,
-    /// [`CounterStore::increment`]: `UpdateItem` with `ADD`, `UPDATED_NEW`.
+    /// [`CounterStore::record`] of a visit without a visitor: the counter's and the
+    /// day's `UpdateItem` `ADD`, in parallel.
     UpdateItem,
 }
 
@@ -54,8 +57,16 @@ impl FloorWorker {
 async fn timed(call: FloorCall, store: &DynamoDbStore) -> Result<Duration> {
     let started = Instant::now();
     match call {
-        FloorCall::GetItem => store.get().await?,
-        FloorCall::UpdateItem => store.increment().await?,
+        FloorCall::GetItem => store.get(&CounterName::site()).await?,
+        FloorCall::UpdateItem => {
+            store
+                .record(&Visit {
+                    counter: CounterName::site(),
+                    day: SystemClock.today(),
+                    marker: None,
+                })
+                .await?
+        }
     };
     Ok(started.elapsed())
 }

@@ -1,58 +1,390 @@
 //! The HTTP application: one router, served by the local server and by Lambda alike.
+//!
+//! Routes (the contract is `contracts/openapi.json`):
+//! - `/count`: v1's counter, which is the counter `site`
+//! - `/counters`: every counter, sorted by name, in pages
+//! - `/counters/{name}`: one counter; `POST` counts a visit
+//! - `/counters/{name}/days`: a counter's daily history
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::config::AllowedOrigins;
 use crate::cors::Cors;
+use crate::day::{Clock, Day, SystemClock};
 use crate::error::error_chain;
+use crate::names::{AllowedCounters, CounterName};
 use crate::problem::Problem;
-use crate::store::{CounterStore, StoreError};
+use crate::store::{CounterStore, DEADLINE, PAGE_SIZE, StoreError, Totals, Visit};
+use crate::visitor::{ClientAddress, SaltCache};
 
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 1024;
 /// How long a client may take to send its body (local mode; Lambda gets whole events).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// The one path the API serves.
+/// v1's path: the counter `site`.
 pub const COUNT_PATH: &str = "/count";
+/// The dates `days` answers when asked for none.
+pub const DEFAULT_DAYS: i32 = 30;
+/// The most dates one `days` answer holds.
+pub const MAX_DAYS: i64 = 366;
+/// The methods of the routes that count.
+pub const COUNTING_METHODS: &str = "GET, POST, OPTIONS";
+/// The methods of the routes that only read.
+pub const READING_METHODS: &str = "GET, OPTIONS";
+
+/// What the app is configured with besides its store.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub allowed_origins: AllowedOrigins,
+    pub counters: AllowedCounters,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            allowed_origins: AllowedOrigins::None,
+            counters: AllowedCounters::Any,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl From<AllowedOrigins> for Settings {
+    fn from(allowed_origins: AllowedOrigins) -> Self {
+        Self {
+            allowed_origins,
+            ..Self::default()
+        }
+    }
+}
+
+struct AppState<S> {
+    store: Arc<S>,
+    counters: AllowedCounters,
+    clock: Arc<dyn Clock>,
+    salts: SaltCache,
+}
+
+type Shared<S> = State<Arc<AppState<S>>>;
+
 /// Builds the application around a store.
-pub fn app<S: CounterStore>(store: Arc<S>, allowed_origins: AllowedOrigins) -> Router {
-    let cors = Arc::new(Cors::new(allowed_origins));
+pub fn app<S: CounterStore>(store: Arc<S>, settings: impl Into<Settings>) -> Router {
+    let settings = settings.into();
+    let cors = Arc::new(Cors::new(settings.allowed_origins));
+    let state = Arc::new(AppState {
+        store,
+        counters: settings.counters,
+        clock: settings.clock,
+        salts: SaltCache::default(),
+    });
     Router::new()
         .route(COUNT_PATH, any(count::<S>))
+        .route("/counters", any(list::<S>))
+        .route("/counters/{name}", any(counter::<S>))
+        .route("/counters/{name}/days", any(days::<S>))
         .fallback(not_found)
-        .with_state(store)
+        .with_state(state)
         .layer(middleware::from_fn(read_body))
         .layer(middleware::from_fn_with_state(cors, crate::cors::layer))
         .layer(middleware::from_fn(no_store))
 }
 
+/// Who is visiting, as far as counting needs to know: the client's address (an
+/// extension the server or the Lambda adapter sets) and its User-Agent.
+struct Visitor<'a> {
+    address: Option<&'a ClientAddress>,
+    user_agent: &'a [u8],
+}
+
+impl<'a> Visitor<'a> {
+    fn of(request: &'a Request) -> Self {
+        Self {
+            address: request.extensions().get::<ClientAddress>(),
+            user_agent: request
+                .headers()
+                .get(header::USER_AGENT)
+                .map_or(&[][..], HeaderValue::as_bytes),
+        }
+    }
+}
+
+impl<S: CounterStore> AppState<S> {
+    /// Counts one visit of `counter`, within the store deadline.
+    async fn visit(&self, counter: CounterName, visitor: Visitor<'_>) -> Result<Totals, StoreError> {
+        within_deadline(async {
+            let day = self.clock.today();
+            let marker = match visitor.address {
+                Some(address) => {
+                    let salt = match self.salts.get(day) {
+                        Some(salt) => salt,
+                        None => {
+                            let salt = self.store.salt(day).await?;
+                            self.salts.put(day, salt.clone());
+                            salt
+                        }
+                    };
+                    Some(salt.marker(&counter, &address.0, visitor.user_agent))
+                }
+                // No address (an in-process caller): the view counts, no visitor.
+                None => None,
+            };
+            self.store.record(&Visit { counter, day, marker }).await
+        })
+        .await
+    }
+
+    fn resolve(&self, raw: Result<Path<String>, PathRejection>) -> Result<CounterName, Problem> {
+        raw.ok()
+            .and_then(|Path(name)| self.counters.resolve(&name))
+            .ok_or(Problem::UnknownCounter)
+    }
+}
+
+async fn within_deadline<T>(
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(DEADLINE, work)
+        .await
+        .unwrap_or_else(|_elapsed| {
+            Err(StoreError::Unavailable(
+                "the store did not answer within the deadline".into(),
+            ))
+        })
+}
+
 /// `/count`: dispatches on the method itself, so that every other method gets
 /// the contract's 405 problem rather than a bare status.
-async fn count<S: CounterStore>(State(store): State<Arc<S>>, method: Method) -> Response {
+async fn count<S: CounterStore>(State(state): Shared<S>, request: Request) -> Response {
+    let method = request.method().clone();
     let result = match method {
-        Method::GET => store.get().await,
-        Method::POST => store.increment().await,
-        Method::OPTIONS => return crate::cors::preflight(),
-        _ => return Problem::MethodNotAllowed.into_response(),
+        Method::GET => within_deadline(state.store.get(&CounterName::site())).await,
+        Method::POST => state.visit(CounterName::site(), Visitor::of(&request)).await,
+        Method::OPTIONS => return crate::cors::preflight(COUNTING_METHODS),
+        _ => return Problem::MethodNotAllowed(COUNTING_METHODS).into_response(),
     };
     match result {
-        Ok(count) => count_response(count),
+        Ok(totals) => json(&CountBody {
+            count: totals.views,
+        }),
         Err(error) => store_failure(&method, &error),
     }
 }
 
-fn count_response(count: u64) -> Response {
-    let mut response = Response::new(Body::from(format!("{{\"count\":{count}}}")));
+async fn counter<S: CounterStore>(
+    State(state): Shared<S>,
+    name: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    let counter = match state.resolve(name) {
+        Ok(counter) => counter,
+        Err(problem) => return problem.into_response(),
+    };
+    let method = request.method().clone();
+    let result = match method {
+        Method::GET => within_deadline(state.store.get(&counter)).await,
+        Method::POST => state.visit(counter.clone(), Visitor::of(&request)).await,
+        Method::OPTIONS => return crate::cors::preflight(COUNTING_METHODS),
+        _ => return Problem::MethodNotAllowed(COUNTING_METHODS).into_response(),
+    };
+    match result {
+        Ok(totals) => json(&counter_json(&counter, totals)),
+        Err(error) => store_failure(&method, &error),
+    }
+}
+
+/// `/count`'s body: v1's shape.
+#[derive(serde::Serialize)]
+struct CountBody {
+    count: u64,
+}
+
+/// A counter's body, its members in the contract's order.
+#[derive(serde::Serialize)]
+struct CounterBody<'a> {
+    name: &'a str,
+    views: u64,
+    visitors: u64,
+}
+
+fn counter_json(counter: &CounterName, totals: Totals) -> CounterBody<'_> {
+    CounterBody {
+        name: counter.as_str(),
+        views: totals.views,
+        visitors: totals.visitors,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct DayBody {
+    date: String,
+    views: u64,
+    visitors: u64,
+}
+
+#[derive(serde::Serialize)]
+struct DaysBody<'a> {
+    name: &'a str,
+    days: Vec<DayBody>,
+}
+
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    counters: Vec<CounterBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+async fn days<S: CounterStore>(
+    State(state): Shared<S>,
+    name: Result<Path<String>, PathRejection>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    let counter = match state.resolve(name) {
+        Ok(counter) => counter,
+        Err(problem) => return problem.into_response(),
+    };
+    match method {
+        Method::GET => {}
+        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
+        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    }
+    let (from, to) = match Query::parse(&uri).and_then(|query| range(&query, state.clock.today()))
+    {
+        Ok(range) => range,
+        Err(problem) => return problem.into_response(),
+    };
+    match within_deadline(state.store.days(&counter, from, to)).await {
+        Ok(days) => {
+            let days = days
+                .iter()
+                .enumerate()
+                .map(|(i, totals)| DayBody {
+                    date: from.plus(i as i32).to_string(),
+                    views: totals.views,
+                    visitors: totals.visitors,
+                })
+                .collect();
+            json(&DaysBody {
+                name: counter.as_str(),
+                days,
+            })
+        }
+        Err(error) => store_failure(&method, &error),
+    }
+}
+
+/// The dates `days` answers: see the contract's range rules.
+fn range(query: &Query, today: Day) -> Result<(Day, Day), Problem> {
+    let date = |parameter: &'static str| -> Result<Option<Day>, Problem> {
+        query.one(parameter)?.map_or(Ok(None), |text| {
+            Day::parse(text).map(Some).ok_or_else(|| {
+                invalid_query(format!(
+                    "{parameter}: {text:?} is not a date (YYYY-MM-DD, a real calendar date)"
+                ))
+            })
+        })
+    };
+    let (from, to) = match (date("from")?, date("to")?) {
+        (None, None) => (today.plus(1 - DEFAULT_DAYS), today),
+        (Some(from), None) => (from, today),
+        (None, Some(to)) => (to.plus(1 - DEFAULT_DAYS), to),
+        (Some(from), Some(to)) => (from, to),
+    };
+    if to > today {
+        return Err(invalid_query(format!(
+            "to: {to} is after today ({today}, UTC); there are no counts yet"
+        )));
+    }
+    if from > to {
+        return Err(invalid_query(format!("from: {from} is after to ({to})")));
+    }
+    let length = from.until(to) + 1;
+    if length > MAX_DAYS {
+        return Err(invalid_query(format!(
+            "from..to: {length} dates; a range holds at most {MAX_DAYS}"
+        )));
+    }
+    Ok((from, to))
+}
+
+async fn list<S: CounterStore>(State(state): Shared<S>, method: Method, uri: Uri) -> Response {
+    match method {
+        Method::GET => {}
+        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
+        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    }
+    let after = match Query::parse(&uri).and_then(|query| {
+        query.one("after")?.map_or(Ok(None), |text| {
+            CounterName::parse(text).map(Some).map_err(|error| {
+                invalid_query(format!("after: {text:?} is not a counter name: {error}"))
+            })
+        })
+    }) {
+        Ok(after) => after,
+        Err(problem) => return problem.into_response(),
+    };
+    match within_deadline(state.store.list(after.as_ref(), PAGE_SIZE)).await {
+        Ok(page) => {
+            let next = page
+                .more
+                .then(|| page.counters.last().map(|(name, _)| name.to_string()))
+                .flatten();
+            // Counters counted before `COUNTERS` left them out are not shown.
+            let counters = page
+                .counters
+                .iter()
+                .filter(|(name, _)| state.counters.allows(name))
+                .map(|(name, totals)| counter_json(name, *totals))
+                .collect();
+            json(&ListBody { counters, next })
+        }
+        Err(error) => store_failure(&method, &error),
+    }
+}
+
+/// A request's query parameters, percent-decoded.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(uri: &Uri) -> Result<Self, Problem> {
+        let pairs = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        Ok(Self(pairs))
+    }
+
+    /// The one value of `name`; given twice it is a 400. Unknown parameters are ignored.
+    fn one(&self, name: &'static str) -> Result<Option<&str>, Problem> {
+        let mut values = self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        match (values.next(), values.next()) {
+            (value, None) => Ok(value),
+            (Some(_), Some(_)) => Err(invalid_query(format!("{name}: given more than once"))),
+            (None, Some(_)) => Ok(None),
+        }
+    }
+}
+
+fn invalid_query(detail: String) -> Problem {
+    Problem::InvalidQuery(Cow::Owned(detail))
+}
+
+fn json(body: &impl serde::Serialize) -> Response {
+    // Plain structs of strings and integers always serialise.
+    let mut response = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::names::AllowedCounters;
+
 /// DynamoDB table name; when set, the DynamoDB store is used.
 pub const COUNTER_TABLE: &str = "COUNTER_TABLE";
 /// The embedded store's file (used when `COUNTER_TABLE` is not set).
@@ -35,6 +37,7 @@ pub struct Config {
     pub mode: Mode,
     pub store: StoreConfig,
     pub allowed_origins: AllowedOrigins,
+    pub counters: AllowedCounters,
     pub logging: Logging,
 }
 
@@ -326,6 +329,11 @@ impl Config {
             Some(value) => AllowedOrigins::parse(&value).map_err(fail(ALLOWED_ORIGINS))?,
         };
 
+        let counters = match text(COUNTERS)? {
+            None => AllowedCounters::Any,
+            Some(value) => AllowedCounters::parse(&value).map_err(fail(COUNTERS))?,
+        };
+
         // Lambda's own level setting wins there; RUST_LOG is read only when it is unset.
         let lambda_level = match lambda
             .then(|| text(AWS_LAMBDA_LOG_LEVEL))
@@ -363,6 +371,7 @@ impl Config {
             mode,
             store,
             allowed_origins,
+            counters,
             logging: Logging { level, format },
         })
     }

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
 use crate::config::AllowedOrigins;
-use crate::problem::{ALLOWED_METHODS, Problem};
+use crate::problem::Problem;
 
 /// How long browsers may reuse a preflight answer, in seconds.
 pub const PREFLIGHT_MAX_AGE: u32 = 600;
@@ -29,9 +29,9 @@ pub struct Cors {
     origins: AllowedOrigins,
 }
 
-/// Marks a response as the answer to a preflight request.
+/// Marks a response as the answer to a preflight request, with the methods its path answers.
 #[derive(Debug, Clone, Copy)]
-struct Preflight;
+struct Preflight(&'static str);
 
 impl Cors {
     pub fn new(origins: AllowedOrigins) -> Self {
@@ -39,11 +39,12 @@ impl Cors {
     }
 }
 
-/// The answer to `OPTIONS /count`; the CORS layer adds the headers if the origin is allowed.
-pub fn preflight() -> Response {
+/// The answer to `OPTIONS` on a path that answers `methods`; the CORS layer adds the
+/// headers if the origin is allowed.
+pub fn preflight(methods: &'static str) -> Response {
     let mut response = Response::default();
     *response.status_mut() = StatusCode::NO_CONTENT;
-    response.extensions_mut().insert(Preflight);
+    response.extensions_mut().insert(Preflight(methods));
     response
 }
 
@@ -64,7 +65,7 @@ pub async fn layer(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
     } else {
         next.run(request).await
     };
-    let is_preflight = response.extensions().get::<Preflight>().is_some();
+    let preflight = response.extensions().get::<Preflight>().copied();
     let headers = response.headers_mut();
 
     if let AllowedOrigins::List(_) = cors.origins {
@@ -78,10 +79,10 @@ pub async fn layer(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
         _ => origin,
     };
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
-    if is_preflight {
+    if let Some(Preflight(methods)) = preflight {
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOWED_METHODS),
+            HeaderValue::from_static(methods),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,

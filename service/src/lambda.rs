@@ -6,6 +6,8 @@ use lambda_http::{LambdaEvent, Request, RequestExt};
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
 
+use crate::visitor::ClientAddress;
+
 /// The app as Lambda calls it.
 pub type LambdaService = MapRequest<Router, fn(Request) -> Request>;
 
@@ -53,11 +55,18 @@ pub fn escape_query(mut event: LambdaRequest) -> LambdaRequest {
 }
 
 /// `/prod/count` on stage `prod` becomes `/count`; the `$default` stage has no prefix.
+/// The client's address is API Gateway's `requestContext.http.sourceIp` (the TCP peer
+/// it saw), never a header the client sets.
 fn strip_stage(mut request: Request) -> Request {
-    let stage = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
-        _ => None,
+    let (stage, source_ip) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            (context.stage.clone(), context.http.source_ip.clone())
+        }
+        _ => (None, None),
     };
+    if let Some(source_ip) = source_ip.filter(|ip| !ip.is_empty()) {
+        request.extensions_mut().insert(ClientAddress(source_ip));
+    }
     let Some(stage) = stage.filter(|stage| stage != "$default") else {
         return request;
     };

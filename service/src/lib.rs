@@ -1,24 +1,28 @@
 //! visitor-counter: a website visitor counter.
 //!
-//! One axum [`app`](app::app) serves `/count`; [`run`] puts it behind AWS Lambda or a
+//! One axum [`app`](app::app) serves `/count` and `/counters`; [`run`] puts it behind AWS Lambda or a
 //! local HTTP server, on DynamoDB or the embedded store, as [`Config`] says.
 
 pub mod app;
 pub mod config;
 pub mod cors;
+pub mod day;
 pub mod error;
 pub mod lambda;
 pub mod logging;
+pub mod names;
 pub mod problem;
 pub mod server;
 pub mod store;
+pub mod visitor;
 
 pub use config::Config;
 pub use error::{StartError, error_chain};
 
 use std::sync::Arc;
 
-use config::{AllowedOrigins, Mode, StoreConfig};
+use app::Settings;
+use config::{Mode, StoreConfig};
 use store::{CounterStore, DynamoDbStore, EmbeddedStore};
 
 /// Opens the configured store and serves the app until stopped.
@@ -41,21 +45,27 @@ async fn run_async(config: Config) -> Result<(), StartError> {
         mode,
         store,
         allowed_origins,
+        counters,
         logging: _,
     } = config;
+    let settings = Settings {
+        allowed_origins,
+        counters,
+        ..Settings::default()
+    };
     match store {
         StoreConfig::DynamoDb { table } => {
             let description = format!("DynamoDB table {table}");
             let store = DynamoDbStore::connect(&table).await?;
             store.warm_up().await;
-            serve(mode, store, allowed_origins, &description).await
+            serve(mode, store, settings, &description).await
         }
         StoreConfig::Embedded { path } => {
             let store = EmbeddedStore::open(&path)
                 .map_err(|source| StartError::EmbeddedStore { path, source })?;
             let shown = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().into());
             let description = format!("embedded store {}", shown.display());
-            serve(mode, store, allowed_origins, &description).await
+            serve(mode, store, settings, &description).await
         }
     }
 }
@@ -63,10 +73,10 @@ async fn run_async(config: Config) -> Result<(), StartError> {
 async fn serve<S: CounterStore>(
     mode: Mode,
     store: S,
-    allowed_origins: AllowedOrigins,
+    settings: Settings,
     description: &str,
 ) -> Result<(), StartError> {
-    let app = app::app(Arc::new(store), allowed_origins);
+    let app = app::app(Arc::new(store), settings);
     match mode {
         Mode::Lambda { .. } => lambda::run(app).await.map_err(StartError::Lambda),
         Mode::Local { listen } => server::serve(listen, app, description)

@@ -1,24 +1,29 @@
 //! Error answers: RFC 9457 problem details, the only error shape clients see.
 //! The client gets a stable `type`, a title and a generic detail; causes go to the log.
 
+use std::borrow::Cow;
+
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::store::StoreError;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
-/// The methods `/count` answers, as sent in `Allow`.
-pub const ALLOWED_METHODS: &str = "GET, POST, OPTIONS";
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// Every problem this service can answer with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     BadRequest,
+    /// A query parameter that is not what the route takes; the detail names it.
+    InvalidQuery(Cow<'static, str>),
+    /// A counter name that is not valid or not allowed (`COUNTERS`).
+    UnknownCounter,
     OriginNotAllowed,
     NotFound,
-    MethodNotAllowed,
+    /// The methods the path answers, as sent in `Allow`.
+    MethodNotAllowed(&'static str),
     RequestTimeout,
     PayloadTooLarge { limit: usize },
     HeadersTooLarge,
@@ -28,12 +33,13 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub fn status(self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
-            Problem::BadRequest => StatusCode::BAD_REQUEST,
+            Problem::BadRequest | Problem::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Problem::UnknownCounter => StatusCode::NOT_FOUND,
             Problem::OriginNotAllowed => StatusCode::FORBIDDEN,
             Problem::NotFound => StatusCode::NOT_FOUND,
-            Problem::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Problem::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Problem::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -45,12 +51,14 @@ impl Problem {
     }
 
     /// The stable identifier clients branch on (listed in `contracts/schemas/problem.json`).
-    pub fn type_uri(self) -> &'static str {
+    pub fn type_uri(&self) -> &'static str {
         match self {
             Problem::BadRequest => "urn:visitor-counter:problem:bad-request",
+            Problem::InvalidQuery(_) => "urn:visitor-counter:problem:invalid-query",
+            Problem::UnknownCounter => "urn:visitor-counter:problem:unknown-counter",
             Problem::OriginNotAllowed => "urn:visitor-counter:problem:origin-not-allowed",
             Problem::NotFound => "urn:visitor-counter:problem:not-found",
-            Problem::MethodNotAllowed => "urn:visitor-counter:problem:method-not-allowed",
+            Problem::MethodNotAllowed(_) => "urn:visitor-counter:problem:method-not-allowed",
             Problem::RequestTimeout => "urn:visitor-counter:problem:request-timeout",
             Problem::PayloadTooLarge { .. } => "urn:visitor-counter:problem:payload-too-large",
             Problem::HeadersTooLarge => "urn:visitor-counter:problem:headers-too-large",
@@ -60,12 +68,14 @@ impl Problem {
         }
     }
 
-    pub fn title(self) -> &'static str {
+    pub fn title(&self) -> &'static str {
         match self {
             Problem::BadRequest => "Bad request",
+            Problem::InvalidQuery(_) => "Invalid query",
+            Problem::UnknownCounter => "Unknown counter",
             Problem::OriginNotAllowed => "Origin not allowed",
             Problem::NotFound => "Not found",
-            Problem::MethodNotAllowed => "Method not allowed",
+            Problem::MethodNotAllowed(_) => "Method not allowed",
             Problem::RequestTimeout => "Request timeout",
             Problem::PayloadTooLarge { .. } => "Payload too large",
             Problem::HeadersTooLarge => "Request headers too large",
@@ -75,14 +85,16 @@ impl Problem {
         }
     }
 
-    pub fn detail(self) -> String {
+    pub fn detail(&self) -> String {
         match self {
             Problem::BadRequest => "The request could not be read.".into(),
+            Problem::InvalidQuery(detail) => detail.to_string(),
+            Problem::UnknownCounter => "There is no such counter: a name is 1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit, and the operator may limit which names are counted (COUNTERS).".into(),
             Problem::OriginNotAllowed => "Pages on this origin may not count visits here; the operator decides which origins may (ALLOWED_ORIGINS).".into(),
             Problem::NotFound => {
-                "There is nothing at this path; the counter is at /count.".into()
+                "There is nothing at this path; counters are at /counters/{name}, and /count is the counter site.".into()
             }
-            Problem::MethodNotAllowed => "/count answers GET, POST and OPTIONS.".into(),
+            Problem::MethodNotAllowed(allow) => format!("This path answers {allow}."),
             Problem::RequestTimeout => "The request body did not arrive in time.".into(),
             Problem::PayloadTooLarge { limit } => {
                 format!("The request body is over the limit of {limit} bytes.")
@@ -112,7 +124,7 @@ struct Body {
 
 impl Problem {
     /// The `application/problem+json` body.
-    pub fn body(self) -> Vec<u8> {
+    pub fn body(&self) -> Vec<u8> {
         let body = Body {
             r#type: self.type_uri(),
             title: self.title(),
@@ -132,8 +144,8 @@ impl IntoResponse for Problem {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         match self {
-            Problem::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+            Problem::MethodNotAllowed(allow) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Problem::StorageUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

@@ -15,6 +15,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::visitor::ClientAddress;
 
 mod wire;
 pub use wire::{LINGER_BYTES, LINGER_IDLE, LINGER_TIME};
@@ -46,10 +49,11 @@ pub async fn serve(listen: SocketAddr, app: Router, store: &str) -> std::io::Res
     let connections = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, client) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                // The peer's address is neither kept nor logged.
-                Ok((stream, _peer)) => stream,
+                // The peer's address is neither kept nor logged: it goes with each
+                // request to be hashed into a visitor marker, and nowhere else.
+                Ok((stream, peer)) => (stream, ClientAddress(peer.ip().to_canonical().to_string())),
                 Err(error) => {
                     accept_failed(error).await;
                     continue;
@@ -57,7 +61,12 @@ pub async fn serve(listen: SocketAddr, app: Router, store: &str) -> std::io::Res
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut request: http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(client.clone());
+                request
+            },
+        ));
         let connection = connections
             .watch(http.serve_connection(TokioIo::new(wire::Wire::new(stream)), service));
         tokio::spawn(async move {

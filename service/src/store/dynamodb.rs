@@ -1,4 +1,28 @@
 //! The DynamoDB adapter.
+//!
+//! One table, hash key `id` (String), TTL on `ttl`. Its items:
+//! - `visitorCount`: the counter `site` (v1's item, so a v1 table keeps its number);
+//!   `count` (views) and `visitors`
+//! - `counter#NAME`: every other counter; `count` and `visitors`
+//! - `day#NAME#YYYY-MM-DD`: a counter's day; `count` and `visitors`
+//! - `visitor#YYYY-MM-DD#MARKER`: a visitor marker (a keyed hash, never an address);
+//!   `ttl` at the start of the day two days later
+//! - `salt`: the current day's salt; `day`, `salt` (32 random bytes), `ttl`
+//!
+//! What each operation costs, in round trips one after another (measured on DynamoDB
+//! Local by `service/tests/api/dynamodb.rs`, which counts the calls and sums the
+//! `ConsumedCapacity` DynamoDB reports):
+//! - `POST`: 2 round trips, 3 write units. First the marker (`UpdateItem` `SET ttl`,
+//!   `UPDATED_OLD`: the visitor is new iff no old `ttl` came back), then the counter
+//!   and the day together (two `UpdateItem` `ADD`s in parallel). The counter's own
+//!   update must know whether the visitor is new, and answers this visit's views, so
+//!   a repeat view cannot be done in one: a transaction could, but returns no values
+//!   and costs twice the write units.
+//! - once per process and UTC day, the salt: 1 `GetItem`; and once per day for the
+//!   whole table, 1 conditional `UpdateItem` that makes it (and so destroys the last).
+//! - `GET` a counter: 1 `GetItem`, 0 write units.
+//! - `days`: 1 `BatchGetItem` per 100 days, all in parallel: 1 round trip, 0 write units.
+//! - the list: `Scan` with a filter, one round trip per MB of table (markers included).
 
 /// The table's hash key (String).
 pub const HASH_KEY: &str = "id";
@@ -27,6 +51,9 @@ pub const KEYED_OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "UpdateItem"]
 /// these. `Scan` (the list of counters) names no key, so it cannot be limited by key.
 pub const OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "Scan", "UpdateItem"];
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::environment::{
@@ -39,15 +66,23 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::ProvideCredentials;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue,
+};
 
-use super::{BoxError, CounterStore, StoreError};
+use super::{BoxError, CounterPage, CounterStore, StoreError, Totals, Visit};
 use crate::config::TableName;
+use crate::day::Day;
+use crate::names::CounterName;
+use crate::visitor::{MARKER_DAYS, Marker, Salt};
 
 /// Every store call answers within this, success or not (the contract promises 3 s).
-pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2500);
+pub const OPERATION_TIMEOUT: Duration = super::DEADLINE;
 /// One read attempt; a read is retried (it changes nothing) until the operation times out.
 pub const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1000);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -73,17 +108,106 @@ pub enum ConnectError {
     NoRegion,
 }
 
-/// The counter as one DynamoDB item.
+/// The counters as DynamoDB items.
 ///
-/// Reads go through a client with the SDK's standard retries. Writes go through a
-/// client that never retries on its own: an `ADD` that timed out may have landed, and
-/// retrying it would count one visit twice. [`CounterStore::increment`] retries only
-/// the failures that prove the write was not applied (throttling, connection refused).
+/// Reads go through a client with the SDK's standard retries. Counting writes go
+/// through a client that never retries on its own: an `ADD` that timed out may have
+/// landed, and retrying it would count one visit twice. [`DynamoDbStore::update`]
+/// retries only the failures that prove the write was not applied (throttling,
+/// connection refused).
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     reads: Client,
     writes: Client,
     table: String,
+    usage: Arc<Usage>,
+}
+
+/// What the store has asked of DynamoDB since it was made: calls per operation and
+/// the capacity units DynamoDB reported (`ReturnConsumedCapacity = TOTAL`).
+#[derive(Debug, Default)]
+pub struct Usage {
+    calls: [AtomicU64; 4],
+    /// Thousandths of a capacity unit.
+    read_units: AtomicU64,
+    write_units: AtomicU64,
+}
+
+/// A copy of [`Usage`] at one moment; subtract two to get an operation's cost.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct UsageSnapshot {
+    /// Calls of each of [`OPERATIONS`], in that order.
+    pub calls: [u64; 4],
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+impl UsageSnapshot {
+    /// Calls of every operation.
+    pub fn total_calls(&self) -> u64 {
+        self.calls.iter().sum()
+    }
+
+    /// The usage from `earlier` to `self`.
+    pub fn since(&self, earlier: &UsageSnapshot) -> UsageSnapshot {
+        let mut calls = [0; 4];
+        for (i, slot) in calls.iter_mut().enumerate() {
+            *slot = self.calls[i] - earlier.calls[i];
+        }
+        UsageSnapshot {
+            calls,
+            read_units: self.read_units - earlier.read_units,
+            write_units: self.write_units - earlier.write_units,
+        }
+    }
+
+    /// Calls of one of [`OPERATIONS`].
+    pub fn calls_of(&self, operation: &str) -> u64 {
+        OPERATIONS
+            .iter()
+            .position(|op| *op == operation)
+            .map_or(0, |i| self.calls[i])
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    BatchGetItem = 0,
+    GetItem = 1,
+    Scan = 2,
+    UpdateItem = 3,
+}
+
+impl Usage {
+    fn call(&self, op: Op) {
+        self.calls[op as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn consumed<'a>(&self, op: Op, capacity: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        let units: f64 = capacity
+            .into_iter()
+            .map(|capacity| capacity.capacity_units().unwrap_or_default())
+            .sum();
+        let milli = (units * 1000.0).round() as u64;
+        match op {
+            Op::UpdateItem => self.write_units.fetch_add(milli, Ordering::Relaxed),
+            Op::BatchGetItem | Op::GetItem | Op::Scan => {
+                self.read_units.fetch_add(milli, Ordering::Relaxed)
+            }
+        };
+    }
+
+    pub fn snapshot(&self) -> UsageSnapshot {
+        let mut calls = [0; 4];
+        for (slot, count) in calls.iter_mut().zip(&self.calls) {
+            *slot = count.load(Ordering::Relaxed);
+        }
+        UsageSnapshot {
+            calls,
+            read_units: self.read_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            write_units: self.write_units.load(Ordering::Relaxed) as f64 / 1000.0,
+        }
+    }
 }
 
 impl DynamoDbStore {
@@ -157,98 +281,391 @@ impl DynamoDbStore {
             reads: Client::new(sdk),
             writes: Client::from_conf(writes),
             table: table.as_str().to_owned(),
+            usage: Arc::default(),
         }
     }
 
     /// Opens the connection (TLS included) before the first visit needs it.
     /// A failure here is logged, not fatal: the next request tries again.
     pub async fn warm_up(&self) {
-        if let Err(error) = self.get().await {
+        if let Err(error) = self.get(&CounterName::site()).await {
             tracing::warn!(error = %crate::error::error_chain(&error), "DynamoDB warm-up read failed");
         }
     }
 
-    async fn update_once(&self) -> Result<UpdateItemOutput, SdkError<UpdateItemError>> {
-        self.writes
-            .update_item()
-            .table_name(&self.table)
-            .key(HASH_KEY, AttributeValue::S(COUNTER_ID.to_owned()))
-            .update_expression("ADD #count :one")
-            // A stored value that is not a count (a string, a negative number) is left
-            // as it is: the condition fails and nothing is written.
-            .condition_expression(
-                "attribute_not_exists(#count) OR (attribute_type(#count, :number) AND #count >= :zero)",
-            )
-            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
-            .expression_attribute_values(":number", AttributeValue::S("N".to_owned()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-    }
-}
-
-impl CounterStore for DynamoDbStore {
-    async fn get(&self) -> Result<u64, StoreError> {
-        let output = self
-            .reads
-            .get_item()
-            .table_name(&self.table)
-            .key(HASH_KEY, AttributeValue::S(COUNTER_ID.to_owned()))
-            .consistent_read(true)
-            .projection_expression("#count")
-            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-            .send()
-            .await
-            .map_err(|error| classify(error, false))?;
-        match output.item().and_then(|item| item.get(COUNT_ATTRIBUTE)) {
-            // Never visited: reads as 0, and nothing is written.
-            None => Ok(0),
-            Some(AttributeValue::N(number)) => number
-                .parse()
-                .map_err(|_| StoreError::NotACount(format!("the Number {number:?}"))),
-            Some(other) => Err(StoreError::NotACount(format!("{other:?}"))),
-        }
+    /// What the store has asked of DynamoDB so far.
+    pub fn usage(&self) -> UsageSnapshot {
+        self.usage.snapshot()
     }
 
-    async fn increment(&self) -> Result<u64, StoreError> {
+    /// One counting `UpdateItem`, retried only when the failure proves it was not
+    /// applied, within [`OPERATION_TIMEOUT`].
+    #[allow(clippy::result_large_err, reason = "the SDK's own error type, classified by the caller")]
+    async fn update(
+        &self,
+        request: UpdateItemFluentBuilder,
+    ) -> Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>> {
+        let request = request
+            .table_name(&self.table)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let attempts = async {
             let mut attempt = 1;
             loop {
-                match self.update_once().await {
-                    Ok(output) => return updated_count(&output),
+                self.usage.call(Op::UpdateItem);
+                match request.clone().send().await {
+                    Ok(output) => {
+                        self.usage.consumed(Op::UpdateItem, output.consumed_capacity());
+                        return Ok(output);
+                    }
                     Err(error) if attempt < MAX_ATTEMPTS && never_applied(&error) => {
                         tokio::time::sleep(backoff(attempt)).await;
                         attempt += 1;
                     }
-                    Err(error) => return Err(classify(error, true)),
+                    Err(error) => return Err(error),
                 }
             }
         };
         tokio::time::timeout(OPERATION_TIMEOUT, attempts)
             .await
             .unwrap_or_else(|_elapsed| {
-                Err(StoreError::Unavailable(
-                    "UpdateItem did not finish within the operation timeout".into(),
+                Err(SdkError::timeout_error(
+                    "UpdateItem did not finish within the operation timeout",
                 ))
             })
     }
+
+    /// `ADD count :one, visitors :visitors` on a counter or a day item. A stored
+    /// value that is not a count (a string, a negative number) is left as it is: the
+    /// condition fails and nothing is written.
+    fn add_visit(&self, id: String, new_visitor: bool, returns: ReturnValue) -> UpdateItemFluentBuilder {
+        self.writes
+            .update_item()
+            .key(HASH_KEY, AttributeValue::S(id))
+            .update_expression("ADD #count :one, #visitors :visitors")
+            .condition_expression(
+                "attribute_not_exists(#count) OR (attribute_type(#count, :number) AND #count >= :zero)",
+            )
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":visitors", number(u64::from(new_visitor)))
+            .expression_attribute_values(":zero", number(0))
+            .expression_attribute_values(":number", AttributeValue::S("N".to_owned()))
+            .return_values(returns)
+    }
+
+    /// Marks the visitor on `day`; whether the mark is new.
+    async fn mark(&self, day: Day, marker: &Marker) -> Result<bool, StoreError> {
+        let expires = day.plus(MARKER_DAYS).start_epoch_seconds();
+        let request = self
+            .writes
+            .update_item()
+            .key(HASH_KEY, AttributeValue::S(marker_id(day, marker)))
+            .update_expression("SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
+            .return_values(ReturnValue::UpdatedOld);
+        let output = self.update(request).await.map_err(|e| classify(e, false))?;
+        Ok(output
+            .attributes()
+            .is_none_or(|old| !old.contains_key(TTL_ATTRIBUTE)))
+    }
+
+    async fn get_item(
+        &self,
+        id: String,
+        attributes: &[&str],
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let mut request = self
+            .reads
+            .get_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(id))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let mut projection = Vec::new();
+        for (i, attribute) in attributes.iter().enumerate() {
+            projection.push(format!("#a{i}"));
+            request = request.expression_attribute_names(format!("#a{i}"), *attribute);
+        }
+        if !projection.is_empty() {
+            request = request.projection_expression(projection.join(", "));
+        }
+        self.usage.call(Op::GetItem);
+        let output = request.send().await.map_err(|e| classify(e, false))?;
+        self.usage.consumed(Op::GetItem, output.consumed_capacity());
+        Ok(output.item)
+    }
+
+    /// The `salt` item's salt, if it is `day`'s (or a later day's, when this
+    /// process's clock is behind another's).
+    async fn stored_salt(&self, day: Day) -> Result<Option<Salt>, StoreError> {
+        let item = self
+            .get_item(SALT_ID.to_owned(), &["day", "salt"])
+            .await?;
+        Ok(item.and_then(|item| salt_of(&item, day)))
+    }
+
+    async fn days_chunk(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, Totals>, StoreError> {
+        let mut found = HashMap::new();
+        let keys: Vec<HashMap<String, AttributeValue>> = ids
+            .into_iter()
+            .map(|id| HashMap::from([(HASH_KEY.to_owned(), AttributeValue::S(id))]))
+            .collect();
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .projection_expression("#id, #count, #visitors")
+            .expression_attribute_names("#id", HASH_KEY)
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        // DynamoDB may leave keys unprocessed under load; ask again for those.
+        for attempt in 1..=MAX_ATTEMPTS + 2 {
+            self.usage.call(Op::BatchGetItem);
+            let output = self
+                .reads
+                .batch_get_item()
+                .request_items(&self.table, pending.clone())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| classify(e, false))?;
+            self.usage.consumed(Op::BatchGetItem, output.consumed_capacity());
+            for item in output.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
+                    found.insert(id.clone(), totals_of(item)?);
+                }
+            }
+            match output.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                Some(unprocessed) if !unprocessed.keys().is_empty() => {
+                    pending = unprocessed.clone();
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                _ => return Ok(found),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "BatchGetItem left keys unprocessed after every attempt".into(),
+        ))
+    }
 }
 
-/// The count in UpdateItem's answer. ADD on a Number always returns the new Number;
-/// anything else means the reply is broken (the write itself did happen).
-fn updated_count(output: &UpdateItemOutput) -> Result<u64, StoreError> {
-    match output
-        .attributes()
-        .and_then(|item| item.get(COUNT_ATTRIBUTE))
-    {
-        Some(AttributeValue::N(number)) => number.parse().map_err(|_| {
-            StoreError::Failed(format!("UpdateItem answered {number:?} as the count").into())
-        }),
-        other => Err(StoreError::Failed(
-            format!("UpdateItem answered {other:?} as the count").into(),
-        )),
+fn failed(error: BoxError) -> StoreError {
+    StoreError::Failed(error)
+}
+
+fn number(n: u64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+/// The item of a counter: `site` keeps v1's item.
+pub fn counter_id(counter: &CounterName) -> String {
+    if counter.is_site() {
+        COUNTER_ID.to_owned()
+    } else {
+        format!("{COUNTER_PREFIX}{counter}")
+    }
+}
+
+/// The item of a counter's day.
+pub fn day_id(counter: &CounterName, day: Day) -> String {
+    format!("{DAY_PREFIX}{counter}#{day}")
+}
+
+/// The item of a visitor's marker.
+pub fn marker_id(day: Day, marker: &Marker) -> String {
+    format!("{VISITOR_PREFIX}{day}#{}", marker.hex())
+}
+
+/// The counter an item holds, if it is a counter item.
+fn counter_of(id: &str) -> Option<CounterName> {
+    if id == COUNTER_ID {
+        return Some(CounterName::site());
+    }
+    let name = id.strip_prefix(COUNTER_PREFIX)?;
+    // `counter#site` is not written by this service; `site` is `visitorCount`.
+    CounterName::parse(name).ok().filter(|name| !name.is_site())
+}
+
+fn salt_of(item: &HashMap<String, AttributeValue>, day: Day) -> Option<Salt> {
+    let stored_day = match item.get("day") {
+        Some(AttributeValue::S(text)) => Day::parse(text)?,
+        _ => return None,
+    };
+    match item.get("salt") {
+        Some(AttributeValue::B(bytes)) if stored_day >= day => Salt::from_slice(bytes.as_ref()),
+        _ => None,
+    }
+}
+
+/// An item's `count` and `visitors`; missing ones are 0.
+fn totals_of(item: &HashMap<String, AttributeValue>) -> Result<Totals, StoreError> {
+    let read = |attribute: &str| match item.get(attribute) {
+        None => Ok(0),
+        Some(AttributeValue::N(number)) => number
+            .parse()
+            .map_err(|_| StoreError::NotACount(format!("the Number {number:?} in {attribute}"))),
+        Some(other) => Err(StoreError::NotACount(format!("{other:?} in {attribute}"))),
+    };
+    Ok(Totals {
+        views: read(COUNT_ATTRIBUTE)?,
+        visitors: read(VISITORS_ATTRIBUTE)?,
+    })
+}
+
+impl CounterStore for DynamoDbStore {
+    async fn get(&self, counter: &CounterName) -> Result<Totals, StoreError> {
+        let item = self
+            .get_item(counter_id(counter), &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE])
+            .await?;
+        // Never visited: reads as zeros, and nothing is written.
+        item.map_or(Ok(Totals::default()), |item| totals_of(&item))
+    }
+
+    async fn record(&self, visit: &Visit) -> Result<Totals, StoreError> {
+        let new_visitor = match &visit.marker {
+            Some(marker) => self.mark(visit.day, marker).await?,
+            None => false,
+        };
+        let counter = self.update(self.add_visit(
+            counter_id(&visit.counter),
+            new_visitor,
+            ReturnValue::UpdatedNew,
+        ));
+        let day = self.update(self.add_visit(
+            day_id(&visit.counter, visit.day),
+            new_visitor,
+            ReturnValue::None,
+        ));
+        let (counter, day) = tokio::join!(counter, day);
+        if let Err(error) = day {
+            // The visit is counted on the counter; only its day missed it. Answering
+            // an error would have the client retry and count it twice.
+            tracing::warn!(
+                counter = %visit.counter,
+                error = %crate::error::error_chain(&classify(error, true)),
+                "the visit was counted but its day was not"
+            );
+        }
+        let output = counter.map_err(|error| classify(error, true))?;
+        match output.attributes() {
+            Some(item) if item.contains_key(COUNT_ATTRIBUTE) => totals_of(item),
+            other => Err(StoreError::Failed(
+                format!("UpdateItem answered {other:?} for the counter").into(),
+            )),
+        }
+    }
+
+    async fn days(&self, counter: &CounterName, from: Day, to: Day) -> Result<Vec<Totals>, StoreError> {
+        let length = usize::try_from(from.until(to) + 1).unwrap_or(0);
+        let ids: Vec<String> = (0..length)
+            .map(|i| day_id(counter, from.plus(i as i32)))
+            .collect();
+        // BatchGetItem takes at most 100 keys; the chunks go out together.
+        let chunks = ids
+            .chunks(100)
+            .map(|chunk| self.days_chunk(chunk.to_vec()));
+        let mut found = HashMap::new();
+        for chunk in futures_util::future::join_all(chunks).await {
+            found.extend(chunk?);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| found.get(id).copied().unwrap_or_default())
+            .collect())
+    }
+
+    async fn list(&self, after: Option<&CounterName>, limit: usize) -> Result<CounterPage, StoreError> {
+        let mut counters = Vec::new();
+        let mut start = None;
+        loop {
+            self.usage.call(Op::Scan);
+            let output = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("begins_with(#id, :prefix) OR #id = :site")
+                .projection_expression("#id, #count, #visitors")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_values(":prefix", AttributeValue::S(COUNTER_PREFIX.to_owned()))
+                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| classify(e, false))?;
+            self.usage.consumed(Op::Scan, output.consumed_capacity());
+            for item in output.items() {
+                let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
+                    continue;
+                };
+                let Some(name) = counter_of(id) else {
+                    continue;
+                };
+                if after.is_some_and(|after| &name <= after) {
+                    continue;
+                }
+                counters.push((name, totals_of(item)?));
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        counters.sort_by(|a, b| a.0.cmp(&b.0));
+        let more = counters.len() > limit;
+        counters.truncate(limit);
+        Ok(CounterPage { counters, more })
+    }
+
+    async fn salt(&self, day: Day) -> Result<Salt, StoreError> {
+        if let Some(salt) = self.stored_salt(day).await? {
+            return Ok(salt);
+        }
+        // The first visit of the day makes its salt, overwriting (destroying) the last
+        // one; the condition keeps a later day's salt from being replaced by a process
+        // whose clock is behind, and two processes racing from making two salts.
+        let salt = Salt::random().map_err(|_| failed("the system's random generator failed".into()))?;
+        let request = self
+            .reads
+            .update_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(SALT_ID.to_owned()))
+            .update_expression("SET #day = :day, #salt = :salt, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#day) OR #day < :day")
+            .expression_attribute_names("#day", "day")
+            .expression_attribute_names("#salt", "salt")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":day", AttributeValue::S(day.to_string()))
+            .expression_attribute_values(":salt", AttributeValue::B(Blob::new(salt.0.to_vec())))
+            // Gone (by TTL) at the end of its day at the latest.
+            .expression_attribute_values(":ttl", AttributeValue::N(day.plus(1).start_epoch_seconds().to_string()))
+            .return_values(ReturnValue::None)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.usage.call(Op::UpdateItem);
+        match request.send().await {
+            Ok(output) => {
+                self.usage.consumed(Op::UpdateItem, output.consumed_capacity());
+                Ok(salt)
+            }
+            Err(SdkError::ServiceError(service))
+                if service.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                // Another process made it first (or the write landed on an earlier attempt).
+                self.stored_salt(day).await?.ok_or_else(|| {
+                    failed("the stored salt is neither today's nor a later day's".into())
+                })
+            }
+            Err(error) => Err(classify(error, false)),
+        }
     }
 }
 

@@ -1,50 +1,107 @@
 //! The embedded store: one redb file, no server.
 //!
 //! redb (pure Rust, ACID, copy-on-write B-tree, fsync on every commit) over SQLite:
-//! no C to compile for the Lambda cross-build, one small dependency, and a typed
-//! `u64` value that cannot hold anything but a count.
+//! no C to compile for the Lambda cross-build, one small dependency, and typed
+//! values that cannot hold anything but counts.
 //!
-//! Increments go through one writer thread that commits them in groups: every
-//! request waiting when a commit starts is counted in that one durable commit, and
-//! each gets its own consecutive value. A value is answered only after its commit
-//! has reached the disk, so an answered increment survives `kill -9` and power loss.
+//! Writes go through one writer thread that commits them in groups: every visit
+//! waiting when a commit starts is counted in that one durable commit, in order,
+//! and each gets its own consecutive views. A value is answered only after its
+//! commit has reached the disk, so an answered visit survives `kill -9` and power
+//! loss. One writer also makes "is this marker new?" and "count the visitor" one
+//! step: concurrent first visits of one visitor count one visitor.
+//!
+//! Tables (v1's `counters` table keeps its key for `site`, so a v1 file keeps its number):
+//! - `counters`: counter key -> views (`site` is `visitorCount`, others their name)
+//! - `visitors`: counter key -> visitors
+//! - `days`: (name, day) -> (views, visitors)
+//! - `markers`: (day, marker) -> (); deleted two days after their day
+//! - `salts`: day -> 32 bytes; deleted when a newer day's is made, and after their day
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
+    WriteTransaction,
+};
 use tokio::sync::oneshot;
 
-use super::{BoxError, CounterStore, StoreError};
+use super::{BoxError, CounterPage, CounterStore, StoreError, Totals, Visit};
+use crate::day::{Clock, Day, SystemClock};
+use crate::names::CounterName;
+use crate::visitor::{MARKER_DAYS, Salt};
 
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
-const COUNTER_KEY: &str = "visitorCount";
-/// The most increments one commit takes; bounds the time a batch holds its callers.
+const VISITORS: TableDefinition<&str, u64> = TableDefinition::new("visitors");
+const DAYS: TableDefinition<(&str, i32), (u64, u64)> = TableDefinition::new("days");
+const MARKERS: TableDefinition<(i32, &[u8]), ()> = TableDefinition::new("markers");
+const SALTS: TableDefinition<i32, &[u8]> = TableDefinition::new("salts");
+/// v1's key for its one counter, which is `site`.
+const SITE_KEY: &str = "visitorCount";
+/// The most writes one commit takes; bounds the time a batch holds its callers.
 const MAX_BATCH: usize = 4096;
+/// How often an idle writer checks whether a day has passed and expired entries
+/// (markers, salts) are due for deletion.
+const PURGE_CHECK: Duration = Duration::from_secs(60);
 
-type Reply = oneshot::Sender<Result<u64, StoreError>>;
+/// One write for the writer thread, and where its answer goes.
+struct Job {
+    work: Work,
+    reply: oneshot::Sender<Result<Answer, StoreError>>,
+}
+
+enum Work {
+    Visit(Visit),
+    Salt(Day),
+}
+
+enum Answer {
+    Totals(Totals),
+    Salt(Salt),
+}
 
 #[derive(Debug, Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
-    writer: mpsc::Sender<Reply>,
+    writer: mpsc::Sender<Job>,
     path: PathBuf,
+}
+
+fn key(counter: &CounterName) -> &str {
+    if counter.is_site() {
+        SITE_KEY
+    } else {
+        counter.as_str()
+    }
+}
+
+fn failed(error: impl Into<BoxError>) -> StoreError {
+    StoreError::Failed(error.into())
 }
 
 impl EmbeddedStore {
     /// Opens (or creates) the store file and starts its writer thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    /// As [`open`](Self::open), with the clock that decides when entries expire.
+    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| failed(e.into()))?;
+            std::fs::create_dir_all(parent).map_err(failed)?;
         }
-        let db = Arc::new(Database::create(path).map_err(|e| failed(e.into()))?);
-        let (writer, requests) = mpsc::channel();
+        let db = Arc::new(Database::create(path).map_err(failed)?);
+        // Whatever expired while the store was closed goes before the first request.
+        commit(&db, |txn| purge(txn, clock.today()))?;
+        let (writer, jobs) = mpsc::channel();
         let writer_db = Arc::clone(&db);
         std::thread::Builder::new()
             .name("counter-writer".into())
-            .spawn(move || write_loop(&writer_db, &requests))
-            .map_err(|e| failed(e.into()))?;
+            .spawn(move || write_loop(&writer_db, &jobs, clock.as_ref()))
+            .map_err(failed)?;
         Ok(Self {
             db,
             writer,
@@ -56,91 +113,278 @@ impl EmbeddedStore {
         &self.path
     }
 
-    fn read(&self) -> Result<u64, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| failed(e.into()))?;
-        let table = match txn.open_table(COUNTERS) {
-            Ok(table) => table,
-            // Never written: reads as 0.
-            Err(TableError::TableDoesNotExist(_)) => return Ok(0),
-            Err(e) => return Err(failed(e.into())),
-        };
-        let count = table.get(COUNTER_KEY).map_err(|e| failed(e.into()))?;
-        Ok(count.map_or(0, |count| count.value()))
+    async fn submit(&self, work: Work) -> Result<Answer, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job { work, reply })
+            .map_err(|_| failed("the embedded store's writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| failed("the embedded store's writer dropped a request"))?
     }
 }
 
-fn failed(error: BoxError) -> StoreError {
-    StoreError::Failed(error)
+fn mixed_up() -> StoreError {
+    failed("the embedded store answered a write with another write's answer")
+}
+
+/// Opens a table for reading; `None` when it was never written.
+macro_rules! read_table {
+    ($txn:expr, $definition:expr) => {
+        match $txn.open_table($definition) {
+            Ok(table) => Some(table),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(error) => return Err(failed(error)),
+        }
+    };
 }
 
 impl CounterStore for EmbeddedStore {
-    async fn get(&self) -> Result<u64, StoreError> {
+    async fn get(&self, counter: &CounterName) -> Result<Totals, StoreError> {
         // A read transaction is a snapshot of the last commit; it never waits for the writer.
-        self.read()
+        let txn = self.db.begin_read().map_err(failed)?;
+        let mut totals = Totals::default();
+        if let Some(table) = read_table!(txn, COUNTERS) {
+            totals.views = table.get(key(counter)).map_err(failed)?.map_or(0, |v| v.value());
+        }
+        if let Some(table) = read_table!(txn, VISITORS) {
+            totals.visitors = table.get(key(counter)).map_err(failed)?.map_or(0, |v| v.value());
+        }
+        Ok(totals)
     }
 
-    async fn increment(&self) -> Result<u64, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(reply)
-            .map_err(|_| failed("the embedded store's writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| failed("the embedded store's writer dropped a request".into()))?
+    async fn record(&self, visit: &Visit) -> Result<Totals, StoreError> {
+        match self.submit(Work::Visit(visit.clone())).await? {
+            Answer::Totals(totals) => Ok(totals),
+            Answer::Salt(_) => Err(mixed_up()),
+        }
+    }
+
+    async fn days(
+        &self,
+        counter: &CounterName,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<Totals>, StoreError> {
+        let length = usize::try_from(from.until(to) + 1).unwrap_or(0);
+        let mut days = vec![Totals::default(); length];
+        let txn = self.db.begin_read().map_err(failed)?;
+        let Some(table) = read_table!(txn, DAYS) else {
+            return Ok(days);
+        };
+        let name = counter.as_str();
+        let range = table
+            .range((name, from.days_since_epoch())..=(name, to.days_since_epoch()))
+            .map_err(failed)?;
+        for entry in range {
+            let (day, numbers) = entry.map_err(failed)?;
+            let (_, day) = day.value();
+            let (views, visitors) = numbers.value();
+            if let Some(slot) = usize::try_from(from.until(Day::from_days_since_epoch(day)))
+                .ok()
+                .and_then(|index| days.get_mut(index))
+            {
+                *slot = Totals { views, visitors };
+            }
+        }
+        Ok(days)
+    }
+
+    async fn list(
+        &self,
+        after: Option<&CounterName>,
+        limit: usize,
+    ) -> Result<CounterPage, StoreError> {
+        let txn = self.db.begin_read().map_err(failed)?;
+        let Some(views) = read_table!(txn, COUNTERS) else {
+            return Ok(CounterPage::default());
+        };
+        let visitors = read_table!(txn, VISITORS);
+        let mut counters = Vec::new();
+        for entry in views.iter().map_err(failed)? {
+            let (stored_key, views) = entry.map_err(failed)?;
+            let stored_key = stored_key.value();
+            let name = if stored_key == SITE_KEY {
+                CounterName::site()
+            } else {
+                match CounterName::parse(stored_key) {
+                    Ok(name) => name,
+                    // Not a counter this version wrote: left alone, not listed.
+                    Err(_) => continue,
+                }
+            };
+            if after.is_some_and(|after| &name <= after) {
+                continue;
+            }
+            let visitors = match &visitors {
+                Some(table) => table.get(stored_key).map_err(failed)?.map_or(0, |v| v.value()),
+                None => 0,
+            };
+            counters.push((
+                name,
+                Totals {
+                    views: views.value(),
+                    visitors,
+                },
+            ));
+        }
+        counters.sort_by(|a, b| a.0.cmp(&b.0));
+        let more = counters.len() > limit;
+        counters.truncate(limit);
+        Ok(CounterPage { counters, more })
+    }
+
+    async fn salt(&self, day: Day) -> Result<Salt, StoreError> {
+        match self.submit(Work::Salt(day)).await? {
+            Answer::Salt(salt) => Ok(salt),
+            Answer::Totals(_) => Err(mixed_up()),
+        }
     }
 }
 
 /// Runs until every `EmbeddedStore` handle is gone.
-fn write_loop(db: &Database, requests: &mpsc::Receiver<Reply>) {
-    while let Ok(first) = requests.recv() {
+fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
+    let mut purged = clock.today();
+    loop {
+        let first = match jobs.recv_timeout(PURGE_CHECK) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let today = clock.today();
+                if today != purged {
+                    match commit(db, |txn| purge(txn, today)) {
+                        Ok(()) => purged = today,
+                        Err(error) => tracing::error!(
+                            error = %crate::error::error_chain(&error),
+                            "deleting expired markers and salts failed; trying again later"
+                        ),
+                    }
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
-            match requests.try_recv() {
-                Ok(reply) => batch.push(reply),
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        match commit_increments(db, batch.len() as u64) {
-            Ok(last) => {
-                let first = last - (batch.len() as u64 - 1);
-                for (value, reply) in (first..=last).zip(batch) {
+        let mut answers = Vec::with_capacity(batch.len());
+        let committed = commit(db, |txn| {
+            for job in &batch {
+                let answer = match &job.work {
+                    Work::Visit(visit) => apply_visit(txn, visit).map(Answer::Totals),
+                    Work::Salt(day) => day_salt(txn, *day).map(Answer::Salt),
+                };
+                // A counter at its maximum is that visit's answer (it wrote nothing);
+                // a storage failure may have written part of a visit: none commits.
+                if let Err(StoreError::Failed(error)) = answer {
+                    return Err(StoreError::Failed(error));
+                }
+                answers.push(answer);
+            }
+            Ok(())
+        });
+        match committed {
+            Ok(()) => {
+                for (job, answer) in batch.into_iter().zip(answers) {
                     // A caller that went away still had its visit counted; nothing to undo.
-                    let _ = reply.send(Ok(value));
+                    let _ = job.reply.send(answer);
                 }
             }
             Err(error) => {
                 let message = crate::error::error_chain(&error);
                 tracing::error!(error = %message, "embedded store commit failed; nothing was counted");
-                for reply in batch {
-                    let _ = reply.send(Err(failed(message.clone().into())));
+                for job in batch {
+                    let _ = job.reply.send(Err(failed(message.clone())));
                 }
             }
         }
     }
 }
 
-/// Adds `n` in one durable transaction and returns the new count.
-fn commit_increments(db: &Database, n: u64) -> Result<u64, StoreError> {
-    let txn = db.begin_write().map_err(|e| failed(e.into()))?;
-    let count = {
-        let mut table = txn.open_table(COUNTERS).map_err(|e| failed(e.into()))?;
-        let current = table
-            .get(COUNTER_KEY)
-            .map_err(|e| failed(e.into()))?
-            .map_or(0, |count| count.value());
-        // A u64 holds more visits than any site will see, but an operator can set a
-        // counter near the top; the value stays as it is, and is still a count.
-        let count = current.checked_add(n).ok_or_else(|| {
-            failed(
-                format!("the counter is at its maximum ({current}); adding {n} would overflow")
-                    .into(),
-            )
-        })?;
-        table
-            .insert(COUNTER_KEY, count)
-            .map_err(|e| failed(e.into()))?;
-        count
+/// Runs `work` in one durable write transaction. An error from `work` for one job is
+/// that job's answer (it wrote nothing); an error of the transaction fails them all.
+fn commit(
+    db: &Database,
+    work: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(failed)?;
+    work(&txn)?;
+    txn.commit().map_err(failed)
+}
+
+/// Counts one visit inside `txn`. Checks every value before writing any, so a visit
+/// that cannot be counted (a number at its maximum) changes nothing.
+fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreError> {
+    let counter_key = key(&visit.counter);
+    let day = visit.day.days_since_epoch();
+    let day_key = (visit.counter.as_str(), day);
+    let mut markers = txn.open_table(MARKERS).map_err(failed)?;
+    let new_visitor = match &visit.marker {
+        Some(marker) => markers
+            .get((day, marker.0.as_slice()))
+            .map_err(failed)?
+            .is_none(),
+        None => false,
     };
-    txn.commit().map_err(|e| failed(e.into()))?;
-    Ok(count)
+    let mut views = txn.open_table(COUNTERS).map_err(failed)?;
+    let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
+    let mut days = txn.open_table(DAYS).map_err(failed)?;
+    let current = Totals {
+        views: views.get(counter_key).map_err(failed)?.map_or(0, |v| v.value()),
+        visitors: visitors.get(counter_key).map_err(failed)?.map_or(0, |v| v.value()),
+    };
+    let (day_views, day_visitors) = days.get(day_key).map_err(failed)?.map_or((0, 0), |v| v.value());
+    let add = u64::from(new_visitor);
+    let overflow = || {
+        StoreError::NotACount(format!(
+            "counter {} is at its maximum ({} views, {} visitors); nothing was counted",
+            visit.counter, current.views, current.visitors
+        ))
+    };
+    let next = Totals {
+        views: current.views.checked_add(1).ok_or_else(overflow)?,
+        visitors: current.visitors.checked_add(add).ok_or_else(overflow)?,
+    };
+    let next_day = (
+        day_views.checked_add(1).ok_or_else(overflow)?,
+        day_visitors.checked_add(add).ok_or_else(overflow)?,
+    );
+    views.insert(counter_key, next.views).map_err(failed)?;
+    visitors.insert(counter_key, next.visitors).map_err(failed)?;
+    days.insert(day_key, next_day).map_err(failed)?;
+    if new_visitor && let Some(marker) = &visit.marker {
+        markers.insert((day, marker.0.as_slice()), ()).map_err(failed)?;
+    }
+    Ok(next)
+}
+
+/// The salt of `day`, made if missing; making it deletes older salts and expired markers.
+fn day_salt(txn: &WriteTransaction, day: Day) -> Result<Salt, StoreError> {
+    let mut salts = txn.open_table(SALTS).map_err(failed)?;
+    if let Some(stored) = salts.get(day.days_since_epoch()).map_err(failed)?
+        && let Some(salt) = Salt::from_slice(stored.value())
+    {
+        return Ok(salt);
+    }
+    let salt = Salt::random().map_err(|_| failed("the system's random generator failed"))?;
+    salts.insert(day.days_since_epoch(), salt.0.as_slice()).map_err(failed)?;
+    drop(salts);
+    purge(txn, day)?;
+    Ok(salt)
+}
+
+/// Deletes the salts of days before `today` and the markers of days before yesterday.
+fn purge(txn: &WriteTransaction, today: Day) -> Result<(), StoreError> {
+    let today = today.days_since_epoch();
+    let mut salts = txn.open_table(SALTS).map_err(failed)?;
+    salts.retain(|day, _| day >= today).map_err(failed)?;
+    let mut markers = txn.open_table(MARKERS).map_err(failed)?;
+    let oldest_kept = today - (MARKER_DAYS - 1);
+    if markers.len().map_err(failed)? > 0 {
+        markers.retain(|(day, _), ()| day >= oldest_kept).map_err(failed)?;
+    }
+    Ok(())
 }

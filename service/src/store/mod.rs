@@ -1,5 +1,9 @@
-//! Where the count lives. Handlers see only [`CounterStore`]; the adapters are
+//! Where the counts live. Handlers see only [`CounterStore`]; the adapters are
 //! DynamoDB (production) and an embedded single-file store (local use).
+//!
+//! Both keep, per counter, its views and visitors; per counter and UTC day, the
+//! same two numbers; per visitor, counter and day, a marker (a keyed hash, see
+//! [`crate::visitor`]) that expires two days after its day; and the day's salt.
 
 pub mod dynamodb;
 pub mod embedded;
@@ -9,15 +13,78 @@ use std::future::Future;
 pub use dynamodb::DynamoDbStore;
 pub use embedded::EmbeddedStore;
 
+use crate::day::Day;
+use crate::names::CounterName;
+use crate::visitor::{Marker, Salt};
+
 /// The error type the adapters wrap their causes in.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// One counter: read it, or add one and learn the new value.
+/// Every request's store work (the day's salt and the visit, or a read) ends within
+/// this, success or not: the contract promises an answer within 3 s.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_millis(2500);
+
+/// The most counters one page of [`CounterStore::list`] holds.
+pub const PAGE_SIZE: usize = 1000;
+
+/// A counter's numbers (or one day's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    /// Views: every counted POST.
+    pub views: u64,
+    /// Visitors: distinct visitors per UTC day, summed over days.
+    pub visitors: u64,
+}
+
+/// One POST to count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub counter: CounterName,
+    /// The UTC day it is counted on.
+    pub day: Day,
+    /// The visitor's marker for this counter and day; `None` when the visitor is
+    /// unknown (no client address), which counts the view and no visitor.
+    pub marker: Option<Marker>,
+}
+
+/// One page of the list of counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CounterPage {
+    /// Sorted by name.
+    pub counters: Vec<(CounterName, Totals)>,
+    /// Whether more counters follow the last one.
+    pub more: bool,
+}
+
 pub trait CounterStore: Send + Sync + 'static {
-    /// The current count; a counter never written reads as 0 (and stays unwritten).
-    fn get(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// Adds one, atomically, and returns the count after this increment.
-    fn increment(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// A counter's totals; a counter never counted reads as zeros (and stays unwritten).
+    fn get(&self, counter: &CounterName) -> impl Future<Output = Result<Totals, StoreError>> + Send;
+
+    /// Counts one view, and one visitor if the visit's marker is new on this counter
+    /// today, atomically per counter: concurrent visits get distinct, consecutive
+    /// views, and a marker counts one visitor however many of its visits race.
+    /// Returns the counter's totals after this visit.
+    fn record(&self, visit: &Visit) -> impl Future<Output = Result<Totals, StoreError>> + Send;
+
+    /// The counter's numbers on each day from `from` to `to` (both included, oldest
+    /// first), zeros for days without visits.
+    fn days(
+        &self,
+        counter: &CounterName,
+        from: Day,
+        to: Day,
+    ) -> impl Future<Output = Result<Vec<Totals>, StoreError>> + Send;
+
+    /// Up to `limit` counters that have been counted, sorted by name, after `after`.
+    fn list(
+        &self,
+        after: Option<&CounterName>,
+        limit: usize,
+    ) -> impl Future<Output = Result<CounterPage, StoreError>> + Send;
+
+    /// The salt of `day`, made (random) if it does not exist yet. Making it destroys
+    /// every older day's salt.
+    fn salt(&self, day: Day) -> impl Future<Output = Result<Salt, StoreError>> + Send;
 }
 
 /// Why the store could not answer. The cause is kept for the log; the client

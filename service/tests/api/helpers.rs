@@ -18,7 +18,12 @@ use serde_json::Value;
 use tower::ServiceExt;
 use visitor_counter::app::app;
 use visitor_counter::config::{AllowedOrigins, TableName};
-use visitor_counter::store::{CounterStore, DynamoDbStore, EmbeddedStore, StoreError};
+use visitor_counter::day::{Clock, Day};
+use visitor_counter::names::CounterName;
+use visitor_counter::store::{
+    CounterPage, CounterStore, DynamoDbStore, EmbeddedStore, StoreError, Totals, Visit,
+};
+use visitor_counter::visitor::Salt;
 
 pub use testkit::dynamodb::{Item, loader as local_loader, local_env as dynamodb_env};
 pub use testkit::lambda::LambdaFunction;
@@ -189,6 +194,25 @@ pub fn embedded_app() -> EmbeddedApp {
     }
 }
 
+/// The counter `site` (`/count`).
+pub fn site() -> CounterName {
+    CounterName::site()
+}
+
+/// A counter by name; panics on an invalid one (tests name valid ones).
+pub fn counter(name: &str) -> CounterName {
+    CounterName::parse(name).unwrap()
+}
+
+/// A view of `counter` today, from no known visitor (the view counts, no visitor).
+pub fn view(counter: &CounterName) -> Visit {
+    Visit {
+        counter: counter.clone(),
+        day: visitor_counter::day::SystemClock.today(),
+        marker: None,
+    }
+}
+
 /// A store that always fails in one way, and records whether anything was counted.
 pub struct FailingStore {
     pub error: fn() -> StoreError,
@@ -196,11 +220,20 @@ pub struct FailingStore {
 }
 
 impl CounterStore for FailingStore {
-    async fn get(&self) -> Result<u64, StoreError> {
+    async fn get(&self, _: &CounterName) -> Result<Totals, StoreError> {
         Err((self.error)())
     }
-    async fn increment(&self) -> Result<u64, StoreError> {
+    async fn record(&self, _: &Visit) -> Result<Totals, StoreError> {
         self.increments.fetch_add(1, Ordering::SeqCst);
+        Err((self.error)())
+    }
+    async fn days(&self, _: &CounterName, _: Day, _: Day) -> Result<Vec<Totals>, StoreError> {
+        Err((self.error)())
+    }
+    async fn list(&self, _: Option<&CounterName>, _: usize) -> Result<CounterPage, StoreError> {
+        Err((self.error)())
+    }
+    async fn salt(&self, _: Day) -> Result<Salt, StoreError> {
         Err((self.error)())
     }
 }
