@@ -47,6 +47,9 @@ pub struct Schemas {
     pub get_count: Validator,
     pub post_count: Validator,
     pub problem: Validator,
+    pub counter: Validator,
+    pub days: Validator,
+    pub counters: Validator,
 }
 
 pub fn schema(name: &str) -> Validator {
@@ -60,6 +63,9 @@ pub fn schemas() -> &'static Schemas {
         get_count: schema("get-count.json"),
         post_count: schema("post-count.json"),
         problem: schema("problem.json"),
+        counter: schema("counter.json"),
+        days: schema("days.json"),
+        counters: schema("counters.json"),
     })
 }
 
@@ -104,6 +110,26 @@ impl Answer {
         let body = self.json();
         assert_valid(schema, &body);
         body["count"].as_u64().unwrap()
+    }
+
+    /// Checks a 200 JSON answer against `schema` and returns its body.
+    pub fn body(&self, schema: &Validator) -> Value {
+        assert_eq!(self.status, StatusCode::OK, "{self:?}");
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        assert_eq!(self.header("cache-control"), Some("no-store"));
+        let body = self.json();
+        assert_valid(schema, &body);
+        body
+    }
+
+    /// Checks a 200 counter answer for `name` and returns (views, visitors).
+    pub fn totals(&self, name: &str) -> (u64, u64) {
+        let body = self.body(&schemas().counter);
+        assert_eq!(body["name"], name, "{body}");
+        (
+            body["views"].as_u64().unwrap(),
+            body["visitors"].as_u64().unwrap(),
+        )
     }
 
     /// Checks a problem answer: status, media type, schema, `type`, no-store.
@@ -161,6 +187,43 @@ pub async fn post(app: &Router) -> Answer {
     .await
 }
 
+/// `method` on `path` from a visitor: the client address the server or Lambda would
+/// give the app, and a User-Agent.
+pub async fn visit_as(
+    app: &Router,
+    method: Method,
+    path: &str,
+    address: &str,
+    agent: &str,
+) -> Answer {
+    let mut request = request(method, path)
+        .header("user-agent", agent)
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(visitor_counter::visitor::ClientAddress(address.to_owned()));
+    call(app, request).await
+}
+
+/// `POST /counters/{name}` from a visitor; (views, visitors) of the answer.
+pub async fn count_visit(app: &Router, name: &str, address: &str, agent: &str) -> (u64, u64) {
+    visit_as(
+        app,
+        Method::POST,
+        &format!("/counters/{name}"),
+        address,
+        agent,
+    )
+    .await
+    .totals(name)
+}
+
+/// `GET` on `path`.
+pub async fn get_path(app: &Router, path: &str) -> Answer {
+    call(app, request(Method::GET, path).body(Body::empty()).unwrap()).await
+}
+
 /// Logs of the app under test, on stderr, when `TEST_LOG` is set.
 pub fn init_test_log() {
     static INIT: OnceLock<()> = OnceLock::new();
@@ -197,11 +260,6 @@ pub fn embedded_app() -> EmbeddedApp {
 /// The counter `site` (`/count`).
 pub fn site() -> CounterName {
     CounterName::site()
-}
-
-/// A counter by name; panics on an invalid one (tests name valid ones).
-pub fn counter(name: &str) -> CounterName {
-    CounterName::parse(name).unwrap()
 }
 
 /// A view of `counter` today, from no known visitor (the view counts, no visitor).

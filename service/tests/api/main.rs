@@ -20,6 +20,12 @@
 //! | reads are strongly consistent | `dynamodb::*`, `binary::serves_from_dynamodb_local` |
 //! | the OpenAPI document matches what the app serves | `openapi::*`, `schemathesis::*`, `e2e_checker::*` |
 //! | configuration: one line naming the variable; the README lists what is read | `binary::bad_configuration_*`, `docs::*` |
+//! | v2: `GET/POST /counters/{name}`, views consecutive, a visitor once per counter and UTC day | `counters::*` (both stores) |
+//! | v2: `days` range rules, zeros, oldest first, 366 dates, a day boundary | `counters::days_*`, `counters::a_day_boundary_*` |
+//! | v2: `GET /counters` sorted, paged past 1,000 | `counters::the_list_*` |
+//! | v2: invalid or not allowed names are `unknown-counter`; `COUNTERS` | `counters::invalid_names_*`, `counters::counters_limits_*` |
+//! | v2: `/count` is `site`; a v1 table or file keeps its count | `counters::count_is_*`, `counters::a_v1_*` |
+//! | v2: reads never write; round trips and write units per operation | `counters::reads_never_write`, `counters::each_operation_costs_*` |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -27,6 +33,7 @@
 mod binary;
 mod browser;
 mod contract;
+mod counters;
 mod docs;
 mod dynamodb;
 mod e2e_checker;
