@@ -123,7 +123,11 @@ impl<'a> Visitor<'a> {
 
 impl<S: CounterStore> AppState<S> {
     /// Counts one visit of `counter`, within the store deadline.
-    async fn visit(&self, counter: CounterName, visitor: Visitor<'_>) -> Result<Totals, StoreError> {
+    async fn visit(
+        &self,
+        counter: CounterName,
+        visitor: Visitor<'_>,
+    ) -> Result<Totals, StoreError> {
         within_deadline(async {
             let day = self.clock.today();
             let marker = match visitor.address {
@@ -141,7 +145,13 @@ impl<S: CounterStore> AppState<S> {
                 // No address (an in-process caller): the view counts, no visitor.
                 None => None,
             };
-            self.store.record(&Visit { counter, day, marker }).await
+            self.store
+                .record(&Visit {
+                    counter,
+                    day,
+                    marker,
+                })
+                .await
         })
         .await
     }
@@ -171,7 +181,11 @@ async fn count<S: CounterStore>(State(state): Shared<S>, request: Request) -> Re
     let method = request.method().clone();
     let result = match method {
         Method::GET => within_deadline(state.store.get(&CounterName::site())).await,
-        Method::POST => state.visit(CounterName::site(), Visitor::of(&request)).await,
+        Method::POST => {
+            state
+                .visit(CounterName::site(), Visitor::of(&request))
+                .await
+        }
         Method::OPTIONS => return crate::cors::preflight(COUNTING_METHODS),
         _ => return Problem::MethodNotAllowed(COUNTING_METHODS).into_response(),
     };
@@ -262,8 +276,7 @@ async fn days<S: CounterStore>(
         Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
         _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
     }
-    let (from, to) = match Query::parse(&uri).and_then(|query| range(&query, state.clock.today()))
-    {
+    let (from, to) = match Query::parse(&uri).and_then(|query| range(&query, state.clock.today())) {
         Ok(range) => range,
         Err(problem) => return problem.into_response(),
     };
@@ -369,7 +382,11 @@ impl Query {
 
     /// The one value of `name`; given twice it is a 400. Unknown parameters are ignored.
     fn one(&self, name: &'static str) -> Result<Option<&str>, Problem> {
-        let mut values = self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
         match (values.next(), values.next()) {
             (value, None) => Ok(value),
             (Some(_), Some(_)) => Err(invalid_query(format!("{name}: given more than once"))),

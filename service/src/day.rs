@@ -155,14 +155,21 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *now += by;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        UNIX_EPOCH + *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        UNIX_EPOCH
+            + *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -177,8 +184,19 @@ mod tests {
         assert_eq!(Day::parse("2026-12-02").unwrap().to_string(), "2026-12-02");
         assert_eq!(Day::parse("2000-02-29").unwrap().to_string(), "2000-02-29");
         for bad in [
-            "2026-02-29", "1900-02-29", "2026-02-30", "2026-13-01", "2026-00-10", "2026-01-00",
-            "2026-1-05", "26-01-05", "2026/01/05", "", "2026-01-05T", "+026-01-05", "2026-01-0a",
+            "2026-02-29",
+            "1900-02-29",
+            "2026-02-30",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-00",
+            "2026-1-05",
+            "26-01-05",
+            "2026/01/05",
+            "",
+            "2026-01-05T",
+            "+026-01-05",
+            "2026-01-0a",
         ] {
             assert_eq!(Day::parse(bad), None, "{bad:?}");
         }
@@ -196,6 +214,9 @@ mod tests {
         assert_eq!(day(86_399), "1970-01-01");
         assert_eq!(day(86_400), "1970-01-02");
         assert_eq!(day(1_796_169_600), "2026-12-02");
-        assert_eq!(Day::of(UNIX_EPOCH - Duration::from_secs(1)).to_string(), "1969-12-31");
+        assert_eq!(
+            Day::of(UNIX_EPOCH - Duration::from_secs(1)).to_string(),
+            "1969-12-31"
+        );
     }
 }

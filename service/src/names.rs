@@ -126,7 +126,9 @@ impl AllowedCounters {
             Self::List { names, prefixes } => {
                 name.is_site()
                     || names.contains(name)
-                    || prefixes.iter().any(|p| name.as_str().starts_with(p.as_str()))
+                    || prefixes
+                        .iter()
+                        .any(|p| name.as_str().starts_with(p.as_str()))
             }
         }
     }
@@ -185,7 +187,15 @@ mod tests {
         assert_eq!(AllowedCounters::parse("").unwrap(), AllowedCounters::Any);
         assert_eq!(AllowedCounters::parse("*").unwrap(), AllowedCounters::Any);
         let long_prefix = format!("{}*", "a".repeat(64));
-        for bad in ["home,,blog", "Home", "-x*", "a*b*", "**", "a b", &long_prefix] {
+        for bad in [
+            "home,,blog",
+            "Home",
+            "-x*",
+            "a*b*",
+            "**",
+            "a b",
+            &long_prefix,
+        ] {
             assert!(AllowedCounters::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -25,7 +25,9 @@ pub enum Problem {
     /// The methods the path answers, as sent in `Allow`.
     MethodNotAllowed(&'static str),
     RequestTimeout,
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     HeadersTooLarge,
     InternalError,
     StoredValueNotACount,

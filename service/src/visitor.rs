@@ -94,7 +94,10 @@ pub struct SaltCache(Mutex<Option<(Day, Salt)>>);
 
 impl SaltCache {
     pub fn get(&self, day: Day) -> Option<Salt> {
-        let cached = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         cached
             .as_ref()
             .filter(|(cached_day, _)| *cached_day == day)
@@ -103,7 +106,10 @@ impl SaltCache {
 
     /// Keeps `salt` for `day`, dropping the one held before (an older day's).
     pub fn put(&self, day: Day, salt: Salt) {
-        let mut cached = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *cached = Some((day, salt));
     }
 }
@@ -123,7 +129,10 @@ mod tests {
         assert_ne!(base, salt.marker(&about, "192.0.2.1", b"Firefox"));
         assert_ne!(base, salt.marker(&home, "192.0.2.2", b"Firefox"));
         assert_ne!(base, salt.marker(&home, "192.0.2.1", b"Chrome"));
-        assert_ne!(base, Salt([8; SALT_BYTES]).marker(&home, "192.0.2.1", b"Firefox"));
+        assert_ne!(
+            base,
+            Salt([8; SALT_BYTES]).marker(&home, "192.0.2.1", b"Firefox")
+        );
         // The length prefixes keep (address, agent) pairs apart.
         assert_ne!(
             salt.marker(&home, "1", b"2\0x"),

@@ -300,7 +300,10 @@ impl DynamoDbStore {
 
     /// One counting `UpdateItem`, retried only when the failure proves it was not
     /// applied, within [`OPERATION_TIMEOUT`].
-    #[allow(clippy::result_large_err, reason = "the SDK's own error type, classified by the caller")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "the SDK's own error type, classified by the caller"
+    )]
     async fn update(
         &self,
         request: UpdateItemFluentBuilder,
@@ -314,7 +317,8 @@ impl DynamoDbStore {
                 self.usage.call(Op::UpdateItem);
                 match request.clone().send().await {
                     Ok(output) => {
-                        self.usage.consumed(Op::UpdateItem, output.consumed_capacity());
+                        self.usage
+                            .consumed(Op::UpdateItem, output.consumed_capacity());
                         return Ok(output);
                     }
                     Err(error) if attempt < MAX_ATTEMPTS && never_applied(&error) => {
@@ -337,7 +341,12 @@ impl DynamoDbStore {
     /// `ADD count :one, visitors :visitors` on a counter or a day item. A stored
     /// value that is not a count (a string, a negative number) is left as it is: the
     /// condition fails and nothing is written.
-    fn add_visit(&self, id: String, new_visitor: bool, returns: ReturnValue) -> UpdateItemFluentBuilder {
+    fn add_visit(
+        &self,
+        id: String,
+        new_visitor: bool,
+        returns: ReturnValue,
+    ) -> UpdateItemFluentBuilder {
         self.writes
             .update_item()
             .key(HASH_KEY, AttributeValue::S(id))
@@ -400,16 +409,11 @@ impl DynamoDbStore {
     /// The `salt` item's salt, if it is `day`'s (or a later day's, when this
     /// process's clock is behind another's).
     async fn stored_salt(&self, day: Day) -> Result<Option<Salt>, StoreError> {
-        let item = self
-            .get_item(SALT_ID.to_owned(), &["day", "salt"])
-            .await?;
+        let item = self.get_item(SALT_ID.to_owned(), &["day", "salt"]).await?;
         Ok(item.and_then(|item| salt_of(&item, day)))
     }
 
-    async fn days_chunk(
-        &self,
-        ids: Vec<String>,
-    ) -> Result<HashMap<String, Totals>, StoreError> {
+    async fn days_chunk(&self, ids: Vec<String>) -> Result<HashMap<String, Totals>, StoreError> {
         let mut found = HashMap::new();
         let keys: Vec<HashMap<String, AttributeValue>> = ids
             .into_iter()
@@ -435,8 +439,14 @@ impl DynamoDbStore {
                 .send()
                 .await
                 .map_err(|e| classify(e, false))?;
-            self.usage.consumed(Op::BatchGetItem, output.consumed_capacity());
-            for item in output.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+            self.usage
+                .consumed(Op::BatchGetItem, output.consumed_capacity());
+            for item in output
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
                 if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
                     found.insert(id.clone(), totals_of(item)?);
                 }
@@ -561,15 +571,18 @@ impl CounterStore for DynamoDbStore {
         }
     }
 
-    async fn days(&self, counter: &CounterName, from: Day, to: Day) -> Result<Vec<Totals>, StoreError> {
+    async fn days(
+        &self,
+        counter: &CounterName,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<Totals>, StoreError> {
         let length = usize::try_from(from.until(to) + 1).unwrap_or(0);
         let ids: Vec<String> = (0..length)
             .map(|i| day_id(counter, from.plus(i as i32)))
             .collect();
         // BatchGetItem takes at most 100 keys; the chunks go out together.
-        let chunks = ids
-            .chunks(100)
-            .map(|chunk| self.days_chunk(chunk.to_vec()));
+        let chunks = ids.chunks(100).map(|chunk| self.days_chunk(chunk.to_vec()));
         let mut found = HashMap::new();
         for chunk in futures_util::future::join_all(chunks).await {
             found.extend(chunk?);
@@ -580,7 +593,11 @@ impl CounterStore for DynamoDbStore {
             .collect())
     }
 
-    async fn list(&self, after: Option<&CounterName>, limit: usize) -> Result<CounterPage, StoreError> {
+    async fn list(
+        &self,
+        after: Option<&CounterName>,
+        limit: usize,
+    ) -> Result<CounterPage, StoreError> {
         let mut counters = Vec::new();
         let mut start = None;
         loop {
@@ -595,7 +612,10 @@ impl CounterStore for DynamoDbStore {
                 .expression_attribute_names("#id", HASH_KEY)
                 .expression_attribute_names("#count", COUNT_ATTRIBUTE)
                 .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
-                .expression_attribute_values(":prefix", AttributeValue::S(COUNTER_PREFIX.to_owned()))
+                .expression_attribute_values(
+                    ":prefix",
+                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
+                )
                 .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
                 .set_exclusive_start_key(start)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -633,7 +653,8 @@ impl CounterStore for DynamoDbStore {
         // The first visit of the day makes its salt, overwriting (destroying) the last
         // one; the condition keeps a later day's salt from being replaced by a process
         // whose clock is behind, and two processes racing from making two salts.
-        let salt = Salt::random().map_err(|_| failed("the system's random generator failed".into()))?;
+        let salt =
+            Salt::random().map_err(|_| failed("the system's random generator failed".into()))?;
         let request = self
             .reads
             .update_item()
@@ -647,13 +668,17 @@ impl CounterStore for DynamoDbStore {
             .expression_attribute_values(":day", AttributeValue::S(day.to_string()))
             .expression_attribute_values(":salt", AttributeValue::B(Blob::new(salt.0.to_vec())))
             // Gone (by TTL) at the end of its day at the latest.
-            .expression_attribute_values(":ttl", AttributeValue::N(day.plus(1).start_epoch_seconds().to_string()))
+            .expression_attribute_values(
+                ":ttl",
+                AttributeValue::N(day.plus(1).start_epoch_seconds().to_string()),
+            )
             .return_values(ReturnValue::None)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         self.usage.call(Op::UpdateItem);
         match request.send().await {
             Ok(output) => {
-                self.usage.consumed(Op::UpdateItem, output.consumed_capacity());
+                self.usage
+                    .consumed(Op::UpdateItem, output.consumed_capacity());
                 Ok(salt)
             }
             Err(SdkError::ServiceError(service))

@@ -145,10 +145,16 @@ impl CounterStore for EmbeddedStore {
         let txn = self.db.begin_read().map_err(failed)?;
         let mut totals = Totals::default();
         if let Some(table) = read_table!(txn, COUNTERS) {
-            totals.views = table.get(key(counter)).map_err(failed)?.map_or(0, |v| v.value());
+            totals.views = table
+                .get(key(counter))
+                .map_err(failed)?
+                .map_or(0, |v| v.value());
         }
         if let Some(table) = read_table!(txn, VISITORS) {
-            totals.visitors = table.get(key(counter)).map_err(failed)?.map_or(0, |v| v.value());
+            totals.visitors = table
+                .get(key(counter))
+                .map_err(failed)?
+                .map_or(0, |v| v.value());
         }
         Ok(totals)
     }
@@ -217,7 +223,10 @@ impl CounterStore for EmbeddedStore {
                 continue;
             }
             let visitors = match &visitors {
-                Some(table) => table.get(stored_key).map_err(failed)?.map_or(0, |v| v.value()),
+                Some(table) => table
+                    .get(stored_key)
+                    .map_err(failed)?
+                    .map_or(0, |v| v.value()),
                 None => 0,
             };
             counters.push((
@@ -333,10 +342,19 @@ fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreErr
     let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
     let mut days = txn.open_table(DAYS).map_err(failed)?;
     let current = Totals {
-        views: views.get(counter_key).map_err(failed)?.map_or(0, |v| v.value()),
-        visitors: visitors.get(counter_key).map_err(failed)?.map_or(0, |v| v.value()),
+        views: views
+            .get(counter_key)
+            .map_err(failed)?
+            .map_or(0, |v| v.value()),
+        visitors: visitors
+            .get(counter_key)
+            .map_err(failed)?
+            .map_or(0, |v| v.value()),
     };
-    let (day_views, day_visitors) = days.get(day_key).map_err(failed)?.map_or((0, 0), |v| v.value());
+    let (day_views, day_visitors) = days
+        .get(day_key)
+        .map_err(failed)?
+        .map_or((0, 0), |v| v.value());
     let add = u64::from(new_visitor);
     let overflow = || {
         StoreError::NotACount(format!(
@@ -353,10 +371,14 @@ fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreErr
         day_visitors.checked_add(add).ok_or_else(overflow)?,
     );
     views.insert(counter_key, next.views).map_err(failed)?;
-    visitors.insert(counter_key, next.visitors).map_err(failed)?;
+    visitors
+        .insert(counter_key, next.visitors)
+        .map_err(failed)?;
     days.insert(day_key, next_day).map_err(failed)?;
     if new_visitor && let Some(marker) = &visit.marker {
-        markers.insert((day, marker.0.as_slice()), ()).map_err(failed)?;
+        markers
+            .insert((day, marker.0.as_slice()), ())
+            .map_err(failed)?;
     }
     Ok(next)
 }
@@ -370,7 +392,9 @@ fn day_salt(txn: &WriteTransaction, day: Day) -> Result<Salt, StoreError> {
         return Ok(salt);
     }
     let salt = Salt::random().map_err(|_| failed("the system's random generator failed"))?;
-    salts.insert(day.days_since_epoch(), salt.0.as_slice()).map_err(failed)?;
+    salts
+        .insert(day.days_since_epoch(), salt.0.as_slice())
+        .map_err(failed)?;
     drop(salts);
     purge(txn, day)?;
     Ok(salt)
@@ -384,7 +408,9 @@ fn purge(txn: &WriteTransaction, today: Day) -> Result<(), StoreError> {
     let mut markers = txn.open_table(MARKERS).map_err(failed)?;
     let oldest_kept = today - (MARKER_DAYS - 1);
     if markers.len().map_err(failed)? > 0 {
-        markers.retain(|(day, _), ()| day >= oldest_kept).map_err(failed)?;
+        markers
+            .retain(|(day, _), ()| day >= oldest_kept)
+            .map_err(failed)?;
     }
     Ok(())
 }

@@ -58,7 +58,8 @@ pub struct CounterPage {
 
 pub trait CounterStore: Send + Sync + 'static {
     /// A counter's totals; a counter never counted reads as zeros (and stays unwritten).
-    fn get(&self, counter: &CounterName) -> impl Future<Output = Result<Totals, StoreError>> + Send;
+    fn get(&self, counter: &CounterName)
+    -> impl Future<Output = Result<Totals, StoreError>> + Send;
 
     /// Counts one view, and one visitor if the visit's marker is new on this counter
     /// today, atomically per counter: concurrent visits get distinct, consecutive
