@@ -222,15 +222,20 @@ const GARBAGE_502: Fault = Fault {
     body: "\u{0}\u{1}{{{ not json",
 };
 
-/// Answers with `fault` and notes when each call came.
+/// One call the stub answered: when, and the item it named (`Key.id.S`).
+type Call = (Instant, String);
+
+/// Answers with `fault` and notes when each call came, for which item.
 struct Recording {
     template: ResponseTemplate,
-    calls: Arc<Mutex<Vec<Instant>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
 impl Respond for Recording {
-    fn respond(&self, _request: &wiremock::Request) -> ResponseTemplate {
-        self.calls.lock().unwrap().push(Instant::now());
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let item = body["Key"]["id"]["S"].as_str().unwrap_or_default().to_owned();
+        self.calls.lock().unwrap().push((Instant::now(), item));
         self.template.clone()
     }
 }
@@ -240,7 +245,7 @@ impl Respond for Recording {
 async fn app_on_stub(
     operation: &str,
     fault: &Fault,
-) -> (axum::Router, Arc<Mutex<Vec<Instant>>>, MockServer) {
+) -> (axum::Router, Arc<Mutex<Vec<Call>>>, MockServer) {
     let stub = MockServer::start().await;
     let calls = Arc::new(Mutex::new(Vec::new()));
     let template = ResponseTemplate::new(fault.status)
@@ -266,8 +271,26 @@ async fn app_on_stub(
     (app(Arc::new(store), origins()), calls, stub)
 }
 
-fn calls(recorded: &Mutex<Vec<Instant>>) -> Vec<Instant> {
-    recorded.lock().unwrap().clone()
+/// When each call came, whatever its item.
+fn calls(recorded: &Mutex<Vec<Call>>) -> Vec<Instant> {
+    recorded.lock().unwrap().iter().map(|(at, _)| *at).collect()
+}
+
+/// When each call for `item` came.
+fn calls_for(recorded: &Mutex<Vec<Call>>, item: &str) -> Vec<Instant> {
+    let recorded = recorded.lock().unwrap();
+    recorded
+        .iter()
+        .filter(|(_, id)| id == item)
+        .map(|(at, _)| *at)
+        .collect()
+}
+
+/// The items a POST of `site` without a known visitor writes: the counter and its day,
+/// in parallel (the day is `day#site#` + today).
+fn site_items() -> [String; 2] {
+    let today = visitor_counter::day::Clock::today(&visitor_counter::day::SystemClock);
+    ["visitorCount".to_owned(), format!("day#site#{today}")]
 }
 
 #[tokio::test]
@@ -297,7 +320,8 @@ async fn throttled_writes_are_retried_3_times_with_backoff_then_503() {
         let (app, recorded, _stub) = app_on_stub("UpdateItem", &fault).await;
         let (answer, elapsed) = timed(&app, Method::POST).await;
         assert_503_in_time(&answer, elapsed);
-        let calls = calls(&recorded);
+        assert_eq!(calls(&recorded).len(), 6, "UpdateItem answered {}", fault.name);
+        let calls = calls_for(&recorded, "visitorCount");
         assert_eq!(calls.len(), 3, "UpdateItem answered {}", fault.name);
         // Exponential backoff from 25 ms (plus jitter) between attempts.
         let first_pause = calls[1] - calls[0];
@@ -323,12 +347,16 @@ async fn a_write_that_may_have_landed_is_sent_exactly_once_then_503() {
             calls(&recorded).len()
         );
         assert_503_in_time(&answer, elapsed);
-        assert_eq!(
-            calls(&recorded).len(),
-            1,
-            "UpdateItem answered {}",
-            fault.name
-        );
+        // Each item the visit writes (the counter, its day) is sent once.
+        for item in site_items() {
+            assert_eq!(
+                calls_for(&recorded, &item).len(),
+                1,
+                "UpdateItem of {item} answered {}",
+                fault.name
+            );
+        }
+        assert_eq!(calls(&recorded).len(), 2, "UpdateItem answered {}", fault.name);
     }
 }
 
