@@ -66,8 +66,30 @@ enum Answer {
 #[derive(Debug, Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
-    writer: mpsc::Sender<Job>,
+    // After `db`: fields drop in order, and the writer's drop is what closes the file.
+    writer: Arc<Writer>,
     path: PathBuf,
+}
+
+/// The writer thread and its queue. Dropping the last handle ends the thread and waits
+/// for it, so once a store is gone its file is closed and unlocked: another process (an
+/// operator command after a test's own writes, a server after a command) can open it
+/// at once.
+#[derive(Debug)]
+struct Writer {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Without a sender the thread's `recv` ends and it returns, after any commit
+        // it was making.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 fn key(counter: &CounterName) -> &str {
@@ -96,15 +118,18 @@ impl EmbeddedStore {
         let db = Arc::new(Database::create(path).map_err(failed)?);
         // Whatever expired while the store was closed goes before the first request.
         commit(&db, |txn| purge(txn, clock.today()))?;
-        let (writer, jobs) = mpsc::channel();
+        let (sender, jobs) = mpsc::channel();
         let writer_db = Arc::clone(&db);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("counter-writer".into())
             .spawn(move || write_loop(&writer_db, &jobs, clock.as_ref()))
             .map_err(failed)?;
         Ok(Self {
             db,
-            writer,
+            writer: Arc::new(Writer {
+                jobs: Some(sender),
+                thread: Some(thread),
+            }),
             path: path.to_owned(),
         })
     }
@@ -116,6 +141,9 @@ impl EmbeddedStore {
     async fn submit(&self, work: Work) -> Result<Answer, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.writer
+            .jobs
+            .as_ref()
+            .ok_or_else(|| failed("the embedded store's writer has stopped"))?
             .send(Job { work, reply })
             .map_err(|_| failed("the embedded store's writer has stopped"))?;
         answer
