@@ -50,6 +50,12 @@ pub const KEYED_OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "UpdateItem"]
 /// Every DynamoDB operation the service calls: the function's IAM policy grants exactly
 /// these. `Scan` (the list of counters) names no key, so it cannot be limited by key.
 pub const OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "Scan", "UpdateItem"];
+/// What the operator commands (`visitor-counter counters ...`) call, with the operator's
+/// own credentials: `Scan` (list, export), `GetItem` and a conditional `UpdateItem`
+/// (set), `BatchWriteItem` (import). Only [`OperatorStore`]'s methods call
+/// `BatchWriteItem`, and the function never holds one (it serves a [`CounterStore`]),
+/// so its role is not granted it.
+pub const OPERATOR_OPERATIONS: &[&str] = &["BatchWriteItem", "GetItem", "Scan", "UpdateItem"];
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -72,10 +78,14 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue,
+    AttributeValue, ConsumedCapacity, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
+    ReturnValue, WriteRequest,
 };
 
-use super::{BoxError, CounterPage, CounterStore, StoreError, Totals, Visit};
+use super::{
+    BoxError, CounterPage, CounterRecord, CounterStore, OperatorStore, SetOutcome, StoreError,
+    Totals, Visit,
+};
 use crate::config::TableName;
 use crate::day::Day;
 use crate::names::CounterName;
@@ -777,4 +787,192 @@ pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https()
+}
+
+/// The most requests one `BatchWriteItem` takes.
+const BATCH_WRITE_SIZE: usize = 25;
+/// How many `BatchWriteItem`s an import has in flight at once.
+const BATCH_WRITES_IN_FLIGHT: usize = 8;
+/// Attempts at the items a `BatchWriteItem` left unprocessed.
+const BATCH_WRITE_ATTEMPTS: u32 = 10;
+
+/// The operator commands, with the operator's credentials (see [`OPERATOR_OPERATIONS`]).
+/// They go through the reading client, with the SDK's standard retries: every write here
+/// is absolute (`SET`, `PutRequest`), so a retry of one that landed writes the same
+/// values again and cannot count anything twice.
+impl OperatorStore for DynamoDbStore {
+    async fn export(&self) -> Result<Vec<CounterRecord>, StoreError> {
+        // One Scan of the whole table: consistent per item, not a snapshot of the table
+        // (a visit during the export may be in a counter and not yet in its day).
+        let mut records = std::collections::BTreeMap::new();
+        let record = |name: CounterName| CounterRecord {
+            name,
+            totals: Totals::default(),
+            days: Vec::new(),
+        };
+        let mut start = None;
+        loop {
+            let output = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression(
+                    "begins_with(#id, :counter) OR begins_with(#id, :day) OR #id = :site",
+                )
+                .projection_expression("#id, #count, #visitors")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_values(
+                    ":counter",
+                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
+                )
+                .expression_attribute_values(":day", AttributeValue::S(DAY_PREFIX.to_owned()))
+                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify(e, false))?;
+            for item in output.items() {
+                let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
+                    continue;
+                };
+                if let Some(name) = counter_of(id) {
+                    records
+                        .entry(name.clone())
+                        .or_insert_with(|| record(name))
+                        .totals = totals_of(item)?;
+                } else if let Some((name, day)) = day_of(id) {
+                    records
+                        .entry(name.clone())
+                        .or_insert_with(|| record(name))
+                        .days
+                        .push((day, totals_of(item)?));
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        let mut records: Vec<CounterRecord> = records.into_values().collect();
+        for record in &mut records {
+            record.days.sort_by_key(|(day, _)| *day);
+        }
+        Ok(records)
+    }
+
+    async fn set_totals(
+        &self,
+        counter: &CounterName,
+        expected: Option<Totals>,
+        totals: Totals,
+    ) -> Result<SetOutcome, StoreError> {
+        let mut request = self
+            .reads
+            .update_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
+            .update_expression("SET #count = :views, #visitors = :visitors")
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+            .expression_attribute_values(":views", number(totals.views))
+            .expression_attribute_values(":visitors", number(totals.visitors))
+            .return_values(ReturnValue::None);
+        if let Some(expected) = expected {
+            // A missing attribute reads as 0, as `get` reads it.
+            let holds = |attribute: &str, value: &str, expected: u64| {
+                if expected == 0 {
+                    format!("(attribute_not_exists({attribute}) OR {attribute} = {value})")
+                } else {
+                    format!("{attribute} = {value}")
+                }
+            };
+            request = request
+                .condition_expression(format!(
+                    "{} AND {}",
+                    holds("#count", ":old_views", expected.views),
+                    holds("#visitors", ":old_visitors", expected.visitors)
+                ))
+                .expression_attribute_values(":old_views", number(expected.views))
+                .expression_attribute_values(":old_visitors", number(expected.visitors));
+        }
+        match request.send().await {
+            Ok(_) => Ok(SetOutcome::Set),
+            Err(SdkError::ServiceError(service))
+                if service.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                // Either a visit came in since `expected` was read, or an earlier attempt
+                // of this very write landed and its retry found the new totals: the
+                // counter holding what was asked for is the second.
+                let current = self.get(counter).await?;
+                if current == totals {
+                    Ok(SetOutcome::Set)
+                } else {
+                    Ok(SetOutcome::Moved { current })
+                }
+            }
+            Err(error) => Err(classify(error, false)),
+        }
+    }
+
+    async fn restore(&self, records: &[CounterRecord]) -> Result<(), StoreError> {
+        let item = |id: String, totals: &Totals| {
+            let put = PutRequest::builder()
+                .item(HASH_KEY, AttributeValue::S(id))
+                .item(COUNT_ATTRIBUTE, number(totals.views))
+                .item(VISITORS_ATTRIBUTE, number(totals.visitors))
+                .build()
+                .map_err(|e| failed(e.into()))?;
+            Ok::<_, StoreError>(WriteRequest::builder().put_request(put).build())
+        };
+        let mut requests = Vec::new();
+        for record in records {
+            requests.push(item(counter_id(&record.name), &record.totals)?);
+            for (day, totals) in &record.days {
+                requests.push(item(day_id(&record.name, *day), totals)?);
+            }
+        }
+        let batches: Vec<&[WriteRequest]> = requests.chunks(BATCH_WRITE_SIZE).collect();
+        for group in batches.chunks(BATCH_WRITES_IN_FLIGHT) {
+            let writes = group.iter().map(|batch| self.batch_write(batch.to_vec()));
+            for written in futures_util::future::join_all(writes).await {
+                written?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DynamoDbStore {
+    /// One `BatchWriteItem`, asked again for what DynamoDB leaves unprocessed (under
+    /// load it may); only [`OperatorStore::restore`] calls it.
+    async fn batch_write(&self, mut pending: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for attempt in 1..=BATCH_WRITE_ATTEMPTS {
+            let output = self
+                .reads
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(|e| classify(e, false))?;
+            match output.unprocessed_items().and_then(|u| u.get(&self.table)) {
+                Some(unprocessed) if !unprocessed.is_empty() => {
+                    pending = unprocessed.clone();
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                _ => return Ok(()),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "BatchWriteItem left items unprocessed after every attempt".into(),
+        ))
+    }
+}
+
+/// The counter and day a day item holds (`day#NAME#YYYY-MM-DD`).
+fn day_of(id: &str) -> Option<(CounterName, Day)> {
+    let (name, date) = id.strip_prefix(DAY_PREFIX)?.rsplit_once('#')?;
+    Some((CounterName::parse(name).ok()?, Day::parse(date)?))
 }

@@ -29,7 +29,10 @@ use redb::{
 };
 use tokio::sync::oneshot;
 
-use super::{BoxError, CounterPage, CounterStore, StoreError, Totals, Visit};
+use super::{
+    BoxError, CounterPage, CounterRecord, CounterStore, OperatorStore, SetOutcome, StoreError,
+    Totals, Visit,
+};
 use crate::day::{Clock, Day, SystemClock};
 use crate::names::CounterName;
 use crate::visitor::{MARKER_DAYS, Salt};
@@ -56,11 +59,21 @@ struct Job {
 enum Work {
     Visit(Visit),
     Salt(Day),
+    /// The operator's `counters set` ([`OperatorStore::set_totals`]).
+    Set {
+        counter: CounterName,
+        expected: Option<Totals>,
+        totals: Totals,
+    },
+    /// The operator's `counters import` ([`OperatorStore::restore`]), in one commit.
+    Restore(Vec<CounterRecord>),
 }
 
 enum Answer {
     Totals(Totals),
     Salt(Salt),
+    Set(SetOutcome),
+    Restored,
 }
 
 #[derive(Debug, Clone)]
@@ -190,7 +203,7 @@ impl CounterStore for EmbeddedStore {
     async fn record(&self, visit: &Visit) -> Result<Totals, StoreError> {
         match self.submit(Work::Visit(visit.clone())).await? {
             Answer::Totals(totals) => Ok(totals),
-            Answer::Salt(_) => Err(mixed_up()),
+            _ => Err(mixed_up()),
         }
     }
 
@@ -274,7 +287,7 @@ impl CounterStore for EmbeddedStore {
     async fn salt(&self, day: Day) -> Result<Salt, StoreError> {
         match self.submit(Work::Salt(day)).await? {
             Answer::Salt(salt) => Ok(salt),
-            Answer::Totals(_) => Err(mixed_up()),
+            _ => Err(mixed_up()),
         }
     }
 }
@@ -313,6 +326,12 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
                 let answer = match &job.work {
                     Work::Visit(visit) => apply_visit(txn, visit).map(Answer::Totals),
                     Work::Salt(day) => day_salt(txn, *day).map(Answer::Salt),
+                    Work::Set {
+                        counter,
+                        expected,
+                        totals,
+                    } => set_totals(txn, counter, *expected, *totals).map(Answer::Set),
+                    Work::Restore(records) => restore(txn, records).map(|()| Answer::Restored),
                 };
                 // A counter at its maximum is that visit's answer (it wrote nothing);
                 // a storage failure may have written part of a visit: none commits.
@@ -439,6 +458,170 @@ fn purge(txn: &WriteTransaction, today: Day) -> Result<(), StoreError> {
         markers
             .retain(|(day, _), ()| day >= oldest_kept)
             .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Whether [`EmbeddedStore::open`] failed because another process holds the file: redb
+/// locks it for as long as a store is open, so a running server keeps every other
+/// opener (a second server, an operator command) out.
+pub fn is_in_use(error: &StoreError) -> bool {
+    match error {
+        StoreError::Failed(cause) => matches!(
+            cause.downcast_ref::<redb::DatabaseError>(),
+            Some(redb::DatabaseError::DatabaseAlreadyOpen)
+        ),
+        _ => false,
+    }
+}
+
+/// The operator commands. While they run the file is theirs alone (see [`is_in_use`]),
+/// so a set's read and its write cannot be separated by a visit here; the check is
+/// still made, in the writer's transaction, as on DynamoDB.
+impl OperatorStore for EmbeddedStore {
+    async fn export(&self) -> Result<Vec<CounterRecord>, StoreError> {
+        // One read transaction: the export is a snapshot of one commit.
+        let txn = self.db.begin_read().map_err(failed)?;
+        let mut records = std::collections::BTreeMap::new();
+        let record = |name: CounterName| CounterRecord {
+            name,
+            totals: Totals::default(),
+            days: Vec::new(),
+        };
+        if let Some(views) = read_table!(txn, COUNTERS) {
+            let visitors = read_table!(txn, VISITORS);
+            for entry in views.iter().map_err(failed)? {
+                let (stored_key, views) = entry.map_err(failed)?;
+                let Some(name) = name_of(stored_key.value()) else {
+                    continue;
+                };
+                let visitors = match &visitors {
+                    Some(table) => table
+                        .get(stored_key.value())
+                        .map_err(failed)?
+                        .map_or(0, |v| v.value()),
+                    None => 0,
+                };
+                records.insert(
+                    name.clone(),
+                    CounterRecord {
+                        totals: Totals {
+                            views: views.value(),
+                            visitors,
+                        },
+                        ..record(name)
+                    },
+                );
+            }
+        }
+        if let Some(days) = read_table!(txn, DAYS) {
+            for entry in days.iter().map_err(failed)? {
+                let (day_key, numbers) = entry.map_err(failed)?;
+                let (name, day) = day_key.value();
+                let Ok(name) = CounterName::parse(name) else {
+                    continue;
+                };
+                let (views, visitors) = numbers.value();
+                records
+                    .entry(name.clone())
+                    .or_insert_with(|| record(name))
+                    .days
+                    .push((Day::from_days_since_epoch(day), Totals { views, visitors }));
+            }
+        }
+        let mut records: Vec<CounterRecord> = records.into_values().collect();
+        for record in &mut records {
+            record.days.sort_by_key(|(day, _)| *day);
+        }
+        Ok(records)
+    }
+
+    async fn set_totals(
+        &self,
+        counter: &CounterName,
+        expected: Option<Totals>,
+        totals: Totals,
+    ) -> Result<SetOutcome, StoreError> {
+        let work = Work::Set {
+            counter: counter.clone(),
+            expected,
+            totals,
+        };
+        match self.submit(work).await? {
+            Answer::Set(outcome) => Ok(outcome),
+            _ => Err(mixed_up()),
+        }
+    }
+
+    async fn restore(&self, records: &[CounterRecord]) -> Result<(), StoreError> {
+        match self.submit(Work::Restore(records.to_vec())).await? {
+            Answer::Restored => Ok(()),
+            _ => Err(mixed_up()),
+        }
+    }
+}
+
+/// The counter a `counters` (or `visitors`) key holds; `None` for keys this version
+/// does not write.
+fn name_of(stored_key: &str) -> Option<CounterName> {
+    if stored_key == SITE_KEY {
+        Some(CounterName::site())
+    } else {
+        CounterName::parse(stored_key).ok()
+    }
+}
+
+/// Sets a counter's totals inside `txn` if it holds `expected` (or always, without).
+fn set_totals(
+    txn: &WriteTransaction,
+    counter: &CounterName,
+    expected: Option<Totals>,
+    totals: Totals,
+) -> Result<SetOutcome, StoreError> {
+    let counter_key = key(counter);
+    let mut views = txn.open_table(COUNTERS).map_err(failed)?;
+    let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
+    let current = Totals {
+        views: views
+            .get(counter_key)
+            .map_err(failed)?
+            .map_or(0, |v| v.value()),
+        visitors: visitors
+            .get(counter_key)
+            .map_err(failed)?
+            .map_or(0, |v| v.value()),
+    };
+    if expected.is_some_and(|expected| expected != current) {
+        return Ok(SetOutcome::Moved { current });
+    }
+    views.insert(counter_key, totals.views).map_err(failed)?;
+    visitors
+        .insert(counter_key, totals.visitors)
+        .map_err(failed)?;
+    Ok(SetOutcome::Set)
+}
+
+/// Writes every record's totals and days inside `txn`: one commit, so an import that
+/// fails midway writes nothing.
+fn restore(txn: &WriteTransaction, records: &[CounterRecord]) -> Result<(), StoreError> {
+    let mut views = txn.open_table(COUNTERS).map_err(failed)?;
+    let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
+    let mut days = txn.open_table(DAYS).map_err(failed)?;
+    for record in records {
+        let counter_key = key(&record.name);
+        views
+            .insert(counter_key, record.totals.views)
+            .map_err(failed)?;
+        visitors
+            .insert(counter_key, record.totals.visitors)
+            .map_err(failed)?;
+        for (day, totals) in &record.days {
+            days.insert(
+                (record.name.as_str(), day.days_since_epoch()),
+                (totals.views, totals.visitors),
+            )
+            .map_err(failed)?;
+        }
     }
     Ok(())
 }

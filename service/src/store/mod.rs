@@ -7,11 +7,13 @@
 
 pub mod dynamodb;
 pub mod embedded;
+pub mod operator;
 
 use std::future::Future;
 
 pub use dynamodb::DynamoDbStore;
 pub use embedded::EmbeddedStore;
+pub use operator::{CounterRecord, OperatorStore, SetOutcome};
 
 use crate::day::Day;
 use crate::names::CounterName;

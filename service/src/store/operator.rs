@@ -1,0 +1,58 @@
+//! What the operator commands (`visitor-counter counters ...`, see [`crate::operator`])
+//! ask of a store, beyond what the service does.
+//!
+//! A trait of its own: the service (local server and Lambda function) only ever holds a
+//! [`CounterStore`], so nothing it runs can reach these writes. On DynamoDB they use
+//! operations the function's IAM role is not granted (`BatchWriteItem`; see
+//! [`super::dynamodb::OPERATOR_OPERATIONS`]): they run with the operator's own credentials.
+
+use std::future::Future;
+
+use super::{CounterStore, StoreError, Totals};
+use crate::day::Day;
+use crate::names::CounterName;
+
+/// One counter as stored: its totals and every day it has numbers for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterRecord {
+    pub name: CounterName,
+    pub totals: Totals,
+    /// Oldest first, each day once.
+    pub days: Vec<(Day, Totals)>,
+}
+
+/// What a conditional [`OperatorStore::set_totals`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOutcome {
+    /// The counter now holds the totals asked for.
+    Set,
+    /// The counter no longer held the expected totals (a visit came in between): it
+    /// holds `current` and nothing was written.
+    Moved { current: Totals },
+}
+
+pub trait OperatorStore: CounterStore {
+    /// Every counter the store holds (whether or not `COUNTERS` allows it), sorted by
+    /// name, each with its days. A counter that has days but no totals (its first visit's
+    /// counter write failed) reads as zero totals.
+    fn export(&self) -> impl Future<Output = Result<Vec<CounterRecord>, StoreError>> + Send;
+
+    /// Sets a counter's views and visitors, leaving its days alone. With `expected`, only
+    /// if the counter still holds exactly those totals (a counter never counted holds
+    /// zeros); without, whatever it holds.
+    fn set_totals(
+        &self,
+        counter: &CounterName,
+        expected: Option<Totals>,
+        totals: Totals,
+    ) -> impl Future<Output = Result<SetOutcome, StoreError>> + Send;
+
+    /// Writes each record's totals and each of its days, replacing what the store holds
+    /// for that counter and those days; counters and days not in `records` are left as
+    /// they are. Every value written is absolute, so running it again with the same
+    /// records writes the same store (nothing is added up).
+    fn restore(
+        &self,
+        records: &[CounterRecord],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
