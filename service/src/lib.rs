@@ -8,6 +8,7 @@ pub mod config;
 pub mod cors;
 pub mod day;
 pub mod error;
+pub mod export;
 pub mod lambda;
 pub mod logging;
 pub mod names;
