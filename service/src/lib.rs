@@ -2,6 +2,8 @@
 //!
 //! One axum [`app`](app::app) serves `/count` and `/counters`; [`run`] puts it behind AWS Lambda or a
 //! local HTTP server, on DynamoDB or the embedded store, as [`Config`] says.
+//! [`operator`] reads the command line: serving is the default, and `counters ...` are the
+//! operator's commands on the same store.
 
 pub mod app;
 pub mod config;
@@ -12,6 +14,7 @@ pub mod export;
 pub mod lambda;
 pub mod logging;
 pub mod names;
+pub mod operator;
 pub mod problem;
 pub mod server;
 pub mod store;

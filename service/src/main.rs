@@ -1,8 +1,17 @@
 use std::process::ExitCode;
 
+use visitor_counter::operator::{self, Invocation};
 use visitor_counter::{Config, StartError, error_chain, lambda, logging};
 
 fn main() -> ExitCode {
+    match operator::invocation(std::env::args_os()) {
+        Invocation::Serve => serve(),
+        Invocation::Counters(command) => operator::run(command),
+        Invocation::Exit(code) => code,
+    }
+}
+
+fn serve() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => return failed(error.runtime_api.clone(), &error.into()),
