@@ -26,6 +26,7 @@
 //! | v2: invalid or not allowed names are `unknown-counter`; `COUNTERS` | `counters::invalid_names_*`, `counters::counters_limits_*` |
 //! | v2: `/count` is `site`; a v1 table or file keeps its count | `counters::count_is_*`, `counters::a_v1_*` |
 //! | v2: reads never write; round trips and write units per operation | `counters::reads_never_write`, `counters::each_operation_costs_*` |
+//! | operators: `counters set/list/export/import` on both stores; `set` refuses a counter that moved; bad input is one line and changes nothing; a running server keeps them off its file; `--help` everywhere | `operator::*` |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,6 +46,7 @@ mod lambda;
 mod lambda_binary;
 mod load;
 mod openapi;
+mod operator;
 mod origin;
 mod schemathesis;
 mod security;
