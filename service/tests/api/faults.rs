@@ -234,7 +234,10 @@ struct Recording {
 impl Respond for Recording {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
         let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
-        let item = body["Key"]["id"]["S"].as_str().unwrap_or_default().to_owned();
+        let item = body["Key"]["id"]["S"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         self.calls.lock().unwrap().push((Instant::now(), item));
         self.template.clone()
     }
@@ -320,7 +323,12 @@ async fn throttled_writes_are_retried_3_times_with_backoff_then_503() {
         let (app, recorded, _stub) = app_on_stub("UpdateItem", &fault).await;
         let (answer, elapsed) = timed(&app, Method::POST).await;
         assert_503_in_time(&answer, elapsed);
-        assert_eq!(calls(&recorded).len(), 6, "UpdateItem answered {}", fault.name);
+        assert_eq!(
+            calls(&recorded).len(),
+            6,
+            "UpdateItem answered {}",
+            fault.name
+        );
         let calls = calls_for(&recorded, "visitorCount");
         assert_eq!(calls.len(), 3, "UpdateItem answered {}", fault.name);
         // Exponential backoff from 25 ms (plus jitter) between attempts.
@@ -356,7 +364,12 @@ async fn a_write_that_may_have_landed_is_sent_exactly_once_then_503() {
                 fault.name
             );
         }
-        assert_eq!(calls(&recorded).len(), 2, "UpdateItem answered {}", fault.name);
+        assert_eq!(
+            calls(&recorded).len(),
+            2,
+            "UpdateItem answered {}",
+            fault.name
+        );
     }
 }
 
