@@ -32,12 +32,14 @@
 //! throughput, latency percentiles ([`Latency`]), and a check that the count moved by
 //! exactly the number of answered `POST`s.
 //!
-//! Where things are: [`options`] (what the checker is told, and its validation), the
+//! Where things are: [`options`] (what the checker is told, and its validation),
+//! [`date`] (UTC calendar dates, for the counters' days), the
 //! checks a file per contract clause (`checks/`), the HTTP client and its evidence
 //! (`http`), the report (`report`), the errors (`error`).
 
 pub mod cli;
 pub mod contract;
+pub mod date;
 pub mod latency;
 pub mod load;
 pub mod options;
