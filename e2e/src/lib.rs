@@ -20,8 +20,9 @@
 //! # }
 //! ```
 //!
-//! Full mode sends `POST /count`, so it adds visits to the counter; read-only mode
-//! ([`Options::read_only`]) changes nothing and is the one to run against production.
+//! Full mode sends `POST /count` and `POST /counters/{name}` (on its own counter,
+//! [`Options::counter`]), so it adds visits; read-only mode ([`Options::read_only`])
+//! changes nothing and is the one to run against production.
 //!
 //! The checker paces itself ([`Options::rate`], a token bucket as API Gateway's throttle
 //! is) and sends a request answered `429 Too Many Requests` again after its
@@ -55,6 +56,6 @@ pub use crate::error::Error;
 pub use crate::http::{DEFAULT_RETRY_WAIT, MAX_RETRY_WAIT, THROTTLE_RETRIES, install_tls_provider};
 pub use crate::latency::Latency;
 pub use crate::options::{
-    DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, DEFAULT_TIMEOUT, MAX_BURST, Options,
+    DEFAULT_BURST, DEFAULT_COUNTER, DEFAULT_FOREIGN_ORIGIN, DEFAULT_TIMEOUT, MAX_BURST, Options,
 };
 pub use crate::report::{Check, Exchange, Outcome, Report};

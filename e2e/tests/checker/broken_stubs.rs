@@ -42,10 +42,14 @@ async fn count_as_a_string() {
             "get-sees-post",
             "post-burst-distinct",
             "post-foreign-origin",
+            "count-is-site",
             "errors-not-counted"
         ]
     );
-    assert_eq!(read_only_mode(Fault::CountAsString).await, ["get-count"]);
+    assert_eq!(
+        read_only_mode(Fault::CountAsString).await,
+        ["get-count", "count-is-site"]
+    );
 }
 
 #[tokio::test]
@@ -69,7 +73,8 @@ async fn post_that_does_not_increment() {
         [
             "post-increments",
             "post-burst-distinct",
-            "post-foreign-origin"
+            "post-foreign-origin",
+            "count-is-site"
         ]
     );
 }
@@ -81,7 +86,8 @@ async fn get_that_does_not_see_the_post() {
         [
             "get-sees-post",
             "post-burst-distinct",
-            "post-foreign-origin"
+            "post-foreign-origin",
+            "count-is-site"
         ]
     );
 }
@@ -100,6 +106,7 @@ async fn wildcard_allow_origin() {
         "cors-foreign-origin",
         "cors-preflight",
         "cors-foreign-preflight",
+        "counters-cors",
     ];
     assert_eq!(full(Fault::WildcardOrigin).await, expected);
     assert_eq!(read_only_mode(Fault::WildcardOrigin).await, expected);
@@ -111,6 +118,7 @@ async fn cors_missing() {
         "cors-allowed-origin",
         "cors-allowed-origin-errors",
         "cors-preflight",
+        "counters-cors",
     ];
     assert_eq!(full(Fault::NoCors).await, expected);
     assert_eq!(read_only_mode(Fault::NoCors).await, expected);
@@ -120,7 +128,11 @@ async fn cors_missing() {
 async fn foreign_origin_echoed() {
     assert_eq!(
         read_only_mode(Fault::ForeignOriginEchoed).await,
-        ["cors-foreign-origin", "cors-foreign-preflight"]
+        [
+            "cors-foreign-origin",
+            "cors-foreign-preflight",
+            "counters-cors"
+        ]
     );
 }
 
@@ -131,7 +143,8 @@ async fn credentials_allowed() {
         [
             "cors-allowed-origin",
             "cors-allowed-origin-errors",
-            "cors-preflight"
+            "cors-preflight",
+            "counters-cors"
         ]
     );
 }
@@ -140,7 +153,7 @@ async fn credentials_allowed() {
 async fn preflight_without_post() {
     assert_eq!(
         read_only_mode(Fault::PreflightWithoutPost).await,
-        ["cors-preflight"]
+        ["cors-preflight", "counters-cors"]
     );
 }
 
@@ -153,7 +166,11 @@ async fn preflights_answered_by_the_gateway() {
 
 #[tokio::test]
 async fn vary_missing() {
-    let expected = ["cors-allowed-origin", "cors-allowed-origin-errors"];
+    let expected = [
+        "cors-allowed-origin",
+        "cors-allowed-origin-errors",
+        "counters-cors",
+    ];
     assert_eq!(full(Fault::NoVary).await, expected);
     assert_eq!(read_only_mode(Fault::NoVary).await, expected);
 }
@@ -170,9 +187,13 @@ async fn a_problem_sent_as_plain_json() {
         full(Fault::ProblemAsPlainJson).await,
         [
             "post-foreign-origin",
+            "counters-list",
             "not-found",
             "method-not-allowed",
-            "payload-too-large"
+            "payload-too-large",
+            "days-invalid-range",
+            "unknown-counter",
+            "counters-method-not-allowed"
         ]
     );
 }
@@ -202,7 +223,7 @@ async fn a_500_without_problem_json() {
 async fn allow_missing_on_405() {
     assert_eq!(
         read_only_mode(Fault::AllowMissing).await,
-        ["method-not-allowed"]
+        ["method-not-allowed", "counters-method-not-allowed"]
     );
 }
 
