@@ -26,6 +26,7 @@
 //! | v2: invalid or not allowed names are `unknown-counter`; `COUNTERS` | `counters::invalid_names_*`, `counters::counters_limits_*` |
 //! | v2: `/count` is `site`; a v1 table or file keeps its count | `counters::count_is_*`, `counters::a_v1_*` |
 //! | v2: reads never write; round trips and write units per operation | `counters::reads_never_write`, `counters::each_operation_costs_*` |
+//! | v2 privacy: no address or User-Agent stored in any encoding; old salts and markers gone | `privacy::*` (both stores) |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,6 +47,7 @@ mod lambda_binary;
 mod load;
 mod openapi;
 mod origin;
+mod privacy;
 mod schemathesis;
 mod security;
 mod support;
