@@ -150,3 +150,54 @@ async fn the_v2_routes_on_a_named_stage() {
     let site = invoke(&t.app, &v2_event("GET", "/prod/counters/site", "")).await;
     assert_eq!(site.totals("site"), (1, 1));
 }
+
+/// The v2 event above from `source_ip`, with extra `headers` a client may set.
+fn from_client(source_ip: &str, headers: &[(&str, &str)]) -> String {
+    let mut event: serde_json::Value =
+        serde_json::from_str(&v2_event("POST", "/prod/counters/home", "")).unwrap();
+    event["requestContext"]["http"]["sourceIp"] = source_ip.into();
+    for (name, value) in headers {
+        event["headers"][*name] = (*value).into();
+    }
+    event.to_string()
+}
+
+#[tokio::test]
+async fn the_visitor_is_the_source_ip_api_gateway_saw_never_a_header() {
+    let t = embedded_app();
+    // Two addresses: two visitors.
+    assert_eq!(
+        invoke(&t.app, &from_client("198.51.100.1", &[]))
+            .await
+            .totals("home"),
+        (1, 1)
+    );
+    assert_eq!(
+        invoke(&t.app, &from_client("198.51.100.2", &[]))
+            .await
+            .totals("home"),
+        (2, 2)
+    );
+    // One address behind any header a client writes: still one visitor.
+    for spoof in [
+        "x-forwarded-for",
+        "x-real-ip",
+        "forwarded",
+        "cf-connecting-ip",
+        "true-client-ip",
+    ] {
+        let event = from_client("198.51.100.1", &[(spoof, "192.0.2.200")]);
+        let (_, visitors) = invoke(&t.app, &event).await.totals("home");
+        assert_eq!(visitors, 2, "{spoof} made a new visitor");
+    }
+    // Without a source address the view counts and no visitor.
+    let mut event: serde_json::Value = serde_json::from_str(&from_client("", &[])).unwrap();
+    event["requestContext"]["http"]
+        .as_object_mut()
+        .unwrap()
+        .remove("sourceIp");
+    assert_eq!(
+        invoke(&t.app, &event.to_string()).await.totals("home"),
+        (8, 2)
+    );
+}
