@@ -1,6 +1,22 @@
-# The counter lives in one item (id = "visitorCount", Number attribute `count`);
-# the service's store (service/src/store/dynamodb.rs) names the key and the item,
-# and service/tests/infra.rs fails when this table and that code disagree.
+# One table, one String hash key `id`; every item is told apart by its id alone:
+#
+#   visitorCount              the counter `site` (v1's one item, kept so /count keeps
+#                             its number): Number attributes `count` (views), `visitors`
+#   counter#NAME              every other counter: `count`, `visitors`
+#   day#NAME#YYYY-MM-DD       a counter's day (UTC): `count`, `visitors`
+#   visitor#YYYY-MM-DD#HASH   that a visitor was counted on a counter that day: a keyed
+#                             hash of (counter, IP, User-Agent) under the day's salt,
+#                             never an address; only `ttl`
+#   salt                      the day's salt: `day`, `salt` (32 random bytes), `ttl`
+#
+# Markers and salts carry `ttl` (epoch seconds, two days on): DynamoDB deletes an item
+# whose `ttl` has passed, in the background, usually within a few days and not at that
+# second, so TTL is the clean-up and not the deadline. Counters and days have no `ttl`
+# and stay. Only the key is declared: the other attributes need no schema.
+#
+# The service's store (service/src/store/dynamodb.rs: HASH_KEY, KEY_PATTERNS,
+# TTL_ATTRIBUTE) names the key, the items and the TTL attribute, and
+# service/tests/infra.rs fails when this table and that code disagree.
 resource "aws_dynamodb_table" "counter" {
   name         = local.name
   billing_mode = "PAY_PER_REQUEST"
@@ -9,6 +25,13 @@ resource "aws_dynamodb_table" "counter" {
   attribute {
     name = "id"
     type = "S"
+  }
+
+  # Turning TTL on changes the table in place; the key schema above is v1's, so a v1
+  # table is kept, with its count, and nothing is replaced.
+  ttl {
+    attribute_name = "ttl"
+    enabled        = true
   }
 
   point_in_time_recovery {
@@ -23,10 +46,10 @@ resource "aws_dynamodb_table" "counter" {
   deletion_protection_enabled = true
 
   lifecycle {
-    # The count is the one thing here that cannot be rebuilt: a plan that would
+    # The counts are the one thing here that cannot be rebuilt: a plan that would
     # destroy the table fails instead (see "Tear down" in docs/deploy.md).
     prevent_destroy = true
   }
 
-  # checkov:skip=CKV_AWS_119:A customer managed KMS key costs $1/month, more than the rest of the stack at rest, to protect one number; the table is encrypted with the AWS managed key.
+  # checkov:skip=CKV_AWS_119:A customer managed KMS key costs $1/month, more than the rest of the stack at rest, to protect a few counters; the table is encrypted with the AWS managed key.
 }

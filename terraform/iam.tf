@@ -22,25 +22,38 @@ locals {
 
 resource "aws_iam_role" "function" {
   name                 = "${local.name}-function"
-  description          = "Execution role of the ${local.name} function: the counter item and its own log group, nothing else."
+  description          = "Execution role of the ${local.name} function: its table's items and its own log group, nothing else."
   assume_role_policy   = data.aws_iam_policy_document.function_assume.json
   permissions_boundary = local.permissions_boundary_arn
 }
 
 # Exactly the DynamoDB operations the service calls (visitor_counter::store::dynamodb::OPERATIONS),
-# on this table, on the counter item only; service/tests/infra.rs checks both against the code.
+# on this table only (no index, no other table); service/tests/infra.rs checks both
+# statements against the code.
 data "aws_iam_policy_document" "function" {
+  # The operations that name their keys (KEYED_OPERATIONS), on the service's own items
+  # only: every hash key of the request must match one of the store's KEY_PATTERNS
+  # (the counter `site`, the other counters, their days, the visitor markers, the salt).
   statement {
-    sid       = "ReadAndIncrementTheCounterItem"
-    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    sid       = "ReadAndCountTheServicesItems"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.counter.arn]
 
-    # Only the item whose hash key is the counter's id (visitor_counter::store::dynamodb::COUNTER_ID).
     condition {
-      test     = "ForAllValues:StringEquals"
+      test     = "ForAllValues:StringLike"
       variable = "dynamodb:LeadingKeys"
-      values   = ["visitorCount"]
+      values   = ["visitorCount", "counter#*", "day#*", "visitor#*", "salt"]
     }
+  }
+
+  # The list of counters (GET /counters). Scan names no key, so dynamodb:LeadingKeys
+  # cannot limit it: this statement has no key condition (one would be empty for a Scan,
+  # and ForAllValues of an empty set is true, so it would only look like a limit). It
+  # may read every item of this table, and nothing outside it.
+  statement {
+    sid       = "ListTheCounters"
+    actions   = ["dynamodb:Scan"]
+    resources = [aws_dynamodb_table.counter.arn]
   }
 
   statement {

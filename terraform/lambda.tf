@@ -32,7 +32,7 @@ resource "aws_cloudwatch_log_group" "function" {
 
 resource "aws_lambda_function" "counter" {
   function_name = local.name
-  description   = "visitor-counter (${var.environment}): GET/POST /count"
+  description   = "visitor-counter (${var.environment}): /count and /counters"
   role          = aws_iam_role.function.arn
 
   runtime       = "provided.al2023"
@@ -53,6 +53,7 @@ resource "aws_lambda_function" "counter" {
     variables = {
       COUNTER_TABLE   = aws_dynamodb_table.counter.name
       ALLOWED_ORIGINS = join(",", var.allowed_origins)
+      COUNTERS        = var.counters
     }
   }
 
@@ -71,10 +72,10 @@ resource "aws_lambda_function" "counter" {
   # The role must be able to write logs before the first cold start.
   depends_on = [aws_iam_role_policy.function]
 
-  # checkov:skip=CKV_AWS_50:X-Ray would bill per traced request for a function that makes one DynamoDB call; the JSON logs, Lambda metrics and API access logs cover it.
+  # checkov:skip=CKV_AWS_50:X-Ray would bill per traced request for a function that makes one or two DynamoDB calls; the JSON logs, Lambda metrics and API access logs cover it.
   # checkov:skip=CKV_AWS_116:A dead-letter queue only receives failed asynchronous invocations; API Gateway invokes this function synchronously and gets the error back.
   # checkov:skip=CKV_AWS_117:The function reaches only DynamoDB and CloudWatch through their public endpoints; a VPC would add NAT or endpoint costs and cold-start time, and protect nothing.
-  # checkov:skip=CKV_AWS_173:The environment holds a table name and a list of origins, no secrets; Lambda encrypts it at rest with its AWS managed key.
+  # checkov:skip=CKV_AWS_173:The environment holds a table name, a list of origins and a list of counter names, no secrets; Lambda encrypts it at rest with its AWS managed key.
   # checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and signing in the Deploy workflow; the code comes only from this repository's main branch, through the OIDC deploy role.
 }
 

@@ -149,10 +149,11 @@ resource "aws_cloudwatch_metric_alarm" "api_4xx_rate" {
   }
 }
 
-# ThrottledRequests is published per operation: add up the two the service calls.
+# ThrottledRequests is published per operation: add up the ones the service calls
+# (visitor_counter::store::dynamodb::OPERATIONS; service/tests/infra.rs compares them).
 resource "aws_cloudwatch_metric_alarm" "table_throttles" {
   alarm_name          = "${local.name}-table-throttled-requests"
-  alarm_description   = "DynamoDB throttled the counter's reads or writes (the service answers 503 with Retry-After)."
+  alarm_description   = "DynamoDB throttled the counters' reads or writes (the service answers 503 with Retry-After)."
   evaluation_periods  = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = 1
@@ -162,9 +163,23 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
 
   metric_query {
     id          = "throttled"
-    expression  = "SUM([get_item, update_item])"
-    label       = "ThrottledRequests (GetItem + UpdateItem)"
+    expression  = "SUM([batch_get_item, get_item, scan, update_item])"
+    label       = "ThrottledRequests (BatchGetItem + GetItem + Scan + UpdateItem)"
     return_data = true
+  }
+
+  metric_query {
+    id = "batch_get_item"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ThrottledRequests"
+      dimensions = {
+        TableName = aws_dynamodb_table.counter.name
+        Operation = "BatchGetItem"
+      }
+      stat   = "Sum"
+      period = 300
+    }
   }
 
   metric_query {
@@ -175,6 +190,20 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
       dimensions = {
         TableName = aws_dynamodb_table.counter.name
         Operation = "GetItem"
+      }
+      stat   = "Sum"
+      period = 300
+    }
+  }
+
+  metric_query {
+    id = "scan"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ThrottledRequests"
+      dimensions = {
+        TableName = aws_dynamodb_table.counter.name
+        Operation = "Scan"
       }
       stat   = "Sum"
       period = 300

@@ -38,6 +38,21 @@ variable "allowed_origins" {
   }
 }
 
+variable "counters" {
+  description = "The counters the API may count and show: comma-separated names and prefix* patterns (\"home,blog-*\": home and every name starting blog-), no spaces; \"*\" alone or \"\" (the default) allows every valid name. `site` (GET/POST /count) is always allowed. A name is 1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit; any other name is the API's 404 unknown-counter. Becomes the function's COUNTERS."
+  type        = string
+  default     = ""
+  nullable    = false
+
+  validation {
+    condition = var.counters == "" || var.counters == "*" || alltrue([
+      for entry in split(",", var.counters) :
+      can(regex("^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$", entry)) || can(regex("^[a-z0-9][a-z0-9._-]{0,63}[*]$", entry))
+    ])
+    error_message = "counters must be \"\" or \"*\" (every valid name), or comma-separated entries without spaces, each a counter name (1-64 characters of a-z, 0-9, '.', '_', '-', first and last a letter or digit) or a prefix of one followed by '*' (e.g. \"home,blog-*\")."
+  }
+}
+
 # --- Function ---------------------------------------------------------------
 
 variable "lambda_memory_mb" {

@@ -1,7 +1,7 @@
 //! The `e2e` command line.
 //!
 //! `e2e [verify] --base-url URL --origin ORIGIN [--read-only] [--json] [--burst N]
-//! [--timeout-secs S] [--foreign-origin ORIGIN] [--rate N]`: `verify` is the default command, so
+//! [--timeout-secs S] [--foreign-origin ORIGIN] [--rate N] [--counter NAME]`: `verify` is the default command, so
 //! further commands can sit beside it as subcommands.
 //!
 //! `e2e load --base-url URL [--requests N] [--concurrency C] [--mix GET:POST]
@@ -25,7 +25,9 @@ use crate::checks::verify as verify_url;
 use crate::error::Error;
 use crate::http::error_chain;
 use crate::load::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, LoadOptions, Mix};
-use crate::options::{DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, DEFAULT_RATE, Options};
+use crate::options::{
+    DEFAULT_BURST, DEFAULT_COUNTER, DEFAULT_FOREIGN_ORIGIN, DEFAULT_RATE, Options,
+};
 
 /// Every check passed (`load`: no 5xx, every request answered, integrity held).
 pub const EXIT_PASSED: u8 = 0;
@@ -113,6 +115,10 @@ struct VerifyArgs {
     /// The most requests a second, in bursts of at most --burst (at most 1000).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE)]
     rate: u32,
+    /// The named counter full mode counts on (POST /counters/NAME); read-only mode
+    /// reads only site.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_COUNTER)]
+    counter: String,
 }
 
 /// Runs the command line `args` (the program name first) and returns its exit status.
@@ -181,6 +187,7 @@ async fn verify(args: VerifyArgs) -> u8 {
         origin: args.origin,
         foreign_origin: args.foreign_origin,
         read_only: args.read_only,
+        counter: args.counter,
         burst: args.burst,
         timeout: Duration::from_secs(args.timeout_secs),
         rate: Some(args.rate),

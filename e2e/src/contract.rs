@@ -16,6 +16,21 @@ pub const GET_COUNT_SCHEMA: &str = include_str!("../../contracts/schemas/get-cou
 pub const POST_COUNT_SCHEMA: &str = include_str!("../../contracts/schemas/post-count.json");
 /// `contracts/schemas/problem.json`: every error body.
 pub const PROBLEM_SCHEMA: &str = include_str!("../../contracts/schemas/problem.json");
+/// `contracts/schemas/counter.json`: the body of `GET` and `POST /counters/{name}`.
+pub const COUNTER_SCHEMA: &str = include_str!("../../contracts/schemas/counter.json");
+/// `contracts/schemas/days.json`: the body of `GET /counters/{name}/days`.
+pub const DAYS_SCHEMA: &str = include_str!("../../contracts/schemas/days.json");
+/// `contracts/schemas/counters.json`: the body of `GET /counters`.
+pub const COUNTERS_SCHEMA: &str = include_str!("../../contracts/schemas/counters.json");
+
+/// The paths of the contract, as `openapi.json` spells them.
+pub const COUNT_PATH: &str = "/count";
+/// The list of counters.
+pub const COUNTERS_PATH: &str = "/counters";
+/// One named counter.
+pub const COUNTER_PATH: &str = "/counters/{name}";
+/// One named counter's days.
+pub const DAYS_PATH: &str = "/counters/{name}/days";
 
 /// The largest request body the contract accepts, in bytes ("at most 1 KiB").
 pub const BODY_LIMIT: usize = 1024;
@@ -33,8 +48,21 @@ pub(crate) struct Contract {
     pub payload_too_large_type: String,
     /// The `type` of the 403 problem a `POST` from a foreign origin gets.
     pub origin_not_allowed_type: String,
-    /// The methods a 405 lists in `Allow`.
+    /// The methods a 405 on `/count` lists in `Allow`.
     pub allow: Vec<String>,
+    pub counter: Schema,
+    pub days: Schema,
+    pub counters: Schema,
+    /// The `type` of the 404 problem an invalid or not-allowed counter name gets.
+    pub unknown_counter_type: String,
+    /// The `type` of the 400 problem a bad query parameter gets.
+    pub invalid_query_type: String,
+    /// The methods a 405 on `/counters/{name}` lists in `Allow`.
+    pub allow_counter: Vec<String>,
+    /// The methods a 405 on `/counters` lists in `Allow`.
+    pub allow_counters: Vec<String>,
+    /// The methods a 405 on `/counters/{name}/days` lists in `Allow`.
+    pub allow_days: Vec<String>,
 }
 
 /// A compiled schema and the file it came from, for messages.
@@ -72,7 +100,8 @@ impl Contract {
     pub fn load() -> Result<Self, Error> {
         let openapi: Value = serde_json::from_str(OPENAPI)
             .map_err(|error| Error::Contract(format!("openapi.json is not JSON: {error}")))?;
-        let allow = pointer_str(&openapi, "/components/headers/Allow/schema/const")?;
+        let bad_request = problem_types(response_at(&openapi, COUNT_PATH, "get", "400")?)?;
+        let invalid_query = problem_types(response_at(&openapi, DAYS_PATH, "get", "400")?)?;
         Ok(Self {
             get_count: Schema::compile("schemas/get-count.json", GET_COUNT_SCHEMA)?,
             post_count: Schema::compile("schemas/post-count.json", POST_COUNT_SCHEMA)?,
@@ -81,8 +110,114 @@ impl Contract {
             method_not_allowed_type: problem_type(&openapi, "MethodNotAllowed")?,
             payload_too_large_type: problem_type(&openapi, "PayloadTooLarge")?,
             origin_not_allowed_type: problem_type(&openapi, "OriginNotAllowed")?,
-            allow: tokens(allow).map(str::to_owned).collect(),
+            allow: allow_at(&openapi, COUNT_PATH)?,
+            counter: Schema::compile("schemas/counter.json", COUNTER_SCHEMA)?,
+            days: Schema::compile("schemas/days.json", DAYS_SCHEMA)?,
+            counters: Schema::compile("schemas/counters.json", COUNTERS_SCHEMA)?,
+            unknown_counter_type: single_type(
+                problem_types(response_at(&openapi, COUNTER_PATH, "get", "404")?)?,
+                COUNTER_PATH,
+            )?,
+            // The route's 400 is the generic bad-request one every route has, and the
+            // problem of its own: the one that is not the generic one.
+            invalid_query_type: single_type(
+                invalid_query
+                    .into_iter()
+                    .filter(|kind| !bad_request.contains(kind))
+                    .collect(),
+                DAYS_PATH,
+            )?,
+            allow_counter: allow_at(&openapi, COUNTER_PATH)?,
+            allow_counters: allow_at(&openapi, COUNTERS_PATH)?,
+            allow_days: allow_at(&openapi, DAYS_PATH)?,
         })
+    }
+
+    /// Whether `name` is a counter name by the contract: the `name` of a counter body
+    /// that `counter.json` accepts.
+    pub fn is_counter_name(&self, name: &str) -> bool {
+        let body = serde_json::json!({"name": name, "views": 0, "visitors": 0});
+        self.counter.violations(&body).is_empty()
+    }
+}
+
+/// The value at a local `$ref` (`#/components/...`), or `value` itself when it is none.
+fn resolved<'a>(openapi: &'a Value, value: &'a Value) -> Result<&'a Value, Error> {
+    match value.get("$ref").and_then(Value::as_str) {
+        None => Ok(value),
+        Some(reference) => reference
+            .strip_prefix('#')
+            .and_then(|pointer| openapi.pointer(pointer))
+            .ok_or_else(|| Error::Contract(format!("openapi.json has no {reference}"))),
+    }
+}
+
+/// The response `status` of `method` on `path`, its `$ref` followed.
+fn response_at<'a>(
+    openapi: &'a Value,
+    path: &str,
+    method: &str,
+    status: &str,
+) -> Result<&'a Value, Error> {
+    let pointer = format!("/paths/{}/{method}/responses/{status}", escaped(path));
+    let response = openapi
+        .pointer(&pointer)
+        .ok_or_else(|| Error::Contract(format!("openapi.json has no {pointer}")))?;
+    resolved(openapi, response)
+}
+
+/// The methods a 405 on `path` lists in `Allow`: OpenAPI cannot give a response to
+/// methods that are not operations, so the contract names it in the path's
+/// `x-other-methods`, whose response's `Allow` header has the list as its `const`.
+fn allow_at(openapi: &Value, path: &str) -> Result<Vec<String>, Error> {
+    let pointer = format!("/paths/{}/x-other-methods/response", escaped(path));
+    let response = openapi
+        .pointer(&pointer)
+        .ok_or_else(|| Error::Contract(format!("openapi.json has no {pointer}")))?;
+    let response = resolved(openapi, response)?;
+    let header = response
+        .pointer("/headers/Allow")
+        .ok_or_else(|| Error::Contract(format!("the response at {pointer} has no Allow header")))?;
+    let allow = resolved(openapi, header)?
+        .pointer("/schema/const")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::Contract(format!(
+                "the Allow header of the response at {pointer} has no const"
+            ))
+        })?;
+    Ok(tokens(allow).map(str::to_owned).collect())
+}
+
+/// A path as a JSON Pointer token (`/` is `~1`, `~` is `~0`).
+fn escaped(path: &str) -> String {
+    path.replace('~', "~0").replace('/', "~1")
+}
+
+/// The distinct problem `type`s of a response's examples, in the order they come.
+fn problem_types(response: &Value) -> Result<Vec<String>, Error> {
+    let examples = response
+        .pointer("/content/application~1problem+json/examples")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::Contract("a problem response has no examples".to_owned()))?;
+    let mut types: Vec<String> = Vec::new();
+    for kind in examples
+        .values()
+        .filter_map(|example| example.pointer("/value/type").and_then(Value::as_str))
+    {
+        if !types.iter().any(|known| known == kind) {
+            types.push(kind.to_owned());
+        }
+    }
+    Ok(types)
+}
+
+fn single_type(types: Vec<String>, path: &str) -> Result<String, Error> {
+    match <[String; 1]>::try_from(types) {
+        Ok([kind]) => Ok(kind),
+        Err(types) => Err(Error::Contract(format!(
+            "expected one problem type of its own on {path}, found {types:?}"
+        ))),
     }
 }
 
@@ -107,13 +242,6 @@ fn problem_type(openapi: &Value, response: &str) -> Result<String, Error> {
         )));
     }
     Ok(first.to_owned())
-}
-
-fn pointer_str<'a>(document: &'a Value, pointer: &str) -> Result<&'a str, Error> {
-    document
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::Contract(format!("openapi.json has no string at {pointer}")))
 }
 
 /// The count of a `{"count": N}` body; `None` when there is none to read.
@@ -154,6 +282,92 @@ mod tests {
             "urn:visitor-counter:problem:origin-not-allowed"
         );
         assert_eq!(contract.allow, ["GET", "POST", "OPTIONS"]);
+        assert_eq!(
+            contract.unknown_counter_type,
+            "urn:visitor-counter:problem:unknown-counter"
+        );
+        assert_eq!(
+            contract.invalid_query_type,
+            "urn:visitor-counter:problem:invalid-query"
+        );
+        assert_eq!(contract.allow_counter, ["GET", "POST", "OPTIONS"]);
+        assert_eq!(contract.allow_counters, ["GET", "OPTIONS"]);
+        assert_eq!(contract.allow_days, ["GET", "OPTIONS"]);
+    }
+
+    #[test]
+    fn every_problem_type_read_is_one_problem_json_knows() {
+        let contract = Contract::load().unwrap();
+        for kind in [
+            &contract.not_found_type,
+            &contract.method_not_allowed_type,
+            &contract.payload_too_large_type,
+            &contract.origin_not_allowed_type,
+            &contract.unknown_counter_type,
+            &contract.invalid_query_type,
+        ] {
+            let problem = serde_json::json!({
+                "type": kind, "title": "t", "status": 400, "detail": "d"
+            });
+            assert!(contract.problem.violations(&problem).is_empty(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_days_route_has_the_same_unknown_counter_problem() {
+        let openapi: Value = serde_json::from_str(OPENAPI).unwrap();
+        let contract = Contract::load().unwrap();
+        let days = problem_types(response_at(&openapi, DAYS_PATH, "get", "404").unwrap());
+        assert_eq!(days.unwrap(), [contract.unknown_counter_type]);
+    }
+
+    #[test]
+    fn names_are_the_contract_s() {
+        let contract = Contract::load().unwrap();
+        for name in [
+            "site",
+            "home",
+            "blog.first-post",
+            "a",
+            "0_9",
+            &"a".repeat(64),
+        ] {
+            assert!(contract.is_counter_name(name), "{name:?}");
+        }
+        for name in [
+            "",
+            "Home",
+            "-a",
+            "a-",
+            ".a",
+            "a.",
+            "a b",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(!contract.is_counter_name(name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn the_v2_schemas_reject_what_the_contract_forbids() {
+        let contract = Contract::load().unwrap();
+        let counter = serde_json::json!({"name": "home", "views": 3, "visitors": 1});
+        assert!(contract.counter.violations(&counter).is_empty());
+        for invalid in [
+            serde_json::json!({"name": "home", "views": 3}),
+            serde_json::json!({"name": "home", "views": -1, "visitors": 0}),
+            serde_json::json!({"name": "home", "views": 3, "visitors": 1, "count": 3}),
+        ] {
+            assert!(
+                !contract.counter.violations(&invalid).is_empty(),
+                "{invalid}"
+            );
+        }
+        let list = serde_json::json!({"counters": [counter], "next": "home"});
+        assert!(contract.counters.violations(&list).is_empty());
+        let days = serde_json::json!({"name": "home", "days": []});
+        assert!(!contract.days.violations(&days).is_empty());
     }
 
     #[test]

@@ -44,17 +44,18 @@ const EVIDENCE_HEADERS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub method: Method,
-    /// Relative to the base URL, such as `count`.
-    pub path: &'static str,
+    /// Relative to the base URL, such as `count` or `counters/site/days?from=2026-01-01`:
+    /// already percent-encoded where it needs to be.
+    pub path: String,
     pub headers: Vec<(HeaderName, String)>,
     pub body: Option<Vec<u8>>,
 }
 
 impl Request {
-    pub fn new(method: Method, path: &'static str) -> Self {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
             method,
-            path,
+            path: path.into(),
             headers: Vec::new(),
             body: None,
         }
@@ -262,7 +263,7 @@ impl Client {
     }
 
     async fn send_once(&self, request: &Request) -> Result<Result<Answer, NoAnswer>, Error> {
-        let url = self.url(request.path)?;
+        let url = self.url(&request.path)?;
         let label = format!("{} /{}", request.method, request.path);
         let mut exchange = Exchange {
             method: request.method.to_string(),

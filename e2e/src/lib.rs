@@ -20,8 +20,9 @@
 //! # }
 //! ```
 //!
-//! Full mode sends `POST /count`, so it adds visits to the counter; read-only mode
-//! ([`Options::read_only`]) changes nothing and is the one to run against production.
+//! Full mode sends `POST /count` and `POST /counters/{name}` (on its own counter,
+//! [`Options::counter`]), so it adds visits; read-only mode ([`Options::read_only`])
+//! changes nothing and is the one to run against production.
 //!
 //! The checker paces itself ([`Options::rate`], a token bucket as API Gateway's throttle
 //! is) and sends a request answered `429 Too Many Requests` again after its
@@ -32,12 +33,14 @@
 //! throughput, latency percentiles ([`Latency`]), and a check that the count moved by
 //! exactly the number of answered `POST`s.
 //!
-//! Where things are: [`options`] (what the checker is told, and its validation), the
+//! Where things are: [`options`] (what the checker is told, and its validation),
+//! [`date`] (UTC calendar dates, for the counters' days), the
 //! checks a file per contract clause (`checks/`), the HTTP client and its evidence
 //! (`http`), the report (`report`), the errors (`error`).
 
 pub mod cli;
 pub mod contract;
+pub mod date;
 pub mod latency;
 pub mod load;
 pub mod options;
@@ -53,6 +56,6 @@ pub use crate::error::Error;
 pub use crate::http::{DEFAULT_RETRY_WAIT, MAX_RETRY_WAIT, THROTTLE_RETRIES, install_tls_provider};
 pub use crate::latency::Latency;
 pub use crate::options::{
-    DEFAULT_BURST, DEFAULT_FOREIGN_ORIGIN, DEFAULT_TIMEOUT, MAX_BURST, Options,
+    DEFAULT_BURST, DEFAULT_COUNTER, DEFAULT_FOREIGN_ORIGIN, DEFAULT_TIMEOUT, MAX_BURST, Options,
 };
 pub use crate::report::{Check, Exchange, Outcome, Report};

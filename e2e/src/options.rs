@@ -11,6 +11,9 @@ use crate::error::Error;
 /// The origin used for the foreign-origin checks unless told otherwise: a name under
 /// `.invalid`, which can never be a real site on anyone's allow-list.
 pub const DEFAULT_FOREIGN_ORIGIN: &str = "https://e2e-foreign.invalid";
+/// The counter the full mode counts on unless told otherwise: its own, so that the
+/// checks of named counters move nobody's numbers but the checker's.
+pub const DEFAULT_COUNTER: &str = "e2e-check";
 /// Concurrent POSTs in the burst check unless told otherwise.
 pub const DEFAULT_BURST: usize = 8;
 /// The most concurrent POSTs the burst check will send.
@@ -45,6 +48,11 @@ pub struct Options {
     /// Send nothing that could change the count: no `POST` at all. The checks that
     /// need one are reported as skipped.
     pub read_only: bool,
+    /// The named counter full mode counts on (`POST /counters/{counter}`), a valid name
+    /// that the service allows; names that start with it and a `-` must be allowed
+    /// too, for the never-counted name of `counter-get-no-write`. Read-only mode only
+    /// reads `site`.
+    pub counter: String,
     /// How many concurrent `POST`s the burst check sends (1 to [`MAX_BURST`]).
     pub burst: usize,
     /// Time allowed for each request, from connecting to the end of the body.
@@ -56,13 +64,14 @@ pub struct Options {
 }
 
 impl Options {
-    /// Full mode with the defaults: [`DEFAULT_FOREIGN_ORIGIN`], [`DEFAULT_BURST`],
-    /// [`DEFAULT_TIMEOUT`], [`DEFAULT_RATE`].
+    /// Full mode with the defaults: [`DEFAULT_FOREIGN_ORIGIN`], [`DEFAULT_COUNTER`],
+    /// [`DEFAULT_BURST`], [`DEFAULT_TIMEOUT`], [`DEFAULT_RATE`].
     pub fn new(origin: impl Into<String>) -> Self {
         Self {
             origin: origin.into(),
             foreign_origin: DEFAULT_FOREIGN_ORIGIN.to_owned(),
             read_only: false,
+            counter: DEFAULT_COUNTER.to_owned(),
             burst: DEFAULT_BURST,
             timeout: DEFAULT_TIMEOUT,
             rate: Some(DEFAULT_RATE),

@@ -132,14 +132,7 @@ impl<S: CounterStore> AppState<S> {
             let day = self.clock.today();
             let marker = match visitor.address {
                 Some(address) => {
-                    let salt = match self.salts.get(day) {
-                        Some(salt) => salt,
-                        None => {
-                            let salt = self.store.salt(day).await?;
-                            self.salts.put(day, salt.clone());
-                            salt
-                        }
-                    };
+                    let salt = self.salts.get_or_fetch(day, self.store.salt(day)).await?;
                     Some(salt.marker(&counter, &address.0, visitor.user_agent))
                 }
                 // No address (an in-process caller): the view counts, no visitor.

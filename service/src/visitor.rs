@@ -9,7 +9,6 @@
 //! whose visit it was.
 
 use std::fmt;
-use std::sync::Mutex;
 
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -88,29 +87,27 @@ impl Marker {
 }
 
 /// The day's salt, held in memory once read, so that a visit costs no extra
-/// round trip for it (one per process per day).
+/// round trip for it (one per process per day). One fetch at a time: the first
+/// visits of a day, arriving together, wait for one read of the store instead of
+/// each asking for it.
 #[derive(Debug, Default)]
-pub struct SaltCache(Mutex<Option<(Day, Salt)>>);
+pub struct SaltCache(tokio::sync::Mutex<Option<(Day, Salt)>>);
 
 impl SaltCache {
-    pub fn get(&self, day: Day) -> Option<Salt> {
-        let cached = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cached
-            .as_ref()
-            .filter(|(cached_day, _)| *cached_day == day)
-            .map(|(_, salt)| salt.clone())
-    }
-
-    /// Keeps `salt` for `day`, dropping the one held before (an older day's).
-    pub fn put(&self, day: Day, salt: Salt) {
-        let mut cached = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *cached = Some((day, salt));
+    /// `day`'s salt, from memory, or from `fetch` (then kept, replacing an older day's).
+    pub async fn get_or_fetch<E, F>(&self, day: Day, fetch: F) -> Result<Salt, E>
+    where
+        F: Future<Output = Result<Salt, E>>,
+    {
+        let mut cached = self.0.lock().await;
+        if let Some((cached_day, salt)) = cached.as_ref()
+            && *cached_day == day
+        {
+            return Ok(salt.clone());
+        }
+        let salt = fetch.await?;
+        *cached = Some((day, salt.clone()));
+        Ok(salt)
     }
 }
 

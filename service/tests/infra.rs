@@ -5,12 +5,19 @@
 //! `terraform validate` and `plan` need the provider registry, so they run only in the
 //! workflows; these tests read the HCL itself and fail, naming the file to fix, when the
 //! stack stops matching what the service and the contract expect:
-//! - the table's hash key is the store's `HASH_KEY` (a String);
-//! - the function's environment variables are exactly the ones the config reads;
+//! - the table's hash key is still the store's `HASH_KEY`, a String, and the only
+//!   attribute declared (a new key attribute would replace the table); its TTL is
+//!   enabled on the store's `TTL_ATTRIBUTE`;
+//! - the function's environment variables are exactly the config's `FUNCTION_VARIABLES`,
+//!   `COUNTERS` from one variable whose default (`""`) allows every name;
 //! - the API's method routes are the operations of `contracts/openapi.json`;
-//! - the function's role may call exactly the store's DynamoDB `OPERATIONS`, on the
-//!   counter item (`COUNTER_ID`) of this table, written out (no wildcard), and its
-//!   permissions boundary allows each of them;
+//! - the function's role may call exactly the store's DynamoDB `OPERATIONS`, on this
+//!   table only, written out (no wildcard): the `KEYED_OPERATIONS` in statements limited
+//!   by `dynamodb:LeadingKeys` (`ForAllValues:StringLike`) to exactly the store's
+//!   `KEY_PATTERNS`, the rest (`Scan`, which names no key) in statements without any
+//!   condition; and its permissions boundary allows each of them;
+//! - the DynamoDB throttling alarm adds up `ThrottledRequests` of exactly those
+//!   `OPERATIONS`;
 //! - one CORS implementation, the function's: no `cors_configuration` on the API, every
 //!   preflight of the contract routed to the function, whose `ALLOWED_ORIGINS` is the one
 //!   origins variable (no default);
@@ -28,8 +35,11 @@ use hcl::expr::{Operation, TemplateExpr, TraversalOperator};
 use hcl::template::{Element, Template};
 use hcl::{Block, Body, Expression, ObjectKey};
 use pretty_assertions::assert_eq;
-use visitor_counter::config::{ALLOWED_ORIGINS, COUNTER_TABLE, FUNCTION_VARIABLES};
-use visitor_counter::store::dynamodb::{COUNT_ATTRIBUTE, COUNTER_ID, HASH_KEY, OPERATIONS};
+use visitor_counter::config::{ALLOWED_ORIGINS, COUNTER_TABLE, COUNTERS, FUNCTION_VARIABLES};
+use visitor_counter::store::dynamodb::{
+    COUNT_ATTRIBUTE, HASH_KEY, KEY_PATTERNS, KEYED_OPERATIONS, OPERATIONS, TTL_ATTRIBUTE,
+    VISITORS_ATTRIBUTE,
+};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -535,9 +545,10 @@ fn the_table_is_keyed_as_the_store_reads_it() {
         table.file
     );
 
-    // The only attribute definitions are the key's: `id` as a String. The counter's
-    // COUNT_ATTRIBUTE is a plain Number attribute (ADD needs a non-key attribute) and
-    // must not be declared here.
+    // The only attribute definitions are the key's: `id` as a String. COUNT_ATTRIBUTE
+    // and VISITORS_ATTRIBUTE are plain Number attributes (ADD needs non-key attributes)
+    // and TTL_ATTRIBUTE a plain one too: none of them is declared here. A new key
+    // attribute, or another type for `id`, would replace the table and its counts.
     let declared: BTreeSet<(String, String)> = blocks(table.body, "attribute")
         .map(|attribute| {
             (
@@ -555,7 +566,36 @@ fn the_table_is_keyed_as_the_store_reads_it() {
     assert_eq!(
         declared,
         BTreeSet::from([(HASH_KEY.to_owned(), "S".to_owned())]),
-        "{}: the table should declare exactly its hash key {HASH_KEY:?} as a String (S); {COUNT_ATTRIBUTE:?} is a non-key Number",
+        "{}: the table should declare exactly its hash key {HASH_KEY:?} as a String (S); {COUNT_ATTRIBUTE:?}, {VISITORS_ATTRIBUTE:?} and {TTL_ATTRIBUTE:?} are non-key attributes",
+        table.file
+    );
+}
+
+#[test]
+fn the_table_expires_items_by_the_stores_ttl_attribute() {
+    let stack = Stack::load();
+    let table = stack.only_resource("aws_dynamodb_table");
+
+    // Visitor markers and salts carry TTL_ATTRIBUTE; without TTL on that attribute they
+    // would never be deleted.
+    let ttl: Vec<&Body> = blocks(table.body, "ttl").collect();
+    assert_eq!(
+        ttl.len(),
+        1,
+        "{}: {} should have one `ttl` block (attribute_name = {TTL_ATTRIBUTE:?}, enabled = true)",
+        table.file,
+        table.address
+    );
+    assert_eq!(
+        attr(ttl[0], "attribute_name").map(|name| literal(name, "the ttl block's attribute_name")),
+        Some(TTL_ATTRIBUTE.to_owned()),
+        "{}: the table's TTL attribute is not the store's TTL_ATTRIBUTE (service/src/store/dynamodb.rs)",
+        table.file
+    );
+    assert_eq!(
+        attr(ttl[0], "enabled"),
+        Some(&Expression::Bool(true)),
+        "{}: the table's TTL should be enabled (enabled = true): expired visitor markers and salts would stay",
         table.file
     );
 }
@@ -582,6 +622,28 @@ fn the_function_gets_exactly_the_variables_the_config_reads() {
             .contains(&table_name),
         "{}: {COUNTER_TABLE} should be {table_name}",
         function.file
+    );
+
+    // COUNTERS is one string variable whose default, "", lets every valid name be
+    // counted: an environment limits its counters only by setting it.
+    let counters = object_value(variables_expr, COUNTERS, "environment");
+    assert!(
+        matches!(counters, Expression::Traversal(_)) && variables(counters).len() == 1,
+        "{}: {COUNTERS} should be one variable (var.counters), found `{counters}`",
+        function.file
+    );
+    let variable = stack.variable(
+        variables(counters)
+            .first()
+            .unwrap()
+            .trim_start_matches("var."),
+    );
+    assert_eq!(
+        attr(variable.body, "default"),
+        Some(&Expression::String(String::new())),
+        "{}: {}'s default should be \"\" (every valid name may be counted)",
+        variable.file,
+        variable.address
     );
 }
 
@@ -733,12 +795,23 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
         "terraform/iam.tf: no aws_iam_role_policy on {role}"
     );
 
-    let expected_actions: BTreeSet<String> = OPERATIONS
-        .iter()
-        .map(|op| format!("dynamodb:{op}"))
+    let dynamodb = |ops: &[&str]| -> BTreeSet<String> {
+        ops.iter().map(|op| format!("dynamodb:{op}")).collect()
+    };
+    let expected_actions = dynamodb(OPERATIONS);
+    let keyed_operations = dynamodb(KEYED_OPERATIONS);
+    assert!(
+        keyed_operations.is_subset(&expected_actions),
+        "service/src/store/dynamodb.rs: KEYED_OPERATIONS {KEYED_OPERATIONS:?} should be among OPERATIONS {OPERATIONS:?}"
+    );
+    let unkeyed_operations: BTreeSet<String> = expected_actions
+        .difference(&keyed_operations)
+        .cloned()
         .collect();
     let table_arn = format!("{}.arn", table.address);
-    let mut dynamodb_actions = BTreeSet::new();
+    // What the policy grants under a key condition, and without one.
+    let mut keyed_actions = BTreeSet::new();
+    let mut unkeyed_actions = BTreeSet::new();
 
     for policy in &inline {
         let documents: Vec<String> = references(policy.attr("policy"))
@@ -756,6 +829,7 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
         let document = stack.data("aws_iam_policy_document", name);
 
         for statement in blocks(document.body, "statement") {
+            let sid = sid(statement);
             let actions = literals(
                 attr(statement, "actions").expect("a statement without actions"),
                 "actions",
@@ -789,30 +863,76 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
                 document.file
             );
 
-            // Only the counter item: the hash key must be the store's COUNTER_ID.
-            let leading_keys: Vec<BTreeSet<String>> = blocks(statement, "condition")
-                .filter(|c| {
-                    attr(c, "variable")
-                        .is_some_and(|v| literal(v, "variable") == "dynamodb:LeadingKeys")
-                })
-                .map(|c| {
-                    literals(
-                        attr(c, "values").expect("a condition without values"),
-                        "values",
-                    )
-                })
-                .collect();
-            assert_eq!(
-                leading_keys,
-                vec![set(&[COUNTER_ID])],
-                "{}: the DynamoDB grant should be limited (dynamodb:LeadingKeys) to the counter item {COUNTER_ID:?}",
+            let uncalled: BTreeSet<&String> = on_table.difference(&expected_actions).collect();
+            assert!(
+                uncalled.is_empty(),
+                "{}: statement {sid} grants {uncalled:?}, which the store never calls (visitor_counter::store::dynamodb::OPERATIONS)",
                 document.file
             );
 
-            dynamodb_actions.extend(on_table);
+            let conditions: Vec<&Body> = blocks(statement, "condition").collect();
+            if on_table.is_subset(&keyed_operations) {
+                // Operations that name their keys: only the store's items, each hash key
+                // of the request matching one of KEY_PATTERNS. ForAllValues, so a
+                // BatchGetItem with one allowed key cannot read others along with it;
+                // StringLike, so `counter#*` is a pattern and not a literal key.
+                assert!(
+                    conditions.len() == 1
+                        && attr(conditions[0], "variable")
+                            .is_some_and(|v| literal(v, "variable") == "dynamodb:LeadingKeys"),
+                    "{}: statement {sid} grants {on_table:?}, which name their keys: it should have exactly one condition, on dynamodb:LeadingKeys, limiting it to the store's KEY_PATTERNS",
+                    document.file
+                );
+                let condition = conditions[0];
+                assert_eq!(
+                    literal(
+                        attr(condition, "test").expect("a condition without test"),
+                        "test"
+                    ),
+                    "ForAllValues:StringLike",
+                    "{}: statement {sid}'s dynamodb:LeadingKeys condition should test ForAllValues:StringLike: every key of a request must match a pattern",
+                    document.file
+                );
+                assert_eq!(
+                    literals(
+                        attr(condition, "values").expect("a condition without values"),
+                        "values"
+                    ),
+                    set(KEY_PATTERNS),
+                    "{}: statement {sid} should be limited (dynamodb:LeadingKeys) to exactly the store's KEY_PATTERNS (service/src/store/dynamodb.rs)",
+                    document.file
+                );
+                keyed_actions.extend(on_table);
+            } else {
+                // Scan names no key, so no key condition can limit it; a statement that
+                // mixed it with a keyed operation would free that one from its limit.
+                let keyed: BTreeSet<&String> = on_table.intersection(&keyed_operations).collect();
+                assert!(
+                    keyed.is_empty(),
+                    "{}: statement {sid} grants {keyed:?}, which name their keys, together with {:?}, which do not: put the keyed operations in the statement limited by dynamodb:LeadingKeys",
+                    document.file,
+                    on_table.difference(&keyed_operations).collect::<Vec<_>>()
+                );
+                assert!(
+                    conditions.is_empty(),
+                    "{}: statement {sid} grants {on_table:?}, which name no key, under a condition: dynamodb:LeadingKeys cannot limit them (and ForAllValues of no key is true), and any other condition would refuse the store's calls",
+                    document.file
+                );
+                unkeyed_actions.extend(on_table);
+            }
         }
     }
 
+    assert_eq!(
+        keyed_actions, keyed_operations,
+        "terraform/iam.tf: the DynamoDB actions limited by dynamodb:LeadingKeys differ from visitor_counter::store::dynamodb::KEYED_OPERATIONS"
+    );
+    assert_eq!(
+        unkeyed_actions, unkeyed_operations,
+        "terraform/iam.tf: the DynamoDB actions without a key condition differ from the OPERATIONS that name no key (OPERATIONS minus KEYED_OPERATIONS)"
+    );
+    let dynamodb_actions: BTreeSet<String> =
+        keyed_actions.union(&unkeyed_actions).cloned().collect();
     assert_eq!(
         dynamodb_actions, expected_actions,
         "terraform/iam.tf: the function's DynamoDB actions differ from visitor_counter::store::dynamodb::OPERATIONS"
@@ -879,6 +999,67 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
             boundary.file, boundary.address
         );
     }
+}
+
+#[test]
+fn the_throttling_alarm_watches_every_operation_the_store_calls() {
+    // DynamoDB publishes ThrottledRequests per operation: an operation the alarm leaves
+    // out is throttled unseen (the service answers 503, and no alarm says why).
+    let stack = Stack::load();
+    let table = stack.only_resource("aws_dynamodb_table");
+    let table_name = format!("{}.name", table.address);
+    let mut watched = Vec::new();
+    for alarm in stack.resources("aws_cloudwatch_metric_alarm") {
+        let mut ids = Vec::new();
+        let mut expressions = Vec::new();
+        for query in blocks(alarm.body, "metric_query") {
+            if let Some(expression) = attr(query, "expression") {
+                expressions.push(template(expression, "a metric_query's expression"));
+            }
+            let Some(metric) = blocks(query, "metric").next() else {
+                continue;
+            };
+            if attr(metric, "metric_name")
+                .is_none_or(|name| literal(name, "metric_name") != "ThrottledRequests")
+            {
+                continue;
+            }
+            let dimensions = attr(metric, "dimensions").expect("a metric without dimensions");
+            assert!(
+                references(object_value(dimensions, "TableName", "dimensions"))
+                    .contains(&table_name),
+                "{}: {} watches ThrottledRequests of another table than {table_name}",
+                alarm.file,
+                alarm.address
+            );
+            let operation = literal(
+                object_value(dimensions, "Operation", "dimensions"),
+                "the Operation dimension",
+            );
+            ids.push(literal(
+                attr(query, "id").expect("a metric_query without id"),
+                "id",
+            ));
+            watched.push((alarm.address.clone(), operation));
+        }
+        // Each operation's metric counts only when the alarm's expression adds it up.
+        for id in &ids {
+            assert!(
+                expressions.iter().any(|expression| expression
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|word| word == id)),
+                "{}: {}'s metric `{id}` is in no expression ({expressions:?}): its throttles would not raise the alarm",
+                alarm.file,
+                alarm.address
+            );
+        }
+    }
+    let operations: BTreeSet<String> = watched.iter().map(|(_, op)| op.clone()).collect();
+    assert_eq!(
+        operations,
+        set(OPERATIONS),
+        "terraform/monitoring.tf: the operations whose ThrottledRequests an alarm watches ({watched:?}) differ from visitor_counter::store::dynamodb::OPERATIONS"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode};
 
 use super::expect::{expect_status, shown};
-use super::{COUNT, Finding, UNKNOWN_PATH, get};
+use super::{COUNT, COUNTERS, Finding, SITE, UNKNOWN_PATH, counter_path, days_path, get};
 use crate::error::Error;
 use crate::http::{Answer, Client, Request, header_tokens, single};
 use crate::report::Check;
@@ -18,6 +18,7 @@ pub(super) const CORS_ALLOWED_ORIGIN_ERRORS: &str = "cors-allowed-origin-errors"
 pub(super) const CORS_FOREIGN_ORIGIN: &str = "cors-foreign-origin";
 pub(super) const CORS_PREFLIGHT: &str = "cors-preflight";
 pub(super) const CORS_FOREIGN_PREFLIGHT: &str = "cors-foreign-preflight";
+pub(super) const COUNTERS_CORS: &str = "counters-cors";
 
 /// A simple request from the allowed origin gets `Access-Control-Allow-Origin: <origin>`,
 /// `Vary: Origin`, and no credentials.
@@ -88,10 +89,63 @@ pub(super) async fn foreign_preflight(client: &Client, foreign: &str) -> Result<
     Ok(finding.finish())
 }
 
+/// The named counters' routes have CORS as `/count` has: `GET /counters/site` from the
+/// allowed origin is named back (with `Vary: Origin`, no credentials); a preflight of
+/// each route shape from it (a POST to `/counters/site`, a GET to `/counters` and
+/// `/counters/site/days`) is 204 with `Access-Control-Allow-Origin` and
+/// `Access-Control-Allow-Methods` naming that method; from the foreign origin, neither
+/// the GET nor a preflight gets any CORS header.
+pub(super) async fn counters_cors(
+    client: &Client,
+    origin: &str,
+    foreign: &str,
+) -> Result<Check, Error> {
+    let mut finding = Finding::new(COUNTERS_CORS);
+    let site = counter_path(SITE);
+    if let Some(answer) = finding.send(client, get(site.clone(), origin)).await? {
+        expect_cors_allowed(&mut finding, &answer, origin);
+    }
+    let preflights = [
+        (site.clone(), "POST"),
+        (COUNTERS.to_owned(), "GET"),
+        (days_path(SITE, ""), "GET"),
+    ];
+    for (path, method) in preflights {
+        let request = preflight_to(path, origin, method);
+        let Some(answer) = finding.send(client, request).await? else {
+            continue;
+        };
+        expect_status(&mut finding, &answer, StatusCode::NO_CONTENT);
+        expect_allow_origin(&mut finding, &answer, origin);
+        expect_no_credentials(&mut finding, &answer);
+        let methods = header_tokens(&answer.headers, ACCESS_CONTROL_ALLOW_METHODS.as_str());
+        if !methods.iter().any(|allowed| allowed == method) {
+            finding.fail(format!(
+                "{}: Access-Control-Allow-Methods does not name {method} (got {})",
+                answer.label,
+                shown(&methods.join(", "))
+            ));
+        }
+    }
+    for request in [
+        get(site.clone(), foreign),
+        preflight_to(site, foreign, "POST"),
+    ] {
+        if let Some(answer) = finding.send(client, request).await? {
+            expect_no_cors(&mut finding, &answer);
+        }
+    }
+    Ok(finding.finish())
+}
+
 fn preflight_request(origin: &str) -> Request {
-    Request::new(Method::OPTIONS, COUNT)
+    preflight_to(COUNT.to_owned(), origin, "POST")
+}
+
+fn preflight_to(path: String, origin: &str, method: &str) -> Request {
+    Request::new(Method::OPTIONS, path)
         .header(ORIGIN, origin)
-        .header(ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(ACCESS_CONTROL_REQUEST_METHOD, method)
         .header(ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
 }
 

@@ -1,5 +1,5 @@
-//! Any other path is a 404 problem, any other method on `/count` a 405 problem with
-//! `Allow`; and none of the requests that must not count moved the count.
+//! Any other path is a 404 problem, any other method on a route a 405 problem with that
+//! route's `Allow`; and none of the requests that must not count moved the count.
 
 use std::collections::BTreeSet;
 
@@ -7,7 +7,7 @@ use reqwest::header::{ALLOW, ORIGIN};
 use reqwest::{Method, StatusCode};
 
 use super::expect::{expect_problem, expect_unmoved, read_count, shown};
-use super::{COUNT, Finding, UNKNOWN_PATH, get, post};
+use super::{COUNT, COUNTERS, Finding, SITE, UNKNOWN_PATH, counter_path, days_path, get, post};
 use crate::contract::Contract;
 use crate::error::Error;
 use crate::http::{Answer, Client, NoAnswer, Request, header_tokens};
@@ -16,6 +16,7 @@ use crate::report::Check;
 pub(super) const NOT_FOUND: &str = "not-found";
 pub(super) const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
 pub(super) const ERRORS_NOT_COUNTED: &str = "errors-not-counted";
+pub(super) const COUNTERS_METHOD_NOT_ALLOWED: &str = "counters-method-not-allowed";
 
 /// Any path but `/count` is a 404 problem (a POST too, in full mode).
 pub(super) async fn not_found(
@@ -50,31 +51,73 @@ pub(super) async fn method_not_allowed(
     origin: &str,
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(METHOD_NOT_ALLOWED);
-    let expected: BTreeSet<&str> = contract.allow.iter().map(String::as_str).collect();
     for method in [Method::PUT, Method::DELETE, Method::PATCH] {
         let request = Request::new(method, COUNT).header(ORIGIN, origin);
-        let Some(answer) = finding.send(client, request).await? else {
-            continue;
-        };
-        expect_problem(
-            &mut finding,
-            &answer,
-            contract,
-            StatusCode::METHOD_NOT_ALLOWED,
-            &contract.method_not_allowed_type,
-        );
-        let allow = header_tokens(&answer.headers, ALLOW.as_str());
-        let got: BTreeSet<&str> = allow.iter().map(String::as_str).collect();
-        if got != expected {
-            finding.fail(format!(
-                "{}: Allow is {}, expected {}",
-                answer.label,
-                shown(&allow.join(", ")),
-                contract.allow.join(", ")
-            ));
+        expect_405(&mut finding, client, contract, request, &contract.allow).await?;
+    }
+    Ok(finding.finish())
+}
+
+/// PUT and DELETE on `/counters/site`, `/counters` and `/counters/site/days` are 405
+/// problems, each with its route's `Allow`; in full mode so is a POST on the two routes
+/// that are only read. (Read-only mode sends no POST: one that a broken server counted
+/// would be a visit in production.)
+pub(super) async fn counters_method_not_allowed(
+    client: &Client,
+    contract: &Contract,
+    origin: &str,
+    read_only: bool,
+) -> Result<Check, Error> {
+    let mut finding = Finding::new(COUNTERS_METHOD_NOT_ALLOWED);
+    let routes = [
+        (counter_path(SITE), &contract.allow_counter, false),
+        (COUNTERS.to_owned(), &contract.allow_counters, true),
+        (days_path(SITE, ""), &contract.allow_days, true),
+    ];
+    for (path, allow, read_only_route) in routes {
+        let mut methods = vec![Method::PUT, Method::DELETE];
+        if read_only_route && !read_only {
+            methods.push(Method::POST);
+        }
+        for method in methods {
+            let request = Request::new(method, path.clone()).header(ORIGIN, origin);
+            expect_405(&mut finding, client, contract, request, allow).await?;
         }
     }
     Ok(finding.finish())
+}
+
+/// Sends `request`, which must be a 405 problem with exactly the methods `allow` in
+/// `Allow`.
+async fn expect_405(
+    finding: &mut Finding,
+    client: &Client,
+    contract: &Contract,
+    request: Request,
+    allow: &[String],
+) -> Result<(), Error> {
+    let Some(answer) = finding.send(client, request).await? else {
+        return Ok(());
+    };
+    expect_problem(
+        finding,
+        &answer,
+        contract,
+        StatusCode::METHOD_NOT_ALLOWED,
+        &contract.method_not_allowed_type,
+    );
+    let expected: BTreeSet<&str> = allow.iter().map(String::as_str).collect();
+    let tokens = header_tokens(&answer.headers, ALLOW.as_str());
+    let got: BTreeSet<&str> = tokens.iter().map(String::as_str).collect();
+    if got != expected {
+        finding.fail(format!(
+            "{}: Allow is {}, expected {}",
+            answer.label,
+            shown(&tokens.join(", ")),
+            allow.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// The count did not move across the CORS and error requests: none of them counted.
@@ -95,7 +138,7 @@ pub(super) async fn errors_not_counted(
         &mut finding,
         before,
         after,
-        "requests that must not count (404, 405, 413, preflights, reads)",
+        "requests that must not count (404, 405, 400, 413, preflights, reads)",
     );
     Ok(finding.finish())
 }

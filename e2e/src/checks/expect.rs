@@ -167,3 +167,61 @@ pub(super) fn shown(value: &str) -> String {
         format!("{value:?}")
     }
 }
+
+/// A named counter's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Numbers {
+    pub views: u64,
+    pub visitors: u64,
+}
+
+impl std::fmt::Display for Numbers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} views, {} visitors", self.views, self.visitors)
+    }
+}
+
+impl Numbers {
+    /// The numbers of a `{"name", "views", "visitors"}` body (a counter, or an entry of
+    /// the list or of the days).
+    pub fn of(body: &Value) -> Option<Self> {
+        Some(Self {
+            views: body.get("views")?.as_u64()?,
+            visitors: body.get("visitors")?.as_u64()?,
+        })
+    }
+}
+
+/// A `200` counter: `application/json`, valid against `counter.json`, named `name`.
+/// Its numbers when it is all of that.
+pub(super) fn expect_counter(
+    finding: &mut Finding,
+    answer: &Answer,
+    contract: &Contract,
+    name: &str,
+) -> Option<Numbers> {
+    let body = expect_json(finding, answer, StatusCode::OK, &contract.counter)?;
+    if !expect_name(finding, answer, &body, name) {
+        return None;
+    }
+    Numbers::of(&body)
+}
+
+/// The body's `name` member is `name`.
+pub(super) fn expect_name(
+    finding: &mut Finding,
+    answer: &Answer,
+    body: &Value,
+    name: &str,
+) -> bool {
+    let got = body.get("name").and_then(Value::as_str).unwrap_or("");
+    if got == name {
+        return true;
+    }
+    finding.fail(format!(
+        "{}: the name is {}, expected {name:?}",
+        answer.label,
+        shown(got)
+    ));
+    false
+}

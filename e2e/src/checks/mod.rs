@@ -8,6 +8,14 @@
 //! | any other method, any other path; errors count nothing | [`errors`] |
 //! | a body over 1 KiB | [`limits`] |
 //! | `Cache-Control: no-store` on every answer | [`caching`] |
+//! | `GET`, `POST /counters/{name}`: views, a GET never writes | [`counter`] |
+//! | visitors: one a day per visitor (IP, User-Agent) | [`visitors`] |
+//! | `/count` is the counter `site` | [`site`] |
+//! | `GET /counters`: sorted, paged | [`list`] |
+//! | `GET /counters/{name}/days`: ranges, today's entry | [`days`] |
+//! | a name that is not valid: 404 unknown-counter | [`names`] |
+//! | 405 on the named counters' routes | [`errors`] |
+//! | CORS on the named counters' routes | [`cors`] |
 //!
 //! [`expect`] holds what every answer of a kind must look like; this module runs the
 //! checks in order and keeps each one's findings.
@@ -15,10 +23,19 @@
 mod caching;
 mod cors;
 mod count;
+mod counter;
+mod days;
 mod errors;
 mod expect;
 mod limits;
+mod list;
+mod names;
 mod origin;
+mod site;
+mod visitors;
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::header::ORIGIN;
 use reqwest::{Method, StatusCode};
@@ -39,6 +56,13 @@ pub const CHECK_NAMES: &[&str] = &[
     count::GET_SEES_POST,
     count::POST_BURST_DISTINCT,
     origin::POST_FOREIGN_ORIGIN,
+    counter::COUNTER_GET,
+    counter::COUNTER_POST_VIEWS,
+    visitors::COUNTER_VISITORS,
+    counter::COUNTER_GET_NO_WRITE,
+    days::COUNTER_DAYS_TODAY,
+    site::COUNT_IS_SITE,
+    list::COUNTERS_LIST,
     cors::CORS_ALLOWED_ORIGIN,
     cors::CORS_ALLOWED_ORIGIN_ERRORS,
     cors::CORS_FOREIGN_ORIGIN,
@@ -47,12 +71,22 @@ pub const CHECK_NAMES: &[&str] = &[
     errors::NOT_FOUND,
     errors::METHOD_NOT_ALLOWED,
     limits::PAYLOAD_TOO_LARGE,
+    days::DAYS_DEFAULT_RANGE,
+    days::DAYS_RANGE,
+    days::DAYS_INVALID_RANGE,
+    names::UNKNOWN_COUNTER,
+    errors::COUNTERS_METHOD_NOT_ALLOWED,
+    cors::COUNTERS_CORS,
     errors::ERRORS_NOT_COUNTED,
     caching::CACHE_CONTROL_NO_STORE,
 ];
 
 /// The counter's path, relative to the base URL.
 const COUNT: &str = "count";
+/// The list of named counters, relative to the base URL.
+const COUNTERS: &str = "counters";
+/// The counter behind `/count`, always allowed.
+const SITE: &str = "site";
 /// A path that cannot exist under any base URL of the service.
 const UNKNOWN_PATH: &str = "e2e-no-such-path";
 const READ_ONLY: &str = "read-only mode sends no POST";
@@ -69,16 +103,25 @@ const READ_ONLY: &str = "read-only mode sends no POST";
 /// checker could not start: a malformed base URL or origin, invalid options, or a base
 /// URL that does not answer at all ([`Error::Unreachable`]).
 ///
-/// In full mode the count grows by `3 + burst` (the increment check, the burst, and the
-/// two POSTs that must be served in `post-foreign-origin`). The checks that compare
-/// counts (`post-increments`, `post-burst-distinct`, `post-foreign-origin`,
-/// `errors-not-counted`) assume nobody else is counting visits at the same time; under
-/// real traffic they can fail spuriously, which is why production is checked in
-/// read-only mode.
+/// In full mode the count (the counter `site`) grows by `5 + burst` (the increment
+/// check, the burst, the two POSTs that must be served in `post-foreign-origin`, and the
+/// two of `count-is-site`), and the counter [`Options::counter`] by 8 views and 2 or 3
+/// visitors. The checks that compare counts (`post-increments`, `post-burst-distinct`,
+/// `post-foreign-origin`, `errors-not-counted`, and those of the named counter) assume
+/// nobody else is counting visits on those counters at the same time; under real
+/// traffic they can fail spuriously, which is why production is checked in read-only
+/// mode.
 pub async fn verify(base_url: &str, options: &Options) -> Result<Report, Error> {
     let base = options::base_url(base_url)?;
     options.check()?;
     let contract = Contract::load()?;
+    if !contract.is_counter_name(&options.counter) {
+        return Err(Error::InvalidOptions(format!(
+            "the counter {:?} is not a counter name (1 to 64 characters of a-z, 0-9, '.', \
+             '_' and '-', first and last a letter or digit)",
+            options.counter
+        )));
+    }
     let pacer = options.rate.map(|rate| Pacer::new(rate, options.burst));
     let client = Client::new(base, options.timeout, options.burst, pacer)?;
     let checks = run(&client, &contract, options).await?;
@@ -106,6 +149,7 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         }
     };
     let mut checks = vec![count::get_count(contract, first)];
+    let names = RunNames::new(&options.counter);
 
     if options.read_only {
         for name in [
@@ -116,13 +160,36 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         ] {
             checks.push(skipped(name, READ_ONLY));
         }
+        checks.push(counter::counter_get(client, contract, origin, None).await?);
+        checks.push(skipped(counter::COUNTER_POST_VIEWS, READ_ONLY));
+        checks.push(skipped(visitors::COUNTER_VISITORS, READ_ONLY));
+        checks.push(skipped(
+            counter::COUNTER_GET_NO_WRITE,
+            "read-only mode: real visits move production's counters between two reads, \
+             and a server that breaks this clause would create a counter for the \
+             never-counted name it reads",
+        ));
+        checks.push(skipped(days::COUNTER_DAYS_TODAY, READ_ONLY));
     } else {
         let (increments, after_post) = count::post_increments(client, contract, origin).await?;
         checks.push(increments);
         checks.push(count::get_sees_post(client, origin, after_post).await?);
         checks.push(count::post_burst_distinct(client, contract, origin, options.burst).await?);
         checks.push(origin::post_foreign_origin(client, contract, origin, foreign).await?);
+
+        let counter = names.counter.as_str();
+        checks.push(counter::counter_get(client, contract, origin, Some(counter)).await?);
+        checks.push(counter::counter_post_views(client, contract, origin, counter).await?);
+        let [first, second] = &names.visitors;
+        checks.push(
+            visitors::counter_visitors(client, contract, origin, counter, [first, second]).await?,
+        );
+        checks.push(counter::counter_get_no_write(client, contract, origin, &names).await?);
+        checks.push(days::counter_days_today(client, contract, origin, counter).await?);
     }
+    checks.push(site::count_is_site(client, contract, origin, options.read_only).await?);
+    let listed = (!options.read_only).then_some(names.counter.as_str());
+    checks.push(list::counters_list(client, contract, origin, listed).await?);
 
     // From here on nothing may change the count: the read before and after brackets
     // every CORS and error request (full mode only, see `errors::errors_not_counted`).
@@ -148,6 +215,14 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
     } else {
         checks.push(limits::payload_too_large(client, contract, origin).await?);
     }
+    checks.push(days::days_default_range(client, contract, origin).await?);
+    checks.push(days::days_range(client, contract, origin).await?);
+    checks.push(days::days_invalid_range(client, contract, origin).await?);
+    checks.push(names::unknown_counter(client, contract, origin, options.read_only).await?);
+    checks.push(
+        errors::counters_method_not_allowed(client, contract, origin, options.read_only).await?,
+    );
+    checks.push(cors::counters_cors(client, origin, foreign).await?);
 
     match before {
         None => checks.push(skipped(
@@ -255,19 +330,120 @@ fn skipped(name: &'static str, reason: &str) -> Check {
     }
 }
 
-fn get(path: &'static str, origin: &str) -> Request {
+fn get(path: impl Into<String>, origin: &str) -> Request {
     Request::new(Method::GET, path).header(ORIGIN, origin)
 }
 
-fn post(path: &'static str, origin: &str) -> Request {
+fn post(path: impl Into<String>, origin: &str) -> Request {
     Request::new(Method::POST, path).header(ORIGIN, origin)
+}
+
+/// `counters/{segment}`: `segment` is sent as it is, percent-encoded or not.
+fn counter_path(segment: &str) -> String {
+    format!("{COUNTERS}/{segment}")
+}
+
+/// `counters/{segment}/days`, with `?query` when there is one.
+fn days_path(segment: &str, query: &str) -> String {
+    if query.is_empty() {
+        format!("{COUNTERS}/{segment}/days")
+    } else {
+        format!("{COUNTERS}/{segment}/days?{query}")
+    }
+}
+
+/// The page of the list where `name` is, if it is listed: the names after `name`
+/// without its last character (and any `.`, `_` or `-` before it, since `after` must be a
+/// name too). Between those two names there are only names that start with the shorter
+/// one, a handful at most, far from a page of 1,000.
+fn list_after(name: &str) -> String {
+    let prefix =
+        name[..name.len().saturating_sub(1)].trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    if prefix.is_empty() {
+        COUNTERS.to_owned()
+    } else {
+        format!("{COUNTERS}?after={prefix}")
+    }
+}
+
+/// The names one run counts under: the counter, a name nobody has counted, and
+/// User-Agents made up for the run, so that each is a visitor nobody has been before.
+struct RunNames {
+    counter: String,
+    /// `{counter}-{random hex}`, never counted.
+    unseen: String,
+    /// The two new visitors of `counter-visitors`.
+    visitors: [String; 2],
+    /// The two new visitors whose reads `counter-get-no-write` compares.
+    readers: [String; 2],
+}
+
+impl RunNames {
+    fn new(counter: &str) -> Self {
+        let agent = || format!("visitor-counter-e2e/{}", random_hex());
+        // A name is at most 64 characters: room for a '-' and 16 hex digits.
+        let stem = counter[..counter.len().min(64 - 17)]
+            .trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        Self {
+            counter: counter.to_owned(),
+            unseen: format!("{stem}-{}", random_hex()),
+            visitors: [agent(), agent()],
+            readers: [agent(), agent()],
+        }
+    }
+}
+
+/// 16 hex digits that differ from run to run and call to call: std's `RandomState` is
+/// seeded from the operating system's randomness once per thread and moves on with
+/// every instance, and the clock and process id go in too. Not a secret, only unique.
+fn random_hex() -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use std::collections::BTreeSet;
 
     use super::*;
+
+    #[test]
+    fn the_run_s_names_are_names_and_its_visitors_new() {
+        let contract = Contract::load().unwrap();
+        for counter in [
+            "e2e-check",
+            "a",
+            &"b".repeat(64),
+            &format!("{}.x", "c".repeat(46)),
+        ] {
+            let names = RunNames::new(counter);
+            assert!(contract.is_counter_name(&names.unseen), "{}", names.unseen);
+            assert_ne!(names.unseen, counter);
+            let agents: BTreeSet<&String> = names.visitors.iter().chain(&names.readers).collect();
+            assert_eq!(agents.len(), 4);
+        }
+    }
+
+    #[test]
+    fn the_page_after_a_prefix_is_where_a_name_would_be() {
+        assert_eq!(list_after("e2e-check"), "counters?after=e2e-chec");
+        assert_eq!(list_after("ab-c"), "counters?after=ab");
+        assert_eq!(list_after("a"), "counters");
+        let contract = Contract::load().unwrap();
+        for name in ["e2e-check", "ab-c", "x.y_z-1"] {
+            let listing = list_after(name);
+            let after = listing.strip_prefix("counters?after=").unwrap();
+            assert!(contract.is_counter_name(after), "{after}");
+            assert!(after < name);
+        }
+    }
 
     #[test]
     fn every_check_name_is_listed_once() {

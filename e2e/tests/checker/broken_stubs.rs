@@ -42,10 +42,14 @@ async fn count_as_a_string() {
             "get-sees-post",
             "post-burst-distinct",
             "post-foreign-origin",
+            "count-is-site",
             "errors-not-counted"
         ]
     );
-    assert_eq!(read_only_mode(Fault::CountAsString).await, ["get-count"]);
+    assert_eq!(
+        read_only_mode(Fault::CountAsString).await,
+        ["get-count", "count-is-site"]
+    );
 }
 
 #[tokio::test]
@@ -69,7 +73,8 @@ async fn post_that_does_not_increment() {
         [
             "post-increments",
             "post-burst-distinct",
-            "post-foreign-origin"
+            "post-foreign-origin",
+            "count-is-site"
         ]
     );
 }
@@ -81,7 +86,8 @@ async fn get_that_does_not_see_the_post() {
         [
             "get-sees-post",
             "post-burst-distinct",
-            "post-foreign-origin"
+            "post-foreign-origin",
+            "count-is-site"
         ]
     );
 }
@@ -100,6 +106,7 @@ async fn wildcard_allow_origin() {
         "cors-foreign-origin",
         "cors-preflight",
         "cors-foreign-preflight",
+        "counters-cors",
     ];
     assert_eq!(full(Fault::WildcardOrigin).await, expected);
     assert_eq!(read_only_mode(Fault::WildcardOrigin).await, expected);
@@ -111,6 +118,7 @@ async fn cors_missing() {
         "cors-allowed-origin",
         "cors-allowed-origin-errors",
         "cors-preflight",
+        "counters-cors",
     ];
     assert_eq!(full(Fault::NoCors).await, expected);
     assert_eq!(read_only_mode(Fault::NoCors).await, expected);
@@ -120,7 +128,11 @@ async fn cors_missing() {
 async fn foreign_origin_echoed() {
     assert_eq!(
         read_only_mode(Fault::ForeignOriginEchoed).await,
-        ["cors-foreign-origin", "cors-foreign-preflight"]
+        [
+            "cors-foreign-origin",
+            "cors-foreign-preflight",
+            "counters-cors"
+        ]
     );
 }
 
@@ -131,7 +143,8 @@ async fn credentials_allowed() {
         [
             "cors-allowed-origin",
             "cors-allowed-origin-errors",
-            "cors-preflight"
+            "cors-preflight",
+            "counters-cors"
         ]
     );
 }
@@ -140,7 +153,7 @@ async fn credentials_allowed() {
 async fn preflight_without_post() {
     assert_eq!(
         read_only_mode(Fault::PreflightWithoutPost).await,
-        ["cors-preflight"]
+        ["cors-preflight", "counters-cors"]
     );
 }
 
@@ -153,7 +166,11 @@ async fn preflights_answered_by_the_gateway() {
 
 #[tokio::test]
 async fn vary_missing() {
-    let expected = ["cors-allowed-origin", "cors-allowed-origin-errors"];
+    let expected = [
+        "cors-allowed-origin",
+        "cors-allowed-origin-errors",
+        "counters-cors",
+    ];
     assert_eq!(full(Fault::NoVary).await, expected);
     assert_eq!(read_only_mode(Fault::NoVary).await, expected);
 }
@@ -170,9 +187,13 @@ async fn a_problem_sent_as_plain_json() {
         full(Fault::ProblemAsPlainJson).await,
         [
             "post-foreign-origin",
+            "counters-list",
             "not-found",
             "method-not-allowed",
-            "payload-too-large"
+            "payload-too-large",
+            "days-invalid-range",
+            "unknown-counter",
+            "counters-method-not-allowed"
         ]
     );
 }
@@ -202,7 +223,7 @@ async fn a_500_without_problem_json() {
 async fn allow_missing_on_405() {
     assert_eq!(
         read_only_mode(Fault::AllowMissing).await,
-        ["method-not-allowed"]
+        ["method-not-allowed", "counters-method-not-allowed"]
     );
 }
 
@@ -297,4 +318,198 @@ async fn the_failure_says_why_and_shows_the_evidence() {
         text.contains("    > origin: https://example.com\n"),
         "{text}"
     );
+}
+
+/// The reason `name` failed with.
+fn reason(report: &e2e::Report, name: &str) -> String {
+    match &report.check(name).unwrap().outcome {
+        e2e::Outcome::Failed { reason } => reason.clone(),
+        other => panic!("{name} did not fail: {other:?}\n{report}"),
+    }
+}
+
+async fn full_report(fault: Fault) -> e2e::Report {
+    let stub = broken_stub(fault).await;
+    e2e::verify(&stub.base_url, &options()).await.unwrap()
+}
+
+#[tokio::test]
+async fn views_that_are_not_consecutive() {
+    assert_eq!(full(Fault::ViewsSkip).await, ["counter-post-views"]);
+    let report = full_report(Fault::ViewsSkip).await;
+    let why = reason(&report, "counter-post-views");
+    assert!(
+        why.contains("POST 1 of 3 to /counters/e2e-check answered views 2 after 0; expected 1"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_counted_on_every_post() {
+    assert_eq!(full(Fault::VisitorEveryPost).await, ["counter-visitors"]);
+    let why = reason(
+        &full_report(Fault::VisitorEveryPost).await,
+        "counter-visitors",
+    );
+    assert!(
+        why.contains("from the same visitor again (User-Agent visitor-counter-e2e/"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_get_that_counts_its_visitor() {
+    assert_eq!(
+        full(Fault::GetCountsVisitor).await,
+        ["counter-get-no-write"]
+    );
+    let why = reason(
+        &full_report(Fault::GetCountsVisitor).await,
+        "counter-get-no-write",
+    );
+    assert!(
+        why.contains("for another new visitor: a GET counted"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_get_that_counts_a_view() {
+    assert_eq!(
+        full(Fault::GetCountsView).await,
+        [
+            "counter-post-views",
+            "counter-get-no-write",
+            "count-is-site",
+            "counters-list",
+            // The GETs of /counters/site among the requests that must not count.
+            "errors-not-counted"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_get_that_creates_the_counter() {
+    assert_eq!(full(Fault::GetCreates).await, ["counter-get-no-write"]);
+    let why = reason(
+        &full_report(Fault::GetCreates).await,
+        "counter-get-no-write",
+    );
+    assert!(
+        why.contains("after it was only read: a GET created it"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn days_without_their_zeros() {
+    let expected = ["days-default-range", "days-range"];
+    assert_eq!(full(Fault::DaysMissingZeros).await, expected);
+    assert_eq!(read_only_mode(Fault::DaysMissingZeros).await, expected);
+}
+
+#[tokio::test]
+async fn days_newest_first() {
+    let expected = ["days-default-range", "days-range"];
+    assert_eq!(full(Fault::DaysNewestFirst).await, expected);
+    assert_eq!(read_only_mode(Fault::DaysNewestFirst).await, expected);
+    let why = reason(
+        &full_report(Fault::DaysNewestFirst).await,
+        "days-default-range",
+    );
+    assert!(why.contains("not oldest first"), "{why}");
+}
+
+#[tokio::test]
+async fn a_default_range_of_31_dates() {
+    assert_eq!(full(Fault::DaysDefault31).await, ["days-default-range"]);
+    assert_eq!(
+        read_only_mode(Fault::DaysDefault31).await,
+        ["days-default-range"]
+    );
+    let why = reason(
+        &full_report(Fault::DaysDefault31).await,
+        "days-default-range",
+    );
+    assert!(why.contains("holds 31 dates, expected 30"), "{why}");
+}
+
+#[tokio::test]
+async fn a_bad_range_answered_200() {
+    assert_eq!(full(Fault::BadRangeAs200).await, ["days-invalid-range"]);
+    assert_eq!(
+        read_only_mode(Fault::BadRangeAs200).await,
+        ["days-invalid-range"]
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_name_answered_as_a_counter() {
+    assert_eq!(full(Fault::UnknownCounterAs200).await, ["unknown-counter"]);
+    assert_eq!(
+        read_only_mode(Fault::UnknownCounterAs200).await,
+        ["unknown-counter"]
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_name_answered_v1_s_not_found() {
+    assert_eq!(
+        full(Fault::UnknownCounterNotFound).await,
+        ["unknown-counter"]
+    );
+    let why = reason(
+        &full_report(Fault::UnknownCounterNotFound).await,
+        "unknown-counter",
+    );
+    assert!(
+        why.contains(
+            "GET /counters/Home: the problem's type is \"urn:visitor-counter:problem:not-found\", \
+             expected urn:visitor-counter:problem:unknown-counter"
+        ),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_list_not_sorted() {
+    assert_eq!(full(Fault::ListUnsorted).await, ["counters-list"]);
+    let why = reason(&full_report(Fault::ListUnsorted).await, "counters-list");
+    assert!(why.contains("not sorted by name"), "{why}");
+}
+
+#[tokio::test]
+async fn a_next_on_the_last_page() {
+    assert_eq!(full(Fault::ListNextAlways).await, ["counters-list"]);
+    assert_eq!(
+        read_only_mode(Fault::ListNextAlways).await,
+        ["counters-list"]
+    );
+}
+
+#[tokio::test]
+async fn site_not_the_counter_of_count() {
+    assert_eq!(full(Fault::SiteSeparate).await, ["count-is-site"]);
+    assert_eq!(read_only_mode(Fault::SiteSeparate).await, ["count-is-site"]);
+}
+
+#[tokio::test]
+async fn no_store_missing_on_the_named_counters() {
+    let expected = ["cache-control-no-store"];
+    assert_eq!(full(Fault::NoStoreOnCounters).await, expected);
+    assert_eq!(read_only_mode(Fault::NoStoreOnCounters).await, expected);
+}
+
+#[tokio::test]
+async fn a_read_only_route_that_allows_post() {
+    let expected = ["counters-method-not-allowed"];
+    assert_eq!(full(Fault::CountersAllowWrong).await, expected);
+    assert_eq!(read_only_mode(Fault::CountersAllowWrong).await, expected);
+}
+
+#[tokio::test]
+async fn no_cors_on_the_named_counters() {
+    let expected = ["counters-cors"];
+    assert_eq!(full(Fault::CountersNoCors).await, expected);
+    assert_eq!(read_only_mode(Fault::CountersNoCors).await, expected);
 }

@@ -48,14 +48,14 @@ async fn all_passed_exits_0_with_the_closing_line() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("15 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("28 passed, 0 failed"));
     assert!(stdout.contains("\nPASS get-count\n"), "{stdout}");
     assert_eq!(
         stdout
             .lines()
             .filter(|line| line.starts_with("PASS "))
             .count(),
-        15
+        28
     );
 }
 
@@ -79,13 +79,13 @@ async fn verify_is_also_a_subcommand() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("9 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("18 passed, 0 failed"));
     assert_eq!(
         stdout
             .lines()
             .filter(|line| line.starts_with("SKIP "))
             .count(),
-        6
+        10
     );
     assert_eq!(stub.received(wiremock::http::Method::POST).await, 0);
 }
@@ -110,7 +110,7 @@ async fn a_failed_check_exits_1_naming_it_with_evidence() {
         stdout.contains("    < content-type: text/html\n"),
         "{stdout}"
     );
-    assert_eq!(stdout.lines().last(), Some("8 passed, 1 failed"));
+    assert_eq!(stdout.lines().last(), Some("17 passed, 1 failed"));
 }
 
 #[tokio::test]
@@ -121,12 +121,12 @@ async fn json_report_parses() {
 
     assert_eq!(output.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["passed"], 13);
-    assert_eq!(report["failed"], 2);
+    assert_eq!(report["passed"], 25);
+    assert_eq!(report["failed"], 3);
     assert_eq!(report["skipped"], 0);
     assert_eq!(report["read_only"], false);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 15);
+    assert_eq!(checks.len(), 28);
     let failed: Vec<&str> = checks
         .iter()
         .filter(|check| check["status"] == "failed")
@@ -134,7 +134,11 @@ async fn json_report_parses() {
         .collect();
     assert_eq!(
         failed,
-        ["cors-allowed-origin", "cors-allowed-origin-errors"]
+        [
+            "cors-allowed-origin",
+            "cors-allowed-origin-errors",
+            "counters-cors"
+        ]
     );
     let first = &checks[0];
     assert_eq!(first["name"], "get-count");
@@ -184,6 +188,33 @@ async fn a_malformed_origin_exits_2_with_one_line() {
 }
 
 #[tokio::test]
+async fn the_counter_is_chosen_with_counter_and_must_be_a_name() {
+    let stub = good_stub().await;
+
+    let output = e2e(&[
+        "--base-url",
+        &stub.base_url,
+        "--origin",
+        ORIGIN,
+        "--counter",
+        "home",
+    ])
+    .await;
+
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert_eq!(stub.named("home"), Some((8, 3)));
+
+    for name in ["Home", "-home", &"a".repeat(65)] {
+        // `=`, or clap would take `-home` for a flag.
+        let counter = format!("--counter={name}");
+        let output = e2e(&["--base-url", &stub.base_url, "--origin", ORIGIN, &counter]).await;
+
+        let error = assert_one_line_error(&output);
+        assert!(error.contains("is not a counter name"), "{name:?}: {error}");
+    }
+}
+
+#[tokio::test]
 async fn usage_errors_exit_2() {
     for args in [
         &[][..],
@@ -214,5 +245,6 @@ async fn help_exits_0() {
     assert_eq!(output.status.code(), Some(0));
     let help = stdout(&output);
     assert!(help.contains("--read-only"), "{help}");
+    assert!(help.contains("--counter <NAME>"), "{help}");
     assert!(help.contains("verify"), "{help}");
 }

@@ -5,13 +5,17 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use wiremock::http::Method;
 
-use crate::helpers::{good_stub, options, read_only, slow_stub, stub};
+use crate::helpers::{good_stub, options, paged_stub, read_only, slow_stub, stub};
 
-const READ_ONLY_SKIPS: [&str; 6] = [
+const READ_ONLY_SKIPS: [&str; 10] = [
     "post-increments",
     "get-sees-post",
     "post-burst-distinct",
     "post-foreign-origin",
+    "counter-post-views",
+    "counter-visitors",
+    "counter-get-no-write",
+    "counter-days-today",
     "payload-too-large",
     "errors-not-counted",
 ];
@@ -30,13 +34,62 @@ async fn every_check_passes_in_full_mode() {
         (report.passed, report.failed, report.skipped),
         (e2e::CHECK_NAMES.len(), 0, 0)
     );
-    // One increment, the burst, and the two POSTs that must be served (from the API's
-    // own origin, and with no Origin): nothing else counted.
-    assert_eq!(stub.count(), before + 1 + e2e::DEFAULT_BURST as u64 + 2);
+    // One increment, the burst, the two POSTs that must be served (from the API's own
+    // origin, and with no Origin), and count-is-site's POST /count and POST
+    // /counters/site: nothing else counted.
+    assert_eq!(stub.count(), before + 1 + e2e::DEFAULT_BURST as u64 + 2 + 2);
+    // The named counter: three POSTs of counter-post-views, three of counter-visitors
+    // and two of counter-days-today; the checker's own User-Agent and the two new
+    // visitors. The never-counted name it read was not created.
+    assert_eq!(stub.named(e2e::DEFAULT_COUNTER), Some((8, 3)));
+    assert_eq!(stub.named_counters(), [e2e::DEFAULT_COUNTER, "site"]);
     assert_eq!(
         report.to_string().lines().last(),
-        Some("15 passed, 0 failed")
+        Some("28 passed, 0 failed")
     );
+}
+
+#[tokio::test]
+async fn another_counter_is_counted_when_told() {
+    let stub = good_stub().await;
+    let options = e2e::Options {
+        counter: "blog.first-post".to_owned(),
+        ..options()
+    };
+
+    let report = e2e::verify(&stub.base_url, &options).await.unwrap();
+
+    assert!(report.all_passed(), "{report}");
+    assert_eq!(stub.named("blog.first-post"), Some((8, 3)));
+    assert_eq!(stub.named_counters(), ["blog.first-post", "site"]);
+    let posted = &report.check("counter-post-views").unwrap().evidence[1];
+    assert_eq!(
+        posted.url,
+        format!("{}/counters/blog.first-post", stub.base_url)
+    );
+}
+
+#[tokio::test]
+async fn a_list_of_small_pages_is_followed() {
+    // Pages of two, and four counters in a full run (three in read-only mode): the
+    // first page has a next.
+    let stub = paged_stub(2).await;
+    for name in ["a-first", "b-second"] {
+        stub.post_named(name).await;
+    }
+
+    for options in [options(), read_only()] {
+        let report = e2e::verify(&stub.base_url, &options).await.unwrap();
+
+        assert!(report.all_passed(), "{report}");
+        let list = report.check("counters-list").unwrap();
+        assert!(
+            list.evidence
+                .iter()
+                .any(|exchange| exchange.url.ends_with("/counters?after=b-second")),
+            "{list:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -57,6 +110,7 @@ async fn every_check_passes_in_read_only_mode_and_nothing_is_posted() {
     assert_eq!(report.skipped, READ_ONLY_SKIPS.len());
     assert_eq!(stub.received(Method::POST).await, 0);
     assert_eq!(stub.count(), before);
+    assert_eq!(stub.named_counters(), ["site"]);
     let text = report.to_string();
     assert!(
         text.contains("SKIP payload-too-large: read-only mode sends no POST"),

@@ -1,5 +1,8 @@
 //! A wiremock server that plays the counter from the contract's own examples and
 //! constants, with a real counter behind it, and that can break one clause on demand.
+//! The named counters (`/counters...`) are in `named`.
+
+mod named;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,6 +72,40 @@ pub enum Fault {
     NullOriginCounted,
     /// A POST from the API's own origin is refused like a foreign one.
     OwnOriginRefused,
+    /// A POST on a named counter other than `site` adds two views.
+    ViewsSkip,
+    /// Every POST on a named counter counts a visitor, seen before today or not.
+    VisitorEveryPost,
+    /// A GET of a named counter counts its User-Agent as a visitor, as a POST would.
+    GetCountsVisitor,
+    /// A GET of a named counter counts a view after reading it.
+    GetCountsView,
+    /// A GET of a never-counted name creates it: it is listed from then on.
+    GetCreates,
+    /// `days` leaves out the dates without views.
+    DaysMissingZeros,
+    /// `days` lists the newest date first.
+    DaysNewestFirst,
+    /// The range without `from` or `to` is 31 dates.
+    DaysDefault31,
+    /// `from` after `to` and ranges over 366 dates are answered 200.
+    BadRangeAs200,
+    /// A name that is not valid is answered as a counter with zeros.
+    UnknownCounterAs200,
+    /// A name that is not valid is answered v1's 404 not-found problem.
+    UnknownCounterNotFound,
+    /// The list is sorted the wrong way round.
+    ListUnsorted,
+    /// The list has `next` on its last page too.
+    ListNextAlways,
+    /// `/count` and `/counters/site` are two counters.
+    SiteSeparate,
+    /// No `Cache-Control` on the named counters' routes.
+    NoStoreOnCounters,
+    /// The 405 on `/counters` and `/counters/{name}/days` lists POST in `Allow`.
+    CountersAllowWrong,
+    /// No CORS headers on the named counters' routes.
+    CountersNoCors,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -80,7 +117,11 @@ struct Examples {
     payload_too_large: Value,
     storage_unavailable: Value,
     origin_not_allowed: Value,
+    unknown_counter: Value,
+    invalid_query: Value,
+    method_not_allowed_read_only: Value,
     allow: String,
+    allow_read_only: String,
     allow_methods: String,
     cache_control: String,
 }
@@ -115,7 +156,11 @@ impl Examples {
             payload_too_large: problem("PayloadTooLarge", "payload-too-large"),
             storage_unavailable: problem("StorageUnavailable", "storage-unavailable"),
             origin_not_allowed: problem("OriginNotAllowed", "origin-not-allowed"),
+            unknown_counter: problem("UnknownCounter", "invalid-name"),
+            invalid_query: problem("InvalidQuery", "invalid-date"),
+            method_not_allowed_read_only: problem("MethodNotAllowedReadOnly", "method-not-allowed"),
             allow: constant("Allow"),
+            allow_read_only: constant("Allow-Read-Only"),
             allow_methods: constant("Access-Control-Allow-Methods"),
             cache_control: constant("Cache-Control"),
         }
@@ -130,6 +175,12 @@ pub struct Stub {
     /// POSTs to `/count` received so far, for the faults that hit every n-th one.
     posts: AtomicU64,
     count_path: String,
+    /// The stage path, such as `/prod`, or empty.
+    stage: String,
+    /// The named counters.
+    store: Arc<Mutex<named::Store>>,
+    /// The most counters a page of the list holds.
+    page_size: usize,
     fault: Option<Fault>,
     /// Answers to this method (or to all) are delayed this long.
     slow: Option<(Option<Method>, Duration)>,
@@ -146,6 +197,7 @@ pub struct StubServer {
     /// The base URL to check, with the stage path if there is one.
     pub base_url: String,
     arrivals: Arc<Mutex<Vec<Instant>>>,
+    store: Arc<Mutex<named::Store>>,
 }
 
 impl StubServer {
@@ -157,6 +209,24 @@ impl StubServer {
     /// higher-priority mock answered are not among them).
     pub fn arrivals(&self) -> Vec<Instant> {
         self.arrivals.lock().unwrap().clone()
+    }
+
+    /// The views and visitors of a named counter other than `site`, if it was created.
+    pub fn named(&self, name: &str) -> Option<(u64, u64)> {
+        self.store.lock().unwrap().numbers(name)
+    }
+
+    /// Counts a view of a named counter, as a page would.
+    pub async fn post_named(&self, name: &str) {
+        e2e::install_tls_provider();
+        let url = format!("{}/counters/{name}", self.base_url);
+        let answer = reqwest::Client::new().post(url).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+
+    /// The names of every named counter there is, `site` included.
+    pub fn named_counters(&self) -> Vec<String> {
+        self.store.lock().unwrap().names()
     }
 
     /// How many requests of this method reached the server.
@@ -183,17 +253,24 @@ pub async fn broken_stub(fault: Fault) -> StubServer {
 
 /// A stub serving under `stage` (such as `/prod`), optionally broken.
 pub async fn stub(fault: Option<Fault>, stage: &str) -> StubServer {
-    start(fault, stage, None).await
+    start(fault, stage, None, named::PAGE_SIZE).await
+}
+
+/// A correct stub whose list pages hold at most `page_size` counters.
+pub async fn paged_stub(page_size: usize) -> StubServer {
+    start(None, "", None, page_size).await
 }
 
 async fn start(
     fault: Option<Fault>,
     stage: &str,
     slow: Option<(Option<Method>, Duration)>,
+    page_size: usize,
 ) -> StubServer {
     let examples = Examples::load();
     let count = Arc::new(AtomicU64::new(examples.count));
     let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let store = Arc::new(Mutex::new(named::Store::new()));
     let server = MockServer::start().await;
     let responder = Stub {
         arrivals: Arc::clone(&arrivals),
@@ -203,6 +280,9 @@ async fn start(
         examples,
         count: Arc::clone(&count),
         count_path: format!("{stage}/count"),
+        stage: stage.to_owned(),
+        store: Arc::clone(&store),
+        page_size,
         fault,
         slow,
     };
@@ -216,12 +296,13 @@ async fn start(
         count,
         base_url,
         arrivals,
+        store,
     }
 }
 
 /// A correct stub whose answers to `method` (or to everything) take `delay`.
 pub async fn slow_stub(delay: Duration, method: Option<Method>) -> StubServer {
-    start(None, "", Some((method, delay))).await
+    start(None, "", Some((method, delay)), named::PAGE_SIZE).await
 }
 
 impl Stub {
@@ -282,6 +363,9 @@ impl Stub {
 
     /// The answer, its status, and whether it is a preflight.
     fn route(&self, request: &Request) -> (ResponseTemplate, u16, bool) {
+        if let Some(route) = self.named_route(request.url.path()) {
+            return self.named(request, &route);
+        }
         if request.url.path() != self.count_path {
             if self.has(Fault::HtmlNotFound) {
                 let page = "<html><body><h1>404 Not Found</h1></body></html>";
@@ -335,6 +419,7 @@ impl Stub {
                     );
                 }
                 let count = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+                self.site_visit(request);
                 let answered = if self.has(Fault::DuplicateCounts) {
                     // A read-then-write race: two visits can see the same number.
                     count - count % 2
@@ -377,13 +462,16 @@ impl Respond for Stub {
             answer = answer.set_delay(*delay);
         }
 
+        let named = self.named_route(request.url.path()).is_some();
         let skip_cache_control = self.has(Fault::NoCacheControl)
             || (is_error && self.has(Fault::NoCacheControlOnErrors))
-            || (preflight && self.has(Fault::GatewayPreflight));
+            || (preflight && self.has(Fault::GatewayPreflight))
+            || (named && self.has(Fault::NoStoreOnCounters));
         if !skip_cache_control {
             answer = answer.insert_header("Cache-Control", self.examples.cache_control.as_str());
         }
-        if !self.has(Fault::NoVary) && !self.has(Fault::NoCors) {
+        let no_cors = self.has(Fault::NoCors) || (named && self.has(Fault::CountersNoCors));
+        if !self.has(Fault::NoVary) && !no_cors {
             answer = answer.insert_header("Vary", "Accept-Encoding, origin");
         }
 
@@ -396,7 +484,7 @@ impl Respond for Stub {
             origin == ORIGIN || (self.has(Fault::ForeignOriginEchoed) && !origin.is_empty());
         if self.has(Fault::WildcardOrigin) && !origin.is_empty() {
             answer = answer.insert_header("Access-Control-Allow-Origin", "*");
-        } else if allowed && !self.has(Fault::NoCors) {
+        } else if allowed && !no_cors {
             answer = answer.insert_header("Access-Control-Allow-Origin", origin);
             if self.has(Fault::CredentialsAllowed) {
                 answer = answer.insert_header("Access-Control-Allow-Credentials", "true");

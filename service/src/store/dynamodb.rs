@@ -587,7 +587,7 @@ impl CounterStore for DynamoDbStore {
         from: Day,
         to: Day,
     ) -> Result<Vec<Totals>, StoreError> {
-        let length = usize::try_from(from.until(to) + 1).unwrap_or(0);
+        let length = super::range_length(from, to);
         let ids: Vec<String> = (0..length)
             .map(|i| day_id(counter, from.plus(i as i32)))
             .collect();
@@ -650,10 +650,7 @@ impl CounterStore for DynamoDbStore {
                 _ => break,
             }
         }
-        counters.sort_by(|a, b| a.0.cmp(&b.0));
-        let more = counters.len() > limit;
-        counters.truncate(limit);
-        Ok(CounterPage { counters, more })
+        Ok(CounterPage::first(counters, limit))
     }
 
     async fn salt(&self, day: Day) -> Result<Salt, StoreError> {

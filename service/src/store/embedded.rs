@@ -213,7 +213,7 @@ impl CounterStore for EmbeddedStore {
         from: Day,
         to: Day,
     ) -> Result<Vec<Totals>, StoreError> {
-        let length = usize::try_from(from.until(to) + 1).unwrap_or(0);
+        let length = super::range_length(from, to);
         let mut days = vec![Totals::default(); length];
         let txn = self.db.begin_read().map_err(failed)?;
         let Some(table) = read_table!(txn, DAYS) else {
@@ -278,10 +278,7 @@ impl CounterStore for EmbeddedStore {
                 },
             ));
         }
-        counters.sort_by(|a, b| a.0.cmp(&b.0));
-        let more = counters.len() > limit;
-        counters.truncate(limit);
-        Ok(CounterPage { counters, more })
+        Ok(CounterPage::first(counters, limit))
     }
 
     async fn salt(&self, day: Day) -> Result<Salt, StoreError> {

@@ -58,6 +58,21 @@ pub struct CounterPage {
     pub more: bool,
 }
 
+impl CounterPage {
+    /// The first `limit` of `counters` (all after the page's `after`), sorted by name.
+    pub fn first(mut counters: Vec<(CounterName, Totals)>, limit: usize) -> Self {
+        counters.sort_by(|a, b| a.0.cmp(&b.0));
+        let more = counters.len() > limit;
+        counters.truncate(limit);
+        Self { counters, more }
+    }
+}
+
+/// How many dates `from..=to` holds (0 when `to` is earlier).
+pub fn range_length(from: Day, to: Day) -> usize {
+    usize::try_from(from.until(to) + 1).unwrap_or(0)
+}
+
 pub trait CounterStore: Send + Sync + 'static {
     /// A counter's totals; a counter never counted reads as zeros (and stays unwritten).
     fn get(&self, counter: &CounterName)

@@ -86,3 +86,118 @@ async fn storage_unavailable_in_lambda_is_503() {
     assert_eq!(answer.header("retry-after"), Some("1"));
     assert_eq!(answer.header("access-control-allow-origin"), Some(ORIGIN));
 }
+
+/// An API Gateway event for `method` on `raw_path` (stage `prod`) with `query`, from
+/// the named-stage template.
+fn v2_event(method: &str, raw_path: &str, query: &str) -> String {
+    let mut event: serde_json::Value =
+        serde_json::from_str(event!("apigw-post-count-on-stage-with-origin.json")).unwrap();
+    event["routeKey"] = "$default".into();
+    event["requestContext"]["routeKey"] = "$default".into();
+    event["rawPath"] = raw_path.into();
+    event["rawQueryString"] = query.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = raw_path.into();
+    if method != "POST" {
+        event["body"] = serde_json::Value::Null;
+        event["headers"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|name, _| !["content-length", "content-type"].contains(&name.as_str()));
+    }
+    event.to_string()
+}
+
+#[tokio::test]
+async fn the_v2_routes_on_a_named_stage() {
+    let t = embedded_app();
+    let post = v2_event("POST", "/prod/counters/home", "");
+    assert_eq!(invoke(&t.app, &post).await.totals("home"), (1, 1));
+    assert_eq!(invoke(&t.app, &post).await.totals("home"), (2, 1));
+    let get = v2_event("GET", "/prod/counters/home", "");
+    let answer = invoke(&t.app, &get).await;
+    assert_eq!(answer.totals("home"), (2, 1));
+    assert_eq!(answer.header("access-control-allow-origin"), Some(ORIGIN));
+
+    let days = invoke(
+        &t.app,
+        &v2_event(
+            "GET",
+            "/prod/counters/home/days",
+            "from=2026-01-01&to=2026-01-03",
+        ),
+    )
+    .await;
+    let body = days.body(&schemas().days);
+    assert_eq!(body["days"].as_array().unwrap().len(), 3);
+    let list = invoke(&t.app, &v2_event("GET", "/prod/counters", "")).await;
+    assert_eq!(
+        list.body(&schemas().counters),
+        serde_json::json!({ "counters": [{ "name": "home", "views": 2, "visitors": 1 }] })
+    );
+    invoke(&t.app, &v2_event("GET", "/prod/counters/Home", ""))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "unknown-counter");
+    invoke(
+        &t.app,
+        &v2_event("GET", "/prod/counters/home/days", "from=2026-13-01"),
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid-query");
+    // `/count` is `site`, on the stage too.
+    let count = invoke(&t.app, &v2_event("POST", "/prod/count", "")).await;
+    assert_eq!(count.count(&schemas().post_count), 1);
+    let site = invoke(&t.app, &v2_event("GET", "/prod/counters/site", "")).await;
+    assert_eq!(site.totals("site"), (1, 1));
+}
+
+/// The v2 event above from `source_ip`, with extra `headers` a client may set.
+fn from_client(source_ip: &str, headers: &[(&str, &str)]) -> String {
+    let mut event: serde_json::Value =
+        serde_json::from_str(&v2_event("POST", "/prod/counters/home", "")).unwrap();
+    event["requestContext"]["http"]["sourceIp"] = source_ip.into();
+    for (name, value) in headers {
+        event["headers"][*name] = (*value).into();
+    }
+    event.to_string()
+}
+
+#[tokio::test]
+async fn the_visitor_is_the_source_ip_api_gateway_saw_never_a_header() {
+    let t = embedded_app();
+    // Two addresses: two visitors.
+    assert_eq!(
+        invoke(&t.app, &from_client("198.51.100.1", &[]))
+            .await
+            .totals("home"),
+        (1, 1)
+    );
+    assert_eq!(
+        invoke(&t.app, &from_client("198.51.100.2", &[]))
+            .await
+            .totals("home"),
+        (2, 2)
+    );
+    // One address behind any header a client writes: still one visitor.
+    for spoof in [
+        "x-forwarded-for",
+        "x-real-ip",
+        "forwarded",
+        "cf-connecting-ip",
+        "true-client-ip",
+    ] {
+        let event = from_client("198.51.100.1", &[(spoof, "192.0.2.200")]);
+        let (_, visitors) = invoke(&t.app, &event).await.totals("home");
+        assert_eq!(visitors, 2, "{spoof} made a new visitor");
+    }
+    // Without a source address the view counts and no visitor.
+    let mut event: serde_json::Value = serde_json::from_str(&from_client("", &[])).unwrap();
+    event["requestContext"]["http"]
+        .as_object_mut()
+        .unwrap()
+        .remove("sourceIp");
+    assert_eq!(
+        invoke(&t.app, &event.to_string()).await.totals("home"),
+        (8, 2)
+    );
+}

@@ -27,6 +27,8 @@
 //! | v2: `/count` is `site`; a v1 table or file keeps its count | `counters::count_is_*`, `counters::a_v1_*` |
 //! | v2: reads never write; round trips and write units per operation | `counters::reads_never_write`, `counters::each_operation_costs_*` |
 //! | operators: `counters set/list/export/import` on both stores; `set` refuses a counter that moved; bad input is one line and changes nothing; a running server keeps them off its file; `--help` everywhere | `operator::*` |
+//! | v2 privacy: no address or User-Agent stored in any encoding; old salts and markers gone | `privacy::*` (both stores) |
+//! | v2: the visitor is `sourceIp` in Lambda, the TCP peer locally, never a header | `lambda::the_visitor_is_*`, `security::the_local_server_counts_*` |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -48,6 +50,7 @@ mod load;
 mod openapi;
 mod operator;
 mod origin;
+mod privacy;
 mod schemathesis;
 mod security;
 mod support;

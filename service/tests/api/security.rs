@@ -293,3 +293,40 @@ fn no_aws_keys_or_account_ids_in_tracked_files() {
     }
     assert!(report.is_empty(), "{}", report.join("\n"));
 }
+
+#[tokio::test]
+async fn the_local_server_counts_the_tcp_peer_never_a_forwarding_header() {
+    let (server, _dir) = embedded_server();
+    e2e::install_tls_provider();
+    let from = |address: &str| {
+        reqwest::Client::builder()
+            .local_address(address.parse::<IpAddr>().unwrap())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    };
+    let visit = |client: reqwest::Client, agent: &'static str, spoof: Option<&'static str>| {
+        let url = server.url("/counters/home");
+        async move {
+            let mut request = client.post(url).header("user-agent", agent);
+            if let Some(spoof) = spoof {
+                request = request
+                    .header("x-forwarded-for", spoof)
+                    .header("x-real-ip", spoof)
+                    .header("forwarded", format!("for={spoof}"));
+            }
+            let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            body["visitors"].as_u64().unwrap()
+        }
+    };
+    // Three peers: three visitors.
+    for (i, address) in ["127.0.0.1", "127.0.0.2", "127.0.0.3"].iter().enumerate() {
+        assert_eq!(visit(from(address), "A", None).await, i as u64 + 1);
+    }
+    // One peer claiming to be others: no new visitor.
+    for spoof in ["192.0.2.1", "192.0.2.2"] {
+        assert_eq!(visit(from("127.0.0.1"), "A", Some(spoof)).await, 3);
+    }
+    // The same peer with another User-Agent is another visitor.
+    assert_eq!(visit(from("127.0.0.1"), "B", None).await, 4);
+}
