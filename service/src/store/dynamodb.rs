@@ -82,6 +82,7 @@ use aws_sdk_dynamodb::types::{
     ReturnValue, WriteRequest,
 };
 
+use super::operator::Records;
 use super::{
     BoxError, CounterPage, CounterRecord, CounterStore, OperatorStore, SetOutcome, StoreError,
     Totals, Visit,
@@ -473,6 +474,52 @@ impl DynamoDbStore {
             "BatchGetItem left keys unprocessed after every attempt".into(),
         ))
     }
+    /// Every counter item (and, with `days`, every day item) of the table, by one Scan
+    /// of it page after page: each item's id and numbers.
+    async fn scan_numbers(&self, days: bool) -> Result<Vec<(String, Totals)>, StoreError> {
+        let filter = if days {
+            "begins_with(#id, :counter) OR begins_with(#id, :day) OR #id = :site"
+        } else {
+            "begins_with(#id, :counter) OR #id = :site"
+        };
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression(filter)
+                .projection_expression("#id, #count, #visitors")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_values(
+                    ":counter",
+                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
+                )
+                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            if days {
+                request = request
+                    .expression_attribute_values(":day", AttributeValue::S(DAY_PREFIX.to_owned()));
+            }
+            self.usage.call(Op::Scan);
+            let output = request.send().await.map_err(|e| classify(e, false))?;
+            self.usage.consumed(Op::Scan, output.consumed_capacity());
+            for item in output.items() {
+                if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
+                    found.push((id.clone(), totals_of(item)?));
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
 }
 
 fn failed(error: BoxError) -> StoreError {
@@ -609,46 +656,14 @@ impl CounterStore for DynamoDbStore {
         limit: usize,
     ) -> Result<CounterPage, StoreError> {
         let mut counters = Vec::new();
-        let mut start = None;
-        loop {
-            self.usage.call(Op::Scan);
-            let output = self
-                .reads
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression("begins_with(#id, :prefix) OR #id = :site")
-                .projection_expression("#id, #count, #visitors")
-                .expression_attribute_names("#id", HASH_KEY)
-                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
-                )
-                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| classify(e, false))?;
-            self.usage.consumed(Op::Scan, output.consumed_capacity());
-            for item in output.items() {
-                let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
-                    continue;
-                };
-                let Some(name) = counter_of(id) else {
-                    continue;
-                };
-                if after.is_some_and(|after| &name <= after) {
-                    continue;
-                }
-                counters.push((name, totals_of(item)?));
+        for (id, totals) in self.scan_numbers(false).await? {
+            let Some(name) = counter_of(&id) else {
+                continue;
+            };
+            if after.is_some_and(|after| &name <= after) {
+                continue;
             }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
+            counters.push((name, totals));
         }
         Ok(CounterPage::first(counters, limit))
     }
@@ -801,63 +816,15 @@ impl OperatorStore for DynamoDbStore {
     async fn export(&self) -> Result<Vec<CounterRecord>, StoreError> {
         // One Scan of the whole table: consistent per item, not a snapshot of the table
         // (a visit during the export may be in a counter and not yet in its day).
-        let mut records = std::collections::BTreeMap::new();
-        let record = |name: CounterName| CounterRecord {
-            name,
-            totals: Totals::default(),
-            days: Vec::new(),
-        };
-        let mut start = None;
-        loop {
-            let output = self
-                .reads
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression(
-                    "begins_with(#id, :counter) OR begins_with(#id, :day) OR #id = :site",
-                )
-                .projection_expression("#id, #count, #visitors")
-                .expression_attribute_names("#id", HASH_KEY)
-                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
-                .expression_attribute_values(
-                    ":counter",
-                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
-                )
-                .expression_attribute_values(":day", AttributeValue::S(DAY_PREFIX.to_owned()))
-                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| classify(e, false))?;
-            for item in output.items() {
-                let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
-                    continue;
-                };
-                if let Some(name) = counter_of(id) {
-                    records
-                        .entry(name.clone())
-                        .or_insert_with(|| record(name))
-                        .totals = totals_of(item)?;
-                } else if let Some((name, day)) = day_of(id) {
-                    records
-                        .entry(name.clone())
-                        .or_insert_with(|| record(name))
-                        .days
-                        .push((day, totals_of(item)?));
-                }
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+        let mut records = Records::default();
+        for (id, totals) in self.scan_numbers(true).await? {
+            if let Some(name) = counter_of(&id) {
+                records.totals(name, totals);
+            } else if let Some((name, day)) = day_of(&id) {
+                records.day(name, day, totals);
             }
         }
-        let mut records: Vec<CounterRecord> = records.into_values().collect();
-        for record in &mut records {
-            record.days.sort_by_key(|(day, _)| *day);
-        }
-        Ok(records)
+        Ok(records.into_sorted())
     }
 
     async fn set_totals(

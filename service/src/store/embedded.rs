@@ -29,6 +29,7 @@ use redb::{
 };
 use tokio::sync::oneshot;
 
+use super::operator::Records;
 use super::{
     BoxError, CounterPage, CounterRecord, CounterStore, OperatorStore, SetOutcome, StoreError,
     Totals, Visit,
@@ -368,6 +369,19 @@ fn commit(
     txn.commit().map_err(failed)
 }
 
+/// A counter's totals as the `counters` and `visitors` tables hold them (0 where unset).
+fn stored_totals(
+    views: &impl ReadableTable<&'static str, u64>,
+    visitors: &impl ReadableTable<&'static str, u64>,
+    counter_key: &str,
+) -> Result<Totals, StoreError> {
+    let number = |value: Option<redb::AccessGuard<'_, u64>>| value.map_or(0, |v| v.value());
+    Ok(Totals {
+        views: number(views.get(counter_key).map_err(failed)?),
+        visitors: number(visitors.get(counter_key).map_err(failed)?),
+    })
+}
+
 /// Counts one visit inside `txn`. Checks every value before writing any, so a visit
 /// that cannot be counted (a number at its maximum) changes nothing.
 fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreError> {
@@ -385,16 +399,7 @@ fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreErr
     let mut views = txn.open_table(COUNTERS).map_err(failed)?;
     let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
     let mut days = txn.open_table(DAYS).map_err(failed)?;
-    let current = Totals {
-        views: views
-            .get(counter_key)
-            .map_err(failed)?
-            .map_or(0, |v| v.value()),
-        visitors: visitors
-            .get(counter_key)
-            .map_err(failed)?
-            .map_or(0, |v| v.value()),
-    };
+    let current = stored_totals(&views, &visitors, counter_key)?;
     let (day_views, day_visitors) = days
         .get(day_key)
         .map_err(failed)?
@@ -479,12 +484,7 @@ impl OperatorStore for EmbeddedStore {
     async fn export(&self) -> Result<Vec<CounterRecord>, StoreError> {
         // One read transaction: the export is a snapshot of one commit.
         let txn = self.db.begin_read().map_err(failed)?;
-        let mut records = std::collections::BTreeMap::new();
-        let record = |name: CounterName| CounterRecord {
-            name,
-            totals: Totals::default(),
-            days: Vec::new(),
-        };
+        let mut records = Records::default();
         if let Some(views) = read_table!(txn, COUNTERS) {
             let visitors = read_table!(txn, VISITORS);
             for entry in views.iter().map_err(failed)? {
@@ -499,16 +499,8 @@ impl OperatorStore for EmbeddedStore {
                         .map_or(0, |v| v.value()),
                     None => 0,
                 };
-                records.insert(
-                    name.clone(),
-                    CounterRecord {
-                        totals: Totals {
-                            views: views.value(),
-                            visitors,
-                        },
-                        ..record(name)
-                    },
-                );
+                let views = views.value();
+                records.totals(name, Totals { views, visitors });
             }
         }
         if let Some(days) = read_table!(txn, DAYS) {
@@ -519,18 +511,11 @@ impl OperatorStore for EmbeddedStore {
                     continue;
                 };
                 let (views, visitors) = numbers.value();
-                records
-                    .entry(name.clone())
-                    .or_insert_with(|| record(name))
-                    .days
-                    .push((Day::from_days_since_epoch(day), Totals { views, visitors }));
+                let day = Day::from_days_since_epoch(day);
+                records.day(name, day, Totals { views, visitors });
             }
         }
-        let mut records: Vec<CounterRecord> = records.into_values().collect();
-        for record in &mut records {
-            record.days.sort_by_key(|(day, _)| *day);
-        }
-        Ok(records)
+        Ok(records.into_sorted())
     }
 
     async fn set_totals(
@@ -578,16 +563,7 @@ fn set_totals(
     let counter_key = key(counter);
     let mut views = txn.open_table(COUNTERS).map_err(failed)?;
     let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
-    let current = Totals {
-        views: views
-            .get(counter_key)
-            .map_err(failed)?
-            .map_or(0, |v| v.value()),
-        visitors: visitors
-            .get(counter_key)
-            .map_err(failed)?
-            .map_or(0, |v| v.value()),
-    };
+    let current = stored_totals(&views, &visitors, counter_key)?;
     if expected.is_some_and(|expected| expected != current) {
         return Ok(SetOutcome::Moved { current });
     }

@@ -21,6 +21,37 @@ pub struct CounterRecord {
     pub days: Vec<(Day, Totals)>,
 }
 
+/// Gathers an export's counters and days in whatever order a store reads them.
+#[derive(Debug, Default)]
+pub(crate) struct Records(std::collections::BTreeMap<CounterName, CounterRecord>);
+
+impl Records {
+    fn entry(&mut self, name: CounterName) -> &mut CounterRecord {
+        self.0.entry(name.clone()).or_insert_with(|| CounterRecord {
+            name,
+            totals: Totals::default(),
+            days: Vec::new(),
+        })
+    }
+
+    pub(crate) fn totals(&mut self, name: CounterName, totals: Totals) {
+        self.entry(name).totals = totals;
+    }
+
+    pub(crate) fn day(&mut self, name: CounterName, day: Day, totals: Totals) {
+        self.entry(name).days.push((day, totals));
+    }
+
+    /// The counters by name, each one's days oldest first.
+    pub(crate) fn into_sorted(self) -> Vec<CounterRecord> {
+        let mut records: Vec<CounterRecord> = self.0.into_values().collect();
+        for record in &mut records {
+            record.days.sort_by_key(|(day, _)| *day);
+        }
+        records
+    }
+}
+
 /// What a conditional [`OperatorStore::set_totals`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetOutcome {
