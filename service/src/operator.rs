@@ -280,23 +280,19 @@ fn run_command(command: CountersCommand) -> Result<(), OperatorError> {
         .enable_all()
         .build()
         .map_err(OperatorError::AsyncRuntime)?;
+    let description = config.store.to_string();
     runtime.block_on(async {
         match config.store {
             StoreConfig::DynamoDb { table } => {
                 let store = DynamoDbStore::connect(&table).await?;
-                act(&store, &format!("DynamoDB table {table}"), checked).await
+                act(&store, &description, checked).await
             }
             StoreConfig::Embedded { path } => {
                 if matches!(checked, Checked::List | Checked::Export) && !path.exists() {
                     return Err(OperatorError::NoStore { path });
                 }
                 let store = open_embedded(&path)?;
-                act(
-                    &store,
-                    &format!("embedded store {}", path.display()),
-                    checked,
-                )
-                .await
+                act(&store, &description, checked).await
             }
         }
     })
