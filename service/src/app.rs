@@ -269,7 +269,7 @@ async fn days<S: CounterStore>(
         Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
         _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
     }
-    let (from, to) = match Query::parse(&uri).and_then(|query| range(&query, state.clock.today())) {
+    let (from, to) = match range(&Query::parse(&uri), state.clock.today()) {
         Ok(range) => range,
         Err(problem) => return problem.into_response(),
     };
@@ -333,8 +333,9 @@ async fn list<S: CounterStore>(State(state): Shared<S>, method: Method, uri: Uri
         Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
         _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
     }
-    let after = match Query::parse(&uri).and_then(|query| {
-        query.one("after")?.map_or(Ok(None), |text| {
+    let query = Query::parse(&uri);
+    let after = match query.one("after").and_then(|after| {
+        after.map_or(Ok(None), |text| {
             CounterName::parse(text).map(Some).map_err(|error| {
                 invalid_query(format!("after: {text:?} is not a counter name: {error}"))
             })
@@ -366,11 +367,11 @@ async fn list<S: CounterStore>(State(state): Shared<S>, method: Method, uri: Uri
 struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(uri: &Uri) -> Result<Self, Problem> {
+    fn parse(uri: &Uri) -> Self {
         let pairs = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
             .map(|(name, value)| (name.into_owned(), value.into_owned()))
             .collect();
-        Ok(Self(pairs))
+        Self(pairs)
     }
 
     /// The one value of `name`; given twice it is a 400. Unknown parameters are ignored.
@@ -381,9 +382,8 @@ impl Query {
             .filter(|(n, _)| n == name)
             .map(|(_, v)| v.as_str());
         match (values.next(), values.next()) {
-            (value, None) => Ok(value),
             (Some(_), Some(_)) => Err(invalid_query(format!("{name}: given more than once"))),
-            (None, Some(_)) => Ok(None),
+            (value, _) => Ok(value),
         }
     }
 }
