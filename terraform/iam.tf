@@ -27,13 +27,15 @@ resource "aws_iam_role" "function" {
   permissions_boundary = local.permissions_boundary_arn
 }
 
-# Exactly the DynamoDB operations the service calls (visitor_counter::store::dynamodb::OPERATIONS),
-# on this table only (no index, no other table); service/tests/infra.rs checks both
+# Exactly the IAM actions of the DynamoDB operations the service calls
+# (visitor_counter::store::dynamodb::ACTIONS; TransactWriteItems has no action of its own,
+# IAM authorises each of its items as the UpdateItem it is), on this table only (no index, no other table); service/tests/infra.rs checks both
 # statements against the code.
 data "aws_iam_policy_document" "function" {
-  # The operations that name their keys (KEYED_OPERATIONS), on the service's own items
-  # only: every hash key of the request must match one of the store's KEY_PATTERNS
-  # (the counter `site`, the other counters, their days, the visitor markers, the salt).
+  # The actions that name their keys (KEYED_ACTIONS), on the service's own items only:
+  # every hash key of the request must match one of the store's KEY_PATTERNS (the
+  # counter `site`, the other counters, their days, the visitor markers, the salt, the
+  # Idempotency-Key records).
   statement {
     sid       = "ReadAndCountTheServicesItems"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
@@ -42,7 +44,7 @@ data "aws_iam_policy_document" "function" {
     condition {
       test     = "ForAllValues:StringLike"
       variable = "dynamodb:LeadingKeys"
-      values   = ["visitorCount", "counter#*", "day#*", "visitor#*", "salt"]
+      values   = ["visitorCount", "counter#*", "day#*", "visitor#*", "salt", "idem#*"]
     }
   }
 

@@ -163,8 +163,8 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
 
   metric_query {
     id          = "throttled"
-    expression  = "SUM([batch_get_item, get_item, scan, update_item])"
-    label       = "ThrottledRequests (BatchGetItem + GetItem + Scan + UpdateItem)"
+    expression  = "SUM([batch_get_item, get_item, scan, transact_write_items, update_item])"
+    label       = "ThrottledRequests (BatchGetItem + GetItem + Scan + TransactWriteItems + UpdateItem)"
     return_data = true
   }
 
@@ -204,6 +204,20 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
       dimensions = {
         TableName = aws_dynamodb_table.counter.name
         Operation = "Scan"
+      }
+      stat   = "Sum"
+      period = 300
+    }
+  }
+
+  metric_query {
+    id = "transact_write_items"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ThrottledRequests"
+      dimensions = {
+        TableName = aws_dynamodb_table.counter.name
+        Operation = "TransactWriteItems"
       }
       stat   = "Sum"
       period = 300

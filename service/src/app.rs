@@ -17,6 +17,7 @@ use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -24,9 +25,10 @@ use crate::config::AllowedOrigins;
 use crate::cors::Cors;
 use crate::day::{Clock, Day, SystemClock};
 use crate::error::error_chain;
+use crate::idempotency::IdempotencyKey;
 use crate::names::{AllowedCounters, CounterName};
 use crate::problem::Problem;
-use crate::store::{CounterStore, DEADLINE, PAGE_SIZE, StoreError, Totals, Visit};
+use crate::store::{CounterStore, DEADLINE, Once, PAGE_SIZE, StoreError, Totals, Visit};
 use crate::visitor::{ClientAddress, SaltCache};
 
 /// The largest request body accepted, in bytes.
@@ -110,11 +112,11 @@ struct Visitor<'a> {
 }
 
 impl<'a> Visitor<'a> {
-    fn of(request: &'a Request) -> Self {
+    fn of(request: &'a Parts) -> Self {
         Self {
-            address: request.extensions().get::<ClientAddress>(),
+            address: request.extensions.get::<ClientAddress>(),
             user_agent: request
-                .headers()
+                .headers
                 .get(header::USER_AGENT)
                 .map_or(&[][..], HeaderValue::as_bytes),
         }
@@ -122,31 +124,74 @@ impl<'a> Visitor<'a> {
 }
 
 impl<S: CounterStore> AppState<S> {
-    /// Counts one visit of `counter`, within the store deadline.
+    /// The visit of `counter` by `visitor` today: its marker needs the day's salt.
+    async fn visit_of(
+        &self,
+        counter: CounterName,
+        visitor: Visitor<'_>,
+    ) -> Result<Visit, StoreError> {
+        let day = self.clock.today();
+        let marker = match visitor.address {
+            Some(address) => {
+                let salt = self.salts.get_or_fetch(day, self.store.salt(day)).await?;
+                Some(salt.marker(&counter, &address.0, visitor.user_agent))
+            }
+            // No address (an in-process caller): the view counts, no visitor.
+            None => None,
+        };
+        Ok(Visit {
+            counter,
+            day,
+            marker,
+        })
+    }
+
+    /// Counts one visit of `counter`, within the store deadline; with a key, at most
+    /// once per key.
     async fn visit(
         &self,
         counter: CounterName,
         visitor: Visitor<'_>,
-    ) -> Result<Totals, StoreError> {
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Once, StoreError> {
         within_deadline(async {
-            let day = self.clock.today();
-            let marker = match visitor.address {
-                Some(address) => {
-                    let salt = self.salts.get_or_fetch(day, self.store.salt(day)).await?;
-                    Some(salt.marker(&counter, &address.0, visitor.user_agent))
-                }
-                // No address (an in-process caller): the view counts, no visitor.
-                None => None,
-            };
-            self.store
-                .record(&Visit {
-                    counter,
-                    day,
-                    marker,
-                })
-                .await
+            let visit = self.visit_of(counter, visitor).await?;
+            match key {
+                Some(key) => self.store.record_once(&visit, key, self.clock.now()).await,
+                None => self.store.record(&visit).await.map(Once::Counted),
+            }
         })
         .await
+    }
+
+    /// `GET`, `POST` or `OPTIONS` on a counter: its totals (and whether they replay a
+    /// keyed visit's answer), or the response to give instead.
+    async fn read_or_count(
+        &self,
+        counter: CounterName,
+        request: &Parts,
+    ) -> Result<(Totals, Replayed), Response> {
+        let method = &request.method;
+        let once = match *method {
+            Method::GET => within_deadline(self.store.get(&counter))
+                .await
+                .map(Once::Counted),
+            Method::POST => {
+                let key =
+                    IdempotencyKey::of(&request.headers).map_err(IntoResponse::into_response)?;
+                self.visit(counter, Visitor::of(request), key.as_ref())
+                    .await
+            }
+            Method::OPTIONS => return Err(crate::cors::preflight(COUNTING_METHODS)),
+            _ => return Err(Problem::MethodNotAllowed(COUNTING_METHODS).into_response()),
+        };
+        match once {
+            Ok(Once::Counted(totals)) => Ok((totals, Replayed(false))),
+            Ok(Once::Replayed(totals)) => Ok((totals, Replayed(true))),
+            Ok(Once::OtherCounter) => Err(Problem::IdempotencyKeyReused.into_response()),
+            Ok(Once::InFlight) => Err(Problem::IdempotencyKeyInFlight.into_response()),
+            Err(error) => Err(store_failure(method, &error)),
+        }
     }
 
     fn resolve(&self, raw: Result<Path<String>, PathRejection>) -> Result<CounterName, Problem> {
@@ -168,25 +213,31 @@ async fn within_deadline<T>(
         })
 }
 
+/// Whether an answer replays a keyed visit's first answer (`Idempotent-Replayed: true`).
+#[derive(Debug, Clone, Copy)]
+struct Replayed(bool);
+
+impl Replayed {
+    fn mark(self, mut response: Response) -> Response {
+        if self.0 {
+            response.headers_mut().insert(
+                crate::idempotency::REPLAYED_HEADER,
+                HeaderValue::from_static("true"),
+            );
+        }
+        response
+    }
+}
+
 /// `/count`: dispatches on the method itself, so that every other method gets
 /// the contract's 405 problem rather than a bare status.
 async fn count<S: CounterStore>(State(state): Shared<S>, request: Request) -> Response {
-    let method = request.method().clone();
-    let result = match method {
-        Method::GET => within_deadline(state.store.get(&CounterName::site())).await,
-        Method::POST => {
-            state
-                .visit(CounterName::site(), Visitor::of(&request))
-                .await
-        }
-        Method::OPTIONS => return crate::cors::preflight(COUNTING_METHODS),
-        _ => return Problem::MethodNotAllowed(COUNTING_METHODS).into_response(),
-    };
-    match result {
-        Ok(totals) => json(&CountBody {
+    let (request, _) = request.into_parts();
+    match state.read_or_count(CounterName::site(), &request).await {
+        Ok((totals, replayed)) => replayed.mark(json(&CountBody {
             count: totals.views,
-        }),
-        Err(error) => store_failure(&method, &error),
+        })),
+        Err(response) => response,
     }
 }
 
@@ -199,16 +250,10 @@ async fn counter<S: CounterStore>(
         Ok(counter) => counter,
         Err(problem) => return problem.into_response(),
     };
-    let method = request.method().clone();
-    let result = match method {
-        Method::GET => within_deadline(state.store.get(&counter)).await,
-        Method::POST => state.visit(counter.clone(), Visitor::of(&request)).await,
-        Method::OPTIONS => return crate::cors::preflight(COUNTING_METHODS),
-        _ => return Problem::MethodNotAllowed(COUNTING_METHODS).into_response(),
-    };
-    match result {
-        Ok(totals) => json(&counter_json(&counter, totals)),
-        Err(error) => store_failure(&method, &error),
+    let (request, _) = request.into_parts();
+    match state.read_or_count(counter.clone(), &request).await {
+        Ok((totals, replayed)) => replayed.mark(json(&counter_json(&counter, totals))),
+        Err(response) => response,
     }
 }
 

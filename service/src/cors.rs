@@ -21,8 +21,12 @@ use crate::problem::Problem;
 
 /// How long browsers may reuse a preflight answer, in seconds.
 pub const PREFLIGHT_MAX_AGE: u32 = 600;
-/// Request headers a page may send (a JSON `Content-Type` on POST).
-pub const ALLOWED_HEADERS: &str = "content-type";
+/// Request headers a page may send: a JSON `Content-Type`, and an `Idempotency-Key`
+/// on POST.
+pub const ALLOWED_HEADERS: &str = "content-type, idempotency-key";
+/// Response headers a page may read: `Retry-After` (after a 503 or a 409), and
+/// whether an answer was replayed.
+pub const EXPOSED_HEADERS: &str = "Retry-After, Idempotent-Replayed";
 
 #[derive(Debug)]
 pub struct Cors {
@@ -95,7 +99,7 @@ pub async fn layer(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
     } else {
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("Retry-After"),
+            HeaderValue::from_static(EXPOSED_HEADERS),
         );
     }
     response

@@ -11,6 +11,7 @@ pub mod cors;
 pub mod day;
 pub mod error;
 pub mod export;
+pub mod idempotency;
 pub mod lambda;
 pub mod logging;
 pub mod names;

@@ -6,10 +6,11 @@ use std::borrow::Cow;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::idempotency::InvalidKey;
 use crate::store::StoreError;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
-/// Seconds a client should wait after a 503.
+/// Seconds a client should wait after a 503 (or a 409 for a key in flight).
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// Every problem this service can answer with.
@@ -20,6 +21,12 @@ pub enum Problem {
     InvalidQuery(Cow<'static, str>),
     /// A counter name that is not valid or not allowed (`COUNTERS`).
     UnknownCounter,
+    /// An `Idempotency-Key` that is not one valid key.
+    InvalidIdempotencyKey(InvalidKey),
+    /// An `Idempotency-Key` first used on another counter.
+    IdempotencyKeyReused,
+    /// An `Idempotency-Key` whose first request is being written at this moment.
+    IdempotencyKeyInFlight,
     OriginNotAllowed,
     NotFound,
     /// The methods the path answers, as sent in `Allow`.
@@ -37,7 +44,11 @@ pub enum Problem {
 impl Problem {
     pub fn status(&self) -> StatusCode {
         match self {
-            Problem::BadRequest | Problem::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Problem::BadRequest | Problem::InvalidQuery(_) | Problem::InvalidIdempotencyKey(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Problem::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Problem::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Problem::UnknownCounter => StatusCode::NOT_FOUND,
             Problem::OriginNotAllowed => StatusCode::FORBIDDEN,
             Problem::NotFound => StatusCode::NOT_FOUND,
@@ -58,6 +69,13 @@ impl Problem {
             Problem::BadRequest => "urn:visitor-counter:problem:bad-request",
             Problem::InvalidQuery(_) => "urn:visitor-counter:problem:invalid-query",
             Problem::UnknownCounter => "urn:visitor-counter:problem:unknown-counter",
+            Problem::InvalidIdempotencyKey(_) => {
+                "urn:visitor-counter:problem:invalid-idempotency-key"
+            }
+            Problem::IdempotencyKeyReused => "urn:visitor-counter:problem:idempotency-key-reused",
+            Problem::IdempotencyKeyInFlight => {
+                "urn:visitor-counter:problem:idempotency-key-in-flight"
+            }
             Problem::OriginNotAllowed => "urn:visitor-counter:problem:origin-not-allowed",
             Problem::NotFound => "urn:visitor-counter:problem:not-found",
             Problem::MethodNotAllowed(_) => "urn:visitor-counter:problem:method-not-allowed",
@@ -75,6 +93,9 @@ impl Problem {
             Problem::BadRequest => "Bad request",
             Problem::InvalidQuery(_) => "Invalid query",
             Problem::UnknownCounter => "Unknown counter",
+            Problem::InvalidIdempotencyKey(_) => "Invalid Idempotency-Key",
+            Problem::IdempotencyKeyReused => "Idempotency-Key reused",
+            Problem::IdempotencyKeyInFlight => "Idempotency-Key in flight",
             Problem::OriginNotAllowed => "Origin not allowed",
             Problem::NotFound => "Not found",
             Problem::MethodNotAllowed(_) => "Method not allowed",
@@ -92,6 +113,9 @@ impl Problem {
             Problem::BadRequest => "The request could not be read.".into(),
             Problem::InvalidQuery(detail) => detail.to_string(),
             Problem::UnknownCounter => "There is no such counter: a name is 1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit, and the operator may limit which names are counted (COUNTERS).".into(),
+            Problem::InvalidIdempotencyKey(why) => why.detail().into(),
+            Problem::IdempotencyKeyReused => "This Idempotency-Key was first used on another counter; nothing was counted. A key is one visit of one counter and is kept 24 hours: send a new key with each visit.".into(),
+            Problem::IdempotencyKeyInFlight => "The first request with this Idempotency-Key is being counted at this moment; nothing more was counted. Send it again after Retry-After seconds for its answer.".into(),
             Problem::OriginNotAllowed => "Pages on this origin may not count visits here; the operator decides which origins may (ALLOWED_ORIGINS).".into(),
             Problem::NotFound => {
                 "There is nothing at this path; counters are at /counters/{name}, and /count is the counter site.".into()
@@ -149,7 +173,7 @@ impl IntoResponse for Problem {
             Problem::MethodNotAllowed(allow) => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
-            Problem::StorageUnavailable => {
+            Problem::StorageUnavailable | Problem::IdempotencyKeyInFlight => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             _ => {}

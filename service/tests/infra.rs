@@ -11,8 +11,9 @@
 //! - the function's environment variables are exactly the config's `FUNCTION_VARIABLES`,
 //!   `COUNTERS` from one variable whose default (`""`) allows every name;
 //! - the API's method routes are the operations of `contracts/openapi.json`;
-//! - the function's role may call exactly the store's DynamoDB `OPERATIONS`, on this
-//!   table only, written out (no wildcard): the `KEYED_OPERATIONS` in statements limited
+//! - the function's role holds exactly the IAM actions of the store's DynamoDB
+//!   operations (`ACTIONS`), on this table only, written out (no wildcard): the
+//!   `KEYED_ACTIONS` in statements limited
 //!   by `dynamodb:LeadingKeys` (`ForAllValues:StringLike`) to exactly the store's
 //!   `KEY_PATTERNS`, the rest (`Scan`, which names no key) in statements without any
 //!   condition; and its permissions boundary allows each of them;
@@ -37,7 +38,7 @@ use hcl::{Block, Body, Expression, ObjectKey};
 use pretty_assertions::assert_eq;
 use visitor_counter::config::{ALLOWED_ORIGINS, COUNTER_TABLE, COUNTERS, FUNCTION_VARIABLES};
 use visitor_counter::store::dynamodb::{
-    COUNT_ATTRIBUTE, HASH_KEY, KEY_PATTERNS, KEYED_OPERATIONS, OPERATIONS, TTL_ATTRIBUTE,
+    ACTIONS, COUNT_ATTRIBUTE, HASH_KEY, KEY_PATTERNS, KEYED_ACTIONS, OPERATIONS, TTL_ATTRIBUTE,
     VISITORS_ATTRIBUTE,
 };
 
@@ -798,11 +799,11 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
     let dynamodb = |ops: &[&str]| -> BTreeSet<String> {
         ops.iter().map(|op| format!("dynamodb:{op}")).collect()
     };
-    let expected_actions = dynamodb(OPERATIONS);
-    let keyed_operations = dynamodb(KEYED_OPERATIONS);
+    let expected_actions = dynamodb(ACTIONS);
+    let keyed_operations = dynamodb(KEYED_ACTIONS);
     assert!(
         keyed_operations.is_subset(&expected_actions),
-        "service/src/store/dynamodb.rs: KEYED_OPERATIONS {KEYED_OPERATIONS:?} should be among OPERATIONS {OPERATIONS:?}"
+        "service/src/store/dynamodb.rs: KEYED_ACTIONS {KEYED_ACTIONS:?} should be among ACTIONS {ACTIONS:?}"
     );
     let unkeyed_operations: BTreeSet<String> = expected_actions
         .difference(&keyed_operations)
@@ -866,7 +867,7 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
             let uncalled: BTreeSet<&String> = on_table.difference(&expected_actions).collect();
             assert!(
                 uncalled.is_empty(),
-                "{}: statement {sid} grants {uncalled:?}, which the store never calls (visitor_counter::store::dynamodb::OPERATIONS)",
+                "{}: statement {sid} grants {uncalled:?}, which the store never needs (visitor_counter::store::dynamodb::ACTIONS)",
                 document.file
             );
 
@@ -925,17 +926,17 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
 
     assert_eq!(
         keyed_actions, keyed_operations,
-        "terraform/iam.tf: the DynamoDB actions limited by dynamodb:LeadingKeys differ from visitor_counter::store::dynamodb::KEYED_OPERATIONS"
+        "terraform/iam.tf: the DynamoDB actions limited by dynamodb:LeadingKeys differ from visitor_counter::store::dynamodb::KEYED_ACTIONS"
     );
     assert_eq!(
         unkeyed_actions, unkeyed_operations,
-        "terraform/iam.tf: the DynamoDB actions without a key condition differ from the OPERATIONS that name no key (OPERATIONS minus KEYED_OPERATIONS)"
+        "terraform/iam.tf: the DynamoDB actions without a key condition differ from the ACTIONS that name no key (ACTIONS minus KEYED_ACTIONS)"
     );
     let dynamodb_actions: BTreeSet<String> =
         keyed_actions.union(&unkeyed_actions).cloned().collect();
     assert_eq!(
         dynamodb_actions, expected_actions,
-        "terraform/iam.tf: the function's DynamoDB actions differ from visitor_counter::store::dynamodb::OPERATIONS"
+        "terraform/iam.tf: the function's DynamoDB actions differ from visitor_counter::store::dynamodb::ACTIONS"
     );
 
     // Exactly means no pattern and no exception: every action written out, no

@@ -8,6 +8,9 @@
 //! - `visitor#YYYY-MM-DD#MARKER`: a visitor marker (a keyed hash, never an address);
 //!   `ttl` at the start of the day two days later
 //! - `salt`: the current day's salt; `day`, `salt` (32 random bytes), `ttl`
+//! - `idem#SHA256`: an `Idempotency-Key`'s record (the SHA-256 of the key, in hex):
+//!   `counter` (the name), `count` and `visitors` (the answer), `ttl` 24 hours on;
+//!   written in the transaction that counts its visit (see [`crate::idempotency`])
 //!
 //! What each operation costs, in round trips one after another (measured on DynamoDB
 //! Local by `service/tests/api/dynamodb.rs`, which counts the calls and sums the
@@ -18,6 +21,10 @@
 //!   update must know whether the visitor is new, and answers this visit's views, so
 //!   a repeat view cannot be done in one: a transaction could, but returns no values
 //!   and costs twice the write units.
+//! - `POST` with an `Idempotency-Key`: 1 `BatchGetItem` (the key's record, the counter,
+//!   the marker), then, unless the record exists (a replay: 1 round trip, 0 write
+//!   units), 1 `TransactWriteItems`: 2 round trips, 6 write units (8 for a new visitor).
+//!   The costs and the argument are in [`crate::idempotency`].
 //! - once per process and UTC day, the salt: 1 `GetItem`; and once per day for the
 //!   whole table, 1 conditional `UpdateItem` that makes it (and so destroys the last).
 //! - `GET` a counter: 1 `GetItem`, 0 write units.
@@ -37,19 +44,40 @@ pub const DAY_PREFIX: &str = "day#";
 pub const VISITOR_PREFIX: &str = "visitor#";
 /// The day's salt.
 pub const SALT_ID: &str = "salt";
+/// An `Idempotency-Key`'s record: `idem#` and the key's SHA-256 in hex.
+pub const KEY_PREFIX: &str = "idem#";
+/// The String attribute of a key's record naming the counter its visit was counted on.
+pub const KEY_COUNTER_ATTRIBUTE: &str = "counter";
 /// The Number attribute holding a counter's (or a day's) views.
 pub const COUNT_ATTRIBUTE: &str = "count";
 /// The Number attribute holding a counter's (or a day's) visitors.
 pub const VISITORS_ATTRIBUTE: &str = "visitors";
-/// The table's TTL attribute (epoch seconds): markers and salts expire by it.
+/// The table's TTL attribute (epoch seconds): markers, salts and key records expire by it.
 pub const TTL_ATTRIBUTE: &str = "ttl";
 /// Every hash key the service reads or writes, as `dynamodb:LeadingKeys` patterns.
-pub const KEY_PATTERNS: &[&str] = &["visitorCount", "counter#*", "day#*", "visitor#*", "salt"];
-/// The DynamoDB operations that name their keys (limited to [`KEY_PATTERNS`]).
-pub const KEYED_OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "UpdateItem"];
-/// Every DynamoDB operation the service calls: the function's IAM policy grants exactly
-/// these. `Scan` (the list of counters) names no key, so it cannot be limited by key.
-pub const OPERATIONS: &[&str] = &["BatchGetItem", "GetItem", "Scan", "UpdateItem"];
+pub const KEY_PATTERNS: &[&str] = &[
+    "visitorCount",
+    "counter#*",
+    "day#*",
+    "visitor#*",
+    "salt",
+    "idem#*",
+];
+/// Every DynamoDB operation the service calls (its throttling alarms watch these).
+pub const OPERATIONS: &[&str] = &[
+    "BatchGetItem",
+    "GetItem",
+    "Scan",
+    "TransactWriteItems",
+    "UpdateItem",
+];
+/// The IAM actions those operations need: the function's policy grants exactly these.
+/// `TransactWriteItems` has no action of its own: IAM authorises each of its items as
+/// the `UpdateItem` it is (every item the service puts in one is an `Update`).
+pub const ACTIONS: &[&str] = &["BatchGetItem", "GetItem", "Scan", "UpdateItem"];
+/// The actions that name their keys (limited to [`KEY_PATTERNS`]). `Scan` (the list of
+/// counters) names no key, so it cannot be limited by key.
+pub const KEYED_ACTIONS: &[&str] = &["BatchGetItem", "GetItem", "UpdateItem"];
 /// What the operator commands (`visitor-counter counters ...`) call, with the operator's
 /// own credentials: `Scan` (list, export), `GetItem` and a conditional `UpdateItem`
 /// (set), `BatchWriteItem` (import). Only [`OperatorStore`]'s methods call
@@ -74,21 +102,24 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::ProvideCredentials;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
-    ReturnValue, WriteRequest,
+    AttributeValue, CancellationReason, ConsumedCapacity, KeysAndAttributes, PutRequest,
+    ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update, WriteRequest,
 };
 
 use super::operator::Records;
 use super::{
-    BoxError, CounterPage, CounterRecord, CounterStore, OperatorStore, SetOutcome, StoreError,
-    Totals, Visit,
+    BoxError, CounterPage, CounterRecord, CounterStore, KeyRecord, Once, OperatorStore, SetOutcome,
+    StoreError, Totals, Visit, epoch_seconds, key_expiry,
 };
 use crate::config::TableName;
 use crate::day::Day;
+use crate::idempotency::IdempotencyKey;
 use crate::names::CounterName;
 use crate::visitor::{MARKER_DAYS, Marker, Salt};
 
@@ -101,6 +132,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const MAX_ATTEMPTS: u32 = 3;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(25);
 const MAX_BACKOFF: Duration = Duration::from_millis(250);
+
+/// The condition of every counting `ADD`: the stored count, if any, is a non-negative
+/// Number (anything else is left as it is for the operator).
+const COUNT_CONDITION: &str =
+    "attribute_not_exists(#count) OR (attribute_type(#count, :number) AND #count >= :zero)";
 
 /// Error codes with which DynamoDB refuses a request without applying it.
 const THROTTLING_CODES: &[&str] = &[
@@ -138,19 +174,24 @@ pub struct DynamoDbStore {
 /// the capacity units DynamoDB reported (`ReturnConsumedCapacity = TOTAL`).
 #[derive(Debug, Default)]
 pub struct Usage {
-    calls: [AtomicU64; 4],
+    calls: [AtomicU64; 5],
     /// Thousandths of a capacity unit.
     read_units: AtomicU64,
     write_units: AtomicU64,
+    transact_items: AtomicU64,
 }
 
 /// A copy of [`Usage`] at one moment; subtract two to get an operation's cost.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct UsageSnapshot {
     /// Calls of each of [`OPERATIONS`], in that order.
-    pub calls: [u64; 4],
+    pub calls: [u64; 5],
     pub read_units: f64,
+    /// As DynamoDB reported them. DynamoDB Local reports 4 for any `TransactWriteItems`;
+    /// DynamoDB bills 2 per item of up to 1 KB: see [`transact_items`](Self::transact_items).
     pub write_units: f64,
+    /// Items written by `TransactWriteItems` calls that succeeded.
+    pub transact_items: u64,
 }
 
 impl UsageSnapshot {
@@ -161,7 +202,7 @@ impl UsageSnapshot {
 
     /// The usage from `earlier` to `self`.
     pub fn since(&self, earlier: &UsageSnapshot) -> UsageSnapshot {
-        let mut calls = [0; 4];
+        let mut calls = [0; 5];
         for (i, slot) in calls.iter_mut().enumerate() {
             *slot = self.calls[i] - earlier.calls[i];
         }
@@ -169,6 +210,7 @@ impl UsageSnapshot {
             calls,
             read_units: self.read_units - earlier.read_units,
             write_units: self.write_units - earlier.write_units,
+            transact_items: self.transact_items - earlier.transact_items,
         }
     }
 
@@ -186,7 +228,8 @@ enum Op {
     BatchGetItem = 0,
     GetItem = 1,
     Scan = 2,
-    UpdateItem = 3,
+    TransactWriteItems = 3,
+    UpdateItem = 4,
 }
 
 impl Usage {
@@ -201,7 +244,9 @@ impl Usage {
             .sum();
         let milli = (units * 1000.0).round() as u64;
         match op {
-            Op::UpdateItem => self.write_units.fetch_add(milli, Ordering::Relaxed),
+            Op::UpdateItem | Op::TransactWriteItems => {
+                self.write_units.fetch_add(milli, Ordering::Relaxed)
+            }
             Op::BatchGetItem | Op::GetItem | Op::Scan => {
                 self.read_units.fetch_add(milli, Ordering::Relaxed)
             }
@@ -209,7 +254,7 @@ impl Usage {
     }
 
     pub fn snapshot(&self) -> UsageSnapshot {
-        let mut calls = [0; 4];
+        let mut calls = [0; 5];
         for (slot, count) in calls.iter_mut().zip(&self.calls) {
             *slot = count.load(Ordering::Relaxed);
         }
@@ -217,6 +262,7 @@ impl Usage {
             calls,
             read_units: self.read_units.load(Ordering::Relaxed) as f64 / 1000.0,
             write_units: self.write_units.load(Ordering::Relaxed) as f64 / 1000.0,
+            transact_items: self.transact_items.load(Ordering::Relaxed),
         }
     }
 }
@@ -362,9 +408,7 @@ impl DynamoDbStore {
             .update_item()
             .key(HASH_KEY, AttributeValue::S(id))
             .update_expression("ADD #count :one, #visitors :visitors")
-            .condition_expression(
-                "attribute_not_exists(#count) OR (attribute_type(#count, :number) AND #count >= :zero)",
-            )
+            .condition_expression(COUNT_CONDITION)
             .expression_attribute_names("#count", COUNT_ATTRIBUTE)
             .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
             .expression_attribute_values(":one", number(1))
@@ -426,20 +470,41 @@ impl DynamoDbStore {
 
     async fn days_chunk(&self, ids: Vec<String>) -> Result<HashMap<String, Totals>, StoreError> {
         let mut found = HashMap::new();
+        for (id, item) in self
+            .batch_get(ids, &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE])
+            .await?
+        {
+            found.insert(id, totals_of(&item)?);
+        }
+        Ok(found)
+    }
+
+    /// The items of `ids` (at most 100, no two alike) that exist, by id, with `attributes`
+    /// (and the id): one consistent `BatchGetItem`, asked again for any keys DynamoDB
+    /// leaves unprocessed (under load it may).
+    async fn batch_get(
+        &self,
+        ids: Vec<String>,
+        attributes: &[&str],
+    ) -> Result<HashMap<String, HashMap<String, AttributeValue>>, StoreError> {
+        let mut found = HashMap::new();
         let keys: Vec<HashMap<String, AttributeValue>> = ids
             .into_iter()
             .map(|id| HashMap::from([(HASH_KEY.to_owned(), AttributeValue::S(id))]))
             .collect();
+        let mut projection = vec!["#id".to_owned()];
         let mut pending = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(true)
-            .projection_expression("#id, #count, #visitors")
-            .expression_attribute_names("#id", HASH_KEY)
-            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-            .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+            .expression_attribute_names("#id", HASH_KEY);
+        for (i, attribute) in attributes.iter().enumerate() {
+            projection.push(format!("#a{i}"));
+            pending = pending.expression_attribute_names(format!("#a{i}"), *attribute);
+        }
+        let mut pending = pending
+            .projection_expression(projection.join(", "))
             .build()
             .map_err(|e| failed(e.into()))?;
-        // DynamoDB may leave keys unprocessed under load; ask again for those.
         for attempt in 1..=MAX_ATTEMPTS + 2 {
             self.usage.call(Op::BatchGetItem);
             let output = self
@@ -459,7 +524,7 @@ impl DynamoDbStore {
                 .flatten()
             {
                 if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
-                    found.insert(id.clone(), totals_of(item)?);
+                    found.insert(id.clone(), item.clone());
                 }
             }
             match output.unprocessed_keys().and_then(|u| u.get(&self.table)) {
@@ -474,6 +539,83 @@ impl DynamoDbStore {
             "BatchGetItem left keys unprocessed after every attempt".into(),
         ))
     }
+
+    /// The transaction that counts a keyed visit: the key's record (only if it has none
+    /// that is live at `now`), the counter, the day and, for a new visitor, the marker
+    /// (only if it is still new). `answer` is what the record keeps.
+    fn visit_once_items(
+        &self,
+        visit: &Visit,
+        key_id: &str,
+        new_visitor: bool,
+        answer: Totals,
+        now: u64,
+        expires: u64,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let record = Update::builder()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(key_id.to_owned()))
+            .update_expression(
+                "SET #counter = :counter, #count = :views, #visitors = :visitors, #ttl = :expires",
+            )
+            .condition_expression("attribute_not_exists(#counter) OR #ttl <= :now")
+            .expression_attribute_names("#counter", KEY_COUNTER_ATTRIBUTE)
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":counter", AttributeValue::S(visit.counter.to_string()))
+            .expression_attribute_values(":views", number(answer.views))
+            .expression_attribute_values(":visitors", number(answer.visitors))
+            .expression_attribute_values(":expires", number(expires))
+            .expression_attribute_values(":now", number(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let add = |id: String| {
+            Update::builder()
+                .table_name(&self.table)
+                .key(HASH_KEY, AttributeValue::S(id))
+                .update_expression("ADD #count :one, #visitors :visitors")
+                .condition_expression(COUNT_CONDITION)
+                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":visitors", number(u64::from(new_visitor)))
+                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":number", AttributeValue::S("N".to_owned()))
+        };
+        let mut updates = vec![
+            record,
+            add(counter_id(&visit.counter)),
+            add(day_id(&visit.counter, visit.day)),
+        ];
+        if let (true, Some(marker)) = (new_visitor, &visit.marker) {
+            updates.push(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key(HASH_KEY, AttributeValue::S(marker_id(visit.day, marker)))
+                    .update_expression("SET #ttl = :ttl")
+                    .condition_expression("attribute_not_exists(#ttl)")
+                    .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                    .expression_attribute_values(
+                        ":ttl",
+                        AttributeValue::N(
+                            visit
+                                .day
+                                .plus(MARKER_DAYS)
+                                .start_epoch_seconds()
+                                .to_string(),
+                        ),
+                    ),
+            );
+        }
+        updates
+            .into_iter()
+            .map(|update| {
+                let update = update.build().map_err(|e| failed(e.into()))?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            })
+            .collect()
+    }
+
     /// Every counter item (and, with `days`, every day item) of the table, by one Scan
     /// of it page after page: each item's id and numbers.
     async fn scan_numbers(&self, days: bool) -> Result<Vec<(String, Totals)>, StoreError> {
@@ -542,6 +684,78 @@ pub fn counter_id(counter: &CounterName) -> String {
 /// The item of a counter's day.
 pub fn day_id(counter: &CounterName, day: Day) -> String {
     format!("{DAY_PREFIX}{counter}#{day}")
+}
+
+/// The item of an `Idempotency-Key`'s record.
+pub fn key_id(key: &IdempotencyKey) -> String {
+    format!("{KEY_PREFIX}{}", key.hex())
+}
+
+/// A key's record, if it is still live at `now` (TTL deletes expired items only
+/// within a day or two, so an item may outlive its `ttl`).
+fn live_record(
+    item: &HashMap<String, AttributeValue>,
+    now: u64,
+) -> Option<Result<KeyRecord, StoreError>> {
+    let expires = match item.get(TTL_ATTRIBUTE) {
+        Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
+        _ => None,
+    };
+    if expires.is_some_and(|expires| expires <= now) {
+        return None;
+    }
+    let counter = match item.get(KEY_COUNTER_ATTRIBUTE) {
+        Some(AttributeValue::S(name)) => CounterName::parse(name).ok(),
+        _ => None,
+    };
+    Some(match (counter, expires) {
+        (Some(counter), Some(_)) => totals_of(item).map(|totals| KeyRecord { counter, totals }),
+        _ => Err(failed(
+            format!("a key's record is not one this service writes: {item:?}").into(),
+        )),
+    })
+}
+
+/// Why DynamoDB cancelled a keyed visit's transaction (its reasons are in the order
+/// of [`DynamoDbStore::visit_once_items`]: record, counter, day, marker).
+enum Cancelled {
+    /// The key has a live record: it was counted before.
+    Recorded(HashMap<String, AttributeValue>),
+    /// Another transaction is writing the key's record at this moment.
+    KeyInUse,
+    /// The counter or the day holds something that is not a count.
+    NotACount,
+    /// The marker appeared since it was read.
+    Marked,
+    /// Another transaction held an item, or DynamoDB throttled: worth sending again.
+    Busy,
+}
+
+impl Cancelled {
+    fn of(reasons: &[CancellationReason]) -> Self {
+        let code = |i: usize| reasons.get(i).and_then(CancellationReason::code);
+        match code(0) {
+            Some("ConditionalCheckFailed") => {
+                return Cancelled::Recorded(
+                    reasons
+                        .first()
+                        .and_then(|reason| reason.item().cloned())
+                        .unwrap_or_default(),
+                );
+            }
+            Some("TransactionConflict") => return Cancelled::KeyInUse,
+            _ => {}
+        }
+        if matches!(code(1), Some("ConditionalCheckFailed"))
+            || matches!(code(2), Some("ConditionalCheckFailed"))
+        {
+            Cancelled::NotACount
+        } else if matches!(code(3), Some("ConditionalCheckFailed")) {
+            Cancelled::Marked
+        } else {
+            Cancelled::Busy
+        }
+    }
 }
 
 /// The item of a visitor's marker.
@@ -625,6 +839,110 @@ impl CounterStore for DynamoDbStore {
             other => Err(StoreError::Failed(
                 format!("UpdateItem answered {other:?} for the counter").into(),
             )),
+        }
+    }
+
+    async fn record_once(
+        &self,
+        visit: &Visit,
+        key: &IdempotencyKey,
+        now: std::time::SystemTime,
+    ) -> Result<Once, StoreError> {
+        let expires = key_expiry(now);
+        let now = epoch_seconds(now);
+        let key_id = key_id(key);
+        let counter = counter_id(&visit.counter);
+        let marker = visit.marker.as_ref().map(|m| marker_id(visit.day, m));
+        // 1 round trip, 0 write units: all a retry with a known key costs.
+        let mut ids = vec![key_id.clone(), counter.clone()];
+        ids.extend(marker.clone());
+        let found = self
+            .batch_get(
+                ids,
+                &[
+                    KEY_COUNTER_ATTRIBUTE,
+                    COUNT_ATTRIBUTE,
+                    VISITORS_ATTRIBUTE,
+                    TTL_ATTRIBUTE,
+                ],
+            )
+            .await?;
+        if let Some(record) = found.get(&key_id).and_then(|item| live_record(item, now)) {
+            return Ok(record?.replay(&visit.counter));
+        }
+        let before = found
+            .get(&counter)
+            .map_or(Ok(Totals::default()), totals_of)?;
+        let mut new_visitor = marker.as_ref().is_some_and(|id| !found.contains_key(id));
+        let mut attempt = 1;
+        loop {
+            let answer = Totals {
+                views: before.views.saturating_add(1),
+                visitors: before.visitors.saturating_add(u64::from(new_visitor)),
+            };
+            let items = self.visit_once_items(visit, &key_id, new_visitor, answer, now, expires)?;
+            let written = items.len() as u64;
+            self.usage.call(Op::TransactWriteItems);
+            let error = match self
+                .writes
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+            {
+                Ok(output) => {
+                    self.usage
+                        .consumed(Op::TransactWriteItems, output.consumed_capacity());
+                    self.usage
+                        .transact_items
+                        .fetch_add(written, Ordering::Relaxed);
+                    return Ok(Once::Counted(answer));
+                }
+                Err(error) => error,
+            };
+            let reasons = match &error {
+                SdkError::ServiceError(service) => match service.err() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                        Some(cancelled.cancellation_reasons().to_vec())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            // A cancelled transaction wrote nothing: each reason says what to do.
+            let retry = match reasons.as_deref().map(Cancelled::of) {
+                Some(Cancelled::Recorded(item)) => {
+                    return match live_record(&item, now) {
+                        Some(record) => Ok(record?.replay(&visit.counter)),
+                        None => Err(failed(
+                            "a key's record refused the write, yet it has expired".into(),
+                        )),
+                    };
+                }
+                Some(Cancelled::KeyInUse) => return Ok(Once::InFlight),
+                Some(Cancelled::NotACount) => {
+                    return Err(StoreError::NotACount(
+                        "the stored count is not a non-negative Number".to_owned(),
+                    ));
+                }
+                Some(Cancelled::Marked) => {
+                    // Another visit of this visitor made the marker since the read.
+                    new_visitor = false;
+                    true
+                }
+                Some(Cancelled::Busy) => true,
+                None => never_applied(&error),
+            };
+            if !retry || attempt >= MAX_ATTEMPTS {
+                return Err(match reasons {
+                    // Still conflicting or throttled after every attempt.
+                    Some(_) => StoreError::Unavailable(Box::new(error)),
+                    None => classify(error, true),
+                });
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
         }
     }
 
@@ -730,8 +1048,9 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Failures that prove the write did not happen, so one more attempt cannot double-count:
 /// DynamoDB refused it (throttling), or no connection was ever made to send it on.
-fn never_applied<R>(error: &SdkError<UpdateItemError, R>) -> bool
+fn never_applied<E, R>(error: &SdkError<E, R>) -> bool
 where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
     match error {

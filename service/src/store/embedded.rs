@@ -17,6 +17,9 @@
 //! - `days`: (name, day) -> (views, visitors)
 //! - `markers`: (day, marker) -> (); deleted two days after their day
 //! - `salts`: day -> 32 bytes; deleted when a newer day's is made, and after their day
+//! - `keys`: an `Idempotency-Key`'s SHA-256 -> (counter name, views, visitors, expiry in
+//!   epoch seconds): the key's record, written in the commit that counts its visit (see
+//!   [`crate::idempotency`]); ignored once expired, deleted within a day after that
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,10 +34,11 @@ use tokio::sync::oneshot;
 
 use super::operator::Records;
 use super::{
-    BoxError, CounterPage, CounterRecord, CounterStore, OperatorStore, SetOutcome, StoreError,
-    Totals, Visit,
+    BoxError, CounterPage, CounterRecord, CounterStore, Once, OperatorStore, SetOutcome,
+    StoreError, Totals, Visit, epoch_seconds,
 };
 use crate::day::{Clock, Day, SystemClock};
+use crate::idempotency::{IdempotencyKey, RETENTION};
 use crate::names::CounterName;
 use crate::visitor::{MARKER_DAYS, Salt};
 
@@ -43,6 +47,7 @@ const VISITORS: TableDefinition<&str, u64> = TableDefinition::new("visitors");
 const DAYS: TableDefinition<(&str, i32), (u64, u64)> = TableDefinition::new("days");
 const MARKERS: TableDefinition<(i32, &[u8]), ()> = TableDefinition::new("markers");
 const SALTS: TableDefinition<i32, &[u8]> = TableDefinition::new("salts");
+const KEYS: TableDefinition<&[u8], (&str, u64, u64, u64)> = TableDefinition::new("keys");
 /// v1's key for its one counter, which is `site`.
 const SITE_KEY: &str = "visitorCount";
 /// The most writes one commit takes; bounds the time a batch holds its callers.
@@ -59,6 +64,12 @@ struct Job {
 
 enum Work {
     Visit(Visit),
+    /// A visit with an `Idempotency-Key`, at `now` (epoch seconds).
+    VisitOnce {
+        visit: Visit,
+        key: IdempotencyKey,
+        now: u64,
+    },
     Salt(Day),
     /// The operator's `counters set` ([`OperatorStore::set_totals`]).
     Set {
@@ -72,6 +83,7 @@ enum Work {
 
 enum Answer {
     Totals(Totals),
+    Once(Once),
     Salt(Salt),
     Set(SetOutcome),
     Restored,
@@ -131,7 +143,9 @@ impl EmbeddedStore {
         }
         let db = Arc::new(Database::create(path).map_err(failed)?);
         // Whatever expired while the store was closed goes before the first request.
-        commit(&db, |txn| purge(txn, clock.today()))?;
+        commit(&db, |txn| {
+            purge(txn, clock.today(), epoch_seconds(clock.now()))
+        })?;
         let (sender, jobs) = mpsc::channel();
         let writer_db = Arc::clone(&db);
         let thread = std::thread::Builder::new()
@@ -204,6 +218,34 @@ impl CounterStore for EmbeddedStore {
     async fn record(&self, visit: &Visit) -> Result<Totals, StoreError> {
         match self.submit(Work::Visit(visit.clone())).await? {
             Answer::Totals(totals) => Ok(totals),
+            _ => Err(mixed_up()),
+        }
+    }
+
+    async fn record_once(
+        &self,
+        visit: &Visit,
+        key: &IdempotencyKey,
+        now: std::time::SystemTime,
+    ) -> Result<Once, StoreError> {
+        let now = epoch_seconds(now);
+        // A known key is answered from a read transaction, without waiting for the
+        // writer or committing anything; the writer checks again before it counts.
+        let txn = self.db.begin_read().map_err(failed)?;
+        if let Some(table) = read_table!(txn, KEYS)
+            && let Some(stored) = table.get(key.digest().as_slice()).map_err(failed)?
+            && let Some(once) = replay(stored.value(), &visit.counter, now)
+        {
+            return Ok(once);
+        }
+        drop(txn);
+        let work = Work::VisitOnce {
+            visit: visit.clone(),
+            key: key.clone(),
+            now,
+        };
+        match self.submit(work).await? {
+            Answer::Once(once) => Ok(once),
             _ => Err(mixed_up()),
         }
     }
@@ -299,7 +341,7 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let today = clock.today();
                 if today != purged {
-                    match commit(db, |txn| purge(txn, today)) {
+                    match commit(db, |txn| purge(txn, today, epoch_seconds(clock.now()))) {
                         Ok(()) => purged = today,
                         Err(error) => tracing::error!(
                             error = %crate::error::error_chain(&error),
@@ -323,6 +365,9 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
             for job in &batch {
                 let answer = match &job.work {
                     Work::Visit(visit) => apply_visit(txn, visit).map(Answer::Totals),
+                    Work::VisitOnce { visit, key, now } => {
+                        apply_visit_once(txn, visit, key, *now).map(Answer::Once)
+                    }
                     Work::Salt(day) => day_salt(txn, *day).map(Answer::Salt),
                     Work::Set {
                         counter,
@@ -432,6 +477,51 @@ fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreErr
     Ok(next)
 }
 
+/// Counts `visit` inside `txn` unless `key` has a live record at `now`; writes the
+/// record in the same transaction, so the count and its record commit together.
+fn apply_visit_once(
+    txn: &WriteTransaction,
+    visit: &Visit,
+    key: &IdempotencyKey,
+    now: u64,
+) -> Result<Once, StoreError> {
+    let mut keys = txn.open_table(KEYS).map_err(failed)?;
+    if let Some(stored) = keys.get(key.digest().as_slice()).map_err(failed)?
+        && let Some(once) = replay(stored.value(), &visit.counter, now)
+    {
+        return Ok(once);
+    }
+    let totals = apply_visit(txn, visit)?;
+    let expires = now.saturating_add(RETENTION.as_secs());
+    keys.insert(
+        key.digest().as_slice(),
+        (
+            visit.counter.as_str(),
+            totals.views,
+            totals.visitors,
+            expires,
+        ),
+    )
+    .map_err(failed)?;
+    Ok(Once::Counted(totals))
+}
+
+/// What a key's stored record means for a visit of `counter` at `now`; `None` once it
+/// has expired.
+fn replay(
+    (stored_counter, views, visitors, expires): (&str, u64, u64, u64),
+    counter: &CounterName,
+    now: u64,
+) -> Option<Once> {
+    (expires > now).then(|| {
+        if stored_counter == counter.as_str() {
+            Once::Replayed(Totals { views, visitors })
+        } else {
+            Once::OtherCounter
+        }
+    })
+}
+
 /// The salt of `day`, made if missing; making it deletes older salts and expired markers.
 fn day_salt(txn: &WriteTransaction, day: Day) -> Result<Salt, StoreError> {
     let mut salts = txn.open_table(SALTS).map_err(failed)?;
@@ -445,12 +535,14 @@ fn day_salt(txn: &WriteTransaction, day: Day) -> Result<Salt, StoreError> {
         .insert(day.days_since_epoch(), salt.0.as_slice())
         .map_err(failed)?;
     drop(salts);
-    purge(txn, day)?;
+    let day_start = u64::try_from(day.start_epoch_seconds()).unwrap_or(0);
+    purge(txn, day, day_start)?;
     Ok(salt)
 }
 
-/// Deletes the salts of days before `today` and the markers of days before yesterday.
-fn purge(txn: &WriteTransaction, today: Day) -> Result<(), StoreError> {
+/// Deletes the salts of days before `today`, the markers of days before yesterday and
+/// the key records expired at `now` (epoch seconds).
+fn purge(txn: &WriteTransaction, today: Day, now: u64) -> Result<(), StoreError> {
     let today = today.days_since_epoch();
     let mut salts = txn.open_table(SALTS).map_err(failed)?;
     salts.retain(|day, _| day >= today).map_err(failed)?;
@@ -459,6 +551,11 @@ fn purge(txn: &WriteTransaction, today: Day) -> Result<(), StoreError> {
     if markers.len().map_err(failed)? > 0 {
         markers
             .retain(|(day, _), ()| day >= oldest_kept)
+            .map_err(failed)?;
+    }
+    let mut keys = txn.open_table(KEYS).map_err(failed)?;
+    if keys.len().map_err(failed)? > 0 {
+        keys.retain(|_, (_, _, _, expires)| expires > now)
             .map_err(failed)?;
     }
     Ok(())

@@ -10,12 +10,14 @@ pub mod embedded;
 pub mod operator;
 
 use std::future::Future;
+use std::time::SystemTime;
 
 pub use dynamodb::DynamoDbStore;
 pub use embedded::EmbeddedStore;
 pub use operator::{CounterRecord, OperatorStore, SetOutcome};
 
 use crate::day::Day;
+use crate::idempotency::IdempotencyKey;
 use crate::names::CounterName;
 use crate::visitor::{Marker, Salt};
 
@@ -47,6 +49,49 @@ pub struct Visit {
     /// The visitor's marker for this counter and day; `None` when the visitor is
     /// unknown (no client address), which counts the view and no visitor.
     pub marker: Option<Marker>,
+}
+
+/// What a visit with an `Idempotency-Key` came to (see [`crate::idempotency`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Once {
+    /// The key was new (or its record had expired): the visit is counted, and these
+    /// totals are kept as its answer.
+    Counted(Totals),
+    /// The key's visit was counted before, on this counter: its answer, nothing counted.
+    Replayed(Totals),
+    /// The key's visit was counted on another counter: nothing counted.
+    OtherCounter,
+    /// Another request with the key is being written at this moment: nothing counted.
+    InFlight,
+}
+
+/// A key's record: the counter its visit was counted on and the answer it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub counter: CounterName,
+    pub totals: Totals,
+}
+
+impl KeyRecord {
+    /// What a request with the key, on `counter`, comes to.
+    pub fn replay(&self, counter: &CounterName) -> Once {
+        if &self.counter == counter {
+            Once::Replayed(self.totals)
+        } else {
+            Once::OtherCounter
+        }
+    }
+}
+
+/// Seconds since the epoch (0 before it), the stores' expiry times.
+pub fn epoch_seconds(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// When a key's record made at `now` expires, in seconds since the epoch.
+pub fn key_expiry(now: SystemTime) -> u64 {
+    epoch_seconds(now).saturating_add(crate::idempotency::RETENTION.as_secs())
 }
 
 /// One page of the list of counters.
@@ -83,6 +128,17 @@ pub trait CounterStore: Send + Sync + 'static {
     /// views, and a marker counts one visitor however many of its visits race.
     /// Returns the counter's totals after this visit.
     fn record(&self, visit: &Visit) -> impl Future<Output = Result<Totals, StoreError>> + Send;
+
+    /// Counts the visit at most once per key: as [`record`](Self::record) if the key has
+    /// no live record at `now`, writing the record (the counter and these totals) in the
+    /// same atomic write as the count; otherwise counts nothing and says why. The
+    /// record lives for [`RETENTION`](crate::idempotency::RETENTION) from `now`.
+    fn record_once(
+        &self,
+        visit: &Visit,
+        key: &IdempotencyKey,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Once, StoreError>> + Send;
 
     /// The counter's numbers on each day from `from` to `to` (both included, oldest
     /// first), zeros for days without visits.

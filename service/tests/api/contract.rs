@@ -182,7 +182,7 @@ async fn allowed_origins_get_themselves_back_on_every_answer() {
         assert_eq!(answer.header("vary"), Some("Origin"));
         assert_eq!(
             answer.header("access-control-expose-headers"),
-            Some("Retry-After")
+            Some("Retry-After, Idempotent-Replayed")
         );
         assert_eq!(answer.header("access-control-allow-credentials"), None);
     }
@@ -227,7 +227,7 @@ async fn preflight_is_204_with_cors_headers_for_allowed_origins_only() {
         request(Method::OPTIONS, "/count")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type")
+            .header("access-control-request-headers", "content-type, idempotency-key")
             .body(Body::empty())
             .unwrap()
     };
@@ -240,7 +240,7 @@ async fn preflight_is_204_with_cors_headers_for_allowed_origins_only() {
     );
     assert_eq!(
         answer.header("access-control-allow-headers"),
-        Some("content-type")
+        Some("content-type, idempotency-key")
     );
     assert_eq!(answer.header("access-control-max-age"), Some("600"));
     assert_eq!(answer.header("vary"), Some("Origin"));

@@ -22,24 +22,24 @@ use visitor_counter::store::{CounterStore, DynamoDbStore, EmbeddedStore};
 use crate::helpers::*;
 
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     Embedded,
     DynamoDb,
 }
 
 /// The app on one store, and what the test needs to look inside that store.
-struct Harness {
-    app: Router,
-    clock: Arc<ManualClock>,
-    dynamodb: Option<(aws_sdk_dynamodb::Client, TableName, Arc<DynamoDbStore>)>,
-    embedded: Option<Arc<EmbeddedStore>>,
+pub(crate) struct Harness {
+    pub(crate) app: Router,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) dynamodb: Option<(aws_sdk_dynamodb::Client, TableName, Arc<DynamoDbStore>)>,
+    pub(crate) embedded: Option<Arc<EmbeddedStore>>,
     _dir: Option<tempfile::TempDir>,
 }
 
 /// 2026-12-02, 10:00 UTC.
-const TODAY: &str = "2026-12-02";
+pub(crate) const TODAY: &str = "2026-12-02";
 
-async fn harness(kind: Kind) -> Harness {
+pub(crate) async fn harness(kind: Kind) -> Harness {
     harness_with(kind, AllowedCounters::Any, None).await
 }
 
@@ -83,15 +83,15 @@ async fn harness_with(kind: Kind, counters: AllowedCounters, table: Option<Table
 }
 
 impl Harness {
-    async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         get_path(&self.app, path).await
     }
 
-    async fn counter(&self, name: &str) -> (u64, u64) {
+    pub(crate) async fn counter(&self, name: &str) -> (u64, u64) {
         self.get(&format!("/counters/{name}")).await.totals(name)
     }
 
-    async fn days(&self, name: &str, query: &str) -> Vec<(String, u64, u64)> {
+    pub(crate) async fn days(&self, name: &str, query: &str) -> Vec<(String, u64, u64)> {
         let body = self
             .get(&format!("/counters/{name}/days{query}"))
             .await
@@ -118,7 +118,7 @@ impl Harness {
     }
 
     /// Everything the store holds, to prove a request wrote nothing.
-    async fn everything(&self) -> Vec<String> {
+    pub(crate) async fn everything(&self) -> Vec<String> {
         if let Some((admin, table, _)) = &self.dynamodb {
             let mut items: Vec<String> = scan_all(admin, table)
                 .await
@@ -151,7 +151,7 @@ impl Harness {
     }
 }
 
-async fn scan_all(
+pub(crate) async fn scan_all(
     admin: &aws_sdk_dynamodb::Client,
     table: &TableName,
 ) -> Vec<std::collections::HashMap<String, AttributeValue>> {
@@ -191,6 +191,8 @@ macro_rules! on_both_stores {
         )*
     };
 }
+
+pub(crate) use on_both_stores;
 
 on_both_stores!(
     a_never_counted_counter_reads_zeros_and_nothing_is_written,

@@ -285,6 +285,15 @@ impl CounterStore for FailingStore {
         self.increments.fetch_add(1, Ordering::SeqCst);
         Err((self.error)())
     }
+    async fn record_once(
+        &self,
+        _: &Visit,
+        _: &visitor_counter::idempotency::IdempotencyKey,
+        _: std::time::SystemTime,
+    ) -> Result<visitor_counter::store::Once, StoreError> {
+        self.increments.fetch_add(1, Ordering::SeqCst);
+        Err((self.error)())
+    }
     async fn days(&self, _: &CounterName, _: Day, _: Day) -> Result<Vec<Totals>, StoreError> {
         Err((self.error)())
     }

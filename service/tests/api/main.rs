@@ -44,6 +44,8 @@ mod embedded;
 mod faults;
 mod helpers;
 mod hostile;
+mod idempotency;
+mod idempotency_faults;
 mod lambda;
 mod lambda_binary;
 mod load;

@@ -1,0 +1,531 @@
+//! The promise of `Idempotency-Key` under the fault that made v1's known ambiguity: a
+//! write that lands while its answer is lost. On DynamoDB Local behind a proxy that
+//! holds the answers of `TransactWriteItems` (the keyed visit's one write), or holds
+//! the request itself and delivers it late; with the app in process, and with the
+//! binary SIGKILLed between the attempts; and on the embedded store with the binary
+//! killed (-9) at random moments. Each time, every key's visit is counted exactly once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use pretty_assertions::assert_eq;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use visitor_counter::app::app;
+use visitor_counter::config::TableName;
+
+use crate::helpers::*;
+use crate::idempotency::{post_keyed, post_with_key};
+use crate::support::*;
+
+/// What the proxy does to a connection once it has carried a `TransactWriteItems`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// The request goes through (DynamoDB applies it); its answer is held until the
+    /// client gives up.
+    LoseTheAnswer,
+    /// The request goes through; the connection is closed instead of answered.
+    DropTheConnection,
+    /// The request is held this long, then delivered; its answer is kept for the test.
+    DeliverLate(Duration),
+}
+
+/// A loopback proxy to DynamoDB Local that does `fault` to keyed visits' writes while
+/// it is switched on, and passes everything else (and everything, once off) through.
+struct WriteFaultProxy {
+    address: std::net::SocketAddr,
+    on: Arc<AtomicBool>,
+    /// Writes that met the fault.
+    faulted: Arc<AtomicUsize>,
+    /// The answers DynamoDB gave to late writes.
+    late_answers: Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WriteFaultProxy {
+    async fn start(fault: Fault) -> Self {
+        let upstream = socket_address(&dynamodb_endpoint());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let on = Arc::new(AtomicBool::new(true));
+        let faulted = Arc::new(AtomicUsize::new(0));
+        let late_answers = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let task = tokio::spawn({
+            let (on, faulted, late_answers) = (on.clone(), faulted.clone(), late_answers.clone());
+            async move {
+                let mut connections = JoinSet::new();
+                while let Ok((client, _)) = listener.accept().await {
+                    connections.spawn(relay(
+                        client,
+                        upstream,
+                        fault,
+                        on.clone(),
+                        faulted.clone(),
+                        late_answers.clone(),
+                    ));
+                }
+            }
+        });
+        Self {
+            address,
+            on,
+            faulted,
+            late_answers,
+            task,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn recover(&self) {
+        self.on.store(false, Ordering::SeqCst);
+    }
+
+    fn faulted(&self) -> usize {
+        self.faulted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for WriteFaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    upstream: std::net::SocketAddr,
+    fault: Fault,
+    on: Arc<AtomicBool>,
+    faulted: Arc<AtomicUsize>,
+    late_answers: Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let hit = Arc::new(AtomicBool::new(false));
+    // Returns its half of the upstream connection, so that it stays open (a late
+    // request still gets its answer) until the answers are done with too.
+    let requests = {
+        let hit = hit.clone();
+        async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match client_read.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let chunk = &buf[..n];
+                if on.load(Ordering::SeqCst)
+                    && chunk
+                        .windows(b"TransactWriteItems".len())
+                        .any(|w| w == b"TransactWriteItems")
+                {
+                    hit.store(true, Ordering::SeqCst);
+                    faulted.fetch_add(1, Ordering::SeqCst);
+                    if let Fault::DeliverLate(delay) = fault {
+                        // The client gives up meanwhile; the request still arrives.
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+                if server_write.write_all(chunk).await.is_err() {
+                    break;
+                }
+            }
+            server_write
+        }
+    };
+    let replies = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut late = Vec::new();
+        loop {
+            let n = match server_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if !hit.load(Ordering::SeqCst) {
+                if client_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            // Kept for the test to read: what DynamoDB answered.
+            late.extend_from_slice(&buf[..n]);
+            if late.windows(4).any(|w| w == b"\r\n\r\n") && late.ends_with(b"}") {
+                late_answers
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&late).into_owned());
+                late.clear();
+                if fault != Fault::LoseTheAnswer {
+                    // Closes the client's side: dropped, or (late) long given up.
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::join!(requests, replies);
+}
+
+/// The counter `home`'s views, read directly (consistently) from the table.
+async fn stored_views(admin: &aws_sdk_dynamodb::Client, table: &TableName) -> u64 {
+    let item = admin
+        .get_item()
+        .table_name(table.as_str())
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S("counter#home".to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_default();
+    match item.get("count") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => n.parse().unwrap(),
+        _ => 0,
+    }
+}
+
+/// A number that differs from call to call (the clock's nanoseconds).
+fn jitter() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::from(elapsed.subsec_nanos()))
+}
+
+/// Keys of one round: distinct across rounds and runs.
+fn keys(round: usize, n: usize) -> Vec<String> {
+    let run = jitter();
+    (0..n).map(|i| format!("fault-{run}-{round}-{i}")).collect()
+}
+
+/// Waits (up to 2 s) for the counter to reach `expected` views: a write the proxy
+/// already passed on may still be on its way.
+async fn assert_views_reach(
+    admin: &aws_sdk_dynamodb::Client,
+    table: &TableName,
+    expected: u64,
+    what: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let views = stored_views(admin, table).await;
+        if views == expected || Instant::now() > deadline {
+            assert_eq!(views, expected, "{what}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_503_within_3_s(answer: &Answer, elapsed: Duration) {
+    answer.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable");
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+}
+
+/// Rounds of 8 keyed visits each whose write lands and whose answer is lost (held past
+/// the deadline, or the connection dropped): each `503`, each counted once; after the proxy recovers, each retry is a `200` that
+/// replays the visit's answer, and the count has moved by exactly one per key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_503_whose_write_landed_is_counted_once() {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let direct = app(
+        Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await),
+        origins(),
+    );
+    let mut expected = 0;
+    for round in 0..4 {
+        let fault = if round % 2 == 0 {
+            Fault::LoseTheAnswer
+        } else {
+            Fault::DropTheConnection
+        };
+        let proxy = WriteFaultProxy::start(fault).await;
+        let faulty = app(
+            Arc::new(dynamodb_store(&proxy.endpoint(), &table).await),
+            origins(),
+        );
+        let keys = keys(round, 8);
+        // Each key another visitor: one visitor's concurrent first visits would race
+        // for its marker, and all but one transaction be refused (and not land).
+        let first = futures_util::future::join_all(keys.iter().enumerate().map(|(i, key)| {
+            let faulty = faulty.clone();
+            async move {
+                let started = Instant::now();
+                let address = format!("198.51.100.{}", round * 10 + i);
+                let answer =
+                    post_keyed(&faulty, "/counters/home", &[key.as_bytes()], &address).await;
+                (answer, started.elapsed())
+            }
+        }))
+        .await;
+        for (answer, elapsed) in &first {
+            assert_503_within_3_s(answer, *elapsed);
+        }
+        assert_eq!(
+            proxy.faulted(),
+            keys.len(),
+            "round {round}: writes that met the fault"
+        );
+        expected += keys.len() as u64;
+        assert_eq!(
+            stored_views(&admin, &table).await,
+            expected,
+            "round {round}: the writes did not land, so the test proves nothing: {:?}",
+            proxy.late_answers.lock().unwrap()
+        );
+        assert!(
+            proxy
+                .late_answers
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|a| a.starts_with("HTTP/1.1 200")),
+            "round {round}: DynamoDB refused a write"
+        );
+        proxy.recover();
+        // The retry goes through the recovered proxy for half the keys and straight to
+        // DynamoDB for the rest (another process, say).
+        for (i, key) in keys.iter().enumerate() {
+            let via = if i % 2 == 0 { &faulty } else { &direct };
+            let address = format!("198.51.100.{}", round * 10 + i);
+            let retry = post_keyed(via, "/counters/home", &[key.as_bytes()], &address).await;
+            assert_eq!(
+                retry.status,
+                StatusCode::OK,
+                "round {round}, {key}: {:?}",
+                retry.json()
+            );
+            assert_eq!(retry.header("idempotent-replayed"), Some("true"), "{key}");
+            let (views, _) = retry.totals("home");
+            assert!(
+                views > expected - keys.len() as u64 && views <= expected,
+                "{key}: {views}"
+            );
+        }
+        assert_eq!(
+            stored_views(&admin, &table).await,
+            expected,
+            "round {round}"
+        );
+    }
+}
+
+/// A keyed visit's write held in the network until after its retry was counted: the
+/// late write reaches DynamoDB and is refused by the key's record, so the visit is
+/// still counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_delivered_after_its_retry_counts_nothing() {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let proxy = WriteFaultProxy::start(Fault::DeliverLate(Duration::from_secs(4))).await;
+    let late = app(
+        Arc::new(dynamodb_store(&proxy.endpoint(), &table).await),
+        origins(),
+    );
+    let direct = app(
+        Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await),
+        origins(),
+    );
+    let keys = keys(0, 4);
+    let started = Instant::now();
+    let first = futures_util::future::join_all(
+        keys.iter()
+            .map(|key| post_with_key(&late, "/counters/home", key)),
+    )
+    .await;
+    for answer in &first {
+        assert_503_within_3_s(answer, started.elapsed());
+    }
+    assert_eq!(
+        stored_views(&admin, &table).await,
+        0,
+        "a write arrived early"
+    );
+    for key in &keys {
+        let retry = post_with_key(&direct, "/counters/home", key).await;
+        assert_eq!(retry.status, StatusCode::OK);
+        assert_eq!(
+            retry.header("idempotent-replayed"),
+            None,
+            "{key}: nothing had landed"
+        );
+    }
+    // Wait for the late writes to arrive and be answered.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proxy.late_answers.lock().unwrap().len() < keys.len() {
+        assert!(Instant::now() < deadline, "the late writes never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for answer in proxy.late_answers.lock().unwrap().iter() {
+        assert!(
+            answer.contains("TransactionCanceledException")
+                && answer.contains("ConditionalCheckFailed"),
+            "a late write was not refused: {answer}"
+        );
+    }
+    assert_eq!(stored_views(&admin, &table).await, keys.len() as u64);
+}
+
+/// `POST` with a key over the wire.
+async fn post_over_http(
+    base_url: &str,
+    key: &str,
+) -> Result<(StatusCode, Option<String>, String), reqwest::Error> {
+    let response = http_client()
+        .post(format!("{base_url}/counters/home"))
+        .header("idempotency-key", key)
+        .send()
+        .await?;
+    let status = response.status();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .map(|v| v.to_str().unwrap().to_owned());
+    Ok((status, replayed, response.text().await?))
+}
+
+/// The binary on DynamoDB Local behind the proxy: keyed visits whose answers are lost,
+/// the process SIGKILLed (once after the `503`s, once with the requests still in
+/// flight), a new process started, and each retried: counted once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_killed_between_attempts_counts_each_key_once() {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let mut expected = 0;
+    for (round, in_flight) in [(0, false), (1, true), (2, false)] {
+        let proxy = WriteFaultProxy::start(Fault::LoseTheAnswer).await;
+        let server = spawn_server(&dynamodb_env(&proxy.endpoint(), &table));
+        // One visit without a key first (it is no transaction, so it goes through):
+        // the keyed ones are then this visitor's repeat views, whose transactions
+        // cannot race for its marker.
+        let warm = http_client()
+            .post(server.url("/counters/home"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(warm.status(), StatusCode::OK);
+        expected += 1;
+        let keys = keys(round, 5);
+        let sends: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                let (url, key) = (server.base_url.clone(), key.clone());
+                tokio::spawn(async move { post_over_http(&url, &key).await })
+            })
+            .collect();
+        if in_flight {
+            // Every write has landed and its answer is held: kill the process now.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while proxy.faulted() < keys.len() {
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: the writes were not sent"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            send_signal(server.child.id(), "KILL");
+            for send in sends {
+                assert!(
+                    send.await.unwrap().is_err(),
+                    "an answer came from a killed process"
+                );
+            }
+        } else {
+            for send in sends {
+                let (status, _, body) = send.await.unwrap().unwrap();
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            }
+            send_signal(server.child.id(), "KILL");
+        }
+        drop(server);
+        expected += keys.len() as u64;
+        assert_views_reach(&admin, &table, expected, &format!("round {round}")).await;
+        proxy.recover();
+        let restarted = spawn_server(&dynamodb_env(&proxy.endpoint(), &table));
+        for key in &keys {
+            let (status, replayed, body) = post_over_http(&restarted.base_url, key).await.unwrap();
+            assert_eq!(status, StatusCode::OK, "round {round}, {key}: {body}");
+            assert_eq!(replayed.as_deref(), Some("true"), "round {round}, {key}");
+        }
+        assert_eq!(
+            stored_views(&admin, &table).await,
+            expected,
+            "round {round}"
+        );
+    }
+}
+
+/// The binary on the embedded store, killed (-9) at a random moment while keyed visits
+/// are in flight, restarted, and every key retried until it is answered `200`: each
+/// key's visit is counted exactly once, whether or not its first attempt committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_store_killed_mid_visit_counts_each_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [(
+        "COUNTER_DB".to_owned(),
+        dir.path().join("count.redb").display().to_string(),
+    )];
+    let mut all_keys = Vec::new();
+    let (mut committed, mut lost) = (0, 0);
+    for round in 0..8 {
+        let server = spawn_server(&env);
+        let keys = keys(round, 12);
+        let sends: Vec<_> = keys
+            .iter()
+            .map(|key| {
+                let (url, key) = (server.base_url.clone(), key.clone());
+                tokio::spawn(async move { post_over_http(&url, &key).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(jitter() % 12)).await;
+        send_signal(server.child.id(), "KILL");
+        for send in sends {
+            let _ = send.await.unwrap();
+        }
+        drop(server);
+        all_keys.extend(keys);
+
+        let restarted = spawn_server(&env);
+        for key in &all_keys {
+            let (status, replayed, body) = post_over_http(&restarted.base_url, key).await.unwrap();
+            assert_eq!(status, StatusCode::OK, "round {round}, {key}: {body}");
+            if key.contains(&format!("-{round}-")) {
+                match replayed.as_deref() {
+                    Some("true") => committed += 1,
+                    None => lost += 1,
+                    Some(other) => panic!("Idempotent-Replayed: {other}"),
+                }
+            }
+        }
+        let (views, _) = get_totals(&restarted.base_url).await;
+        assert_eq!(views, all_keys.len() as u64, "round {round}");
+    }
+    eprintln!("first attempts committed before the kill: {committed}, not: {lost}");
+}
+
+/// `GET /counters/home` over the wire: (views, visitors).
+async fn get_totals(base_url: &str) -> (u64, u64) {
+    let body: serde_json::Value = http_client()
+        .get(format!("{base_url}/counters/home"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        body["views"].as_u64().unwrap(),
+        body["visitors"].as_u64().unwrap(),
+    )
+}
