@@ -227,7 +227,10 @@ async fn preflight_is_204_with_cors_headers_for_allowed_origins_only() {
         request(Method::OPTIONS, "/count")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type, idempotency-key")
+            .header(
+                "access-control-request-headers",
+                "content-type, idempotency-key",
+            )
             .body(Body::empty())
             .unwrap()
     };

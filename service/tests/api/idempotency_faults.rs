@@ -272,6 +272,11 @@ async fn a_retry_after_a_503_whose_write_landed_is_counted_once() {
         for (answer, elapsed) in &first {
             assert_503_within_3_s(answer, *elapsed);
         }
+        let slowest = first
+            .iter()
+            .map(|(_, elapsed)| *elapsed)
+            .max()
+            .unwrap_or_default();
         assert_eq!(
             proxy.faulted(),
             keys.len(),
@@ -317,6 +322,12 @@ async fn a_retry_after_a_503_whose_write_landed_is_counted_once() {
             stored_views(&admin, &table).await,
             expected,
             "round {round}"
+        );
+        eprintln!(
+            "round {round}, {fault:?}: {} keyed POSTs landed and were answered 503 \
+             (slowest {slowest:?}); each retry a 200 replaying it; the count moved by {}",
+            keys.len(),
+            keys.len()
         );
     }
 }
@@ -375,6 +386,12 @@ async fn a_write_delivered_after_its_retry_counts_nothing() {
         );
     }
     assert_eq!(stored_views(&admin, &table).await, keys.len() as u64);
+    eprintln!(
+        "{} keyed POSTs held 4 s in the network: 503, retried and counted; the late writes \
+         arrived and were refused; the count moved by {}",
+        keys.len(),
+        keys.len()
+    );
 }
 
 /// `POST` with a key over the wire.
@@ -463,6 +480,16 @@ async fn the_binary_killed_between_attempts_counts_each_key_once() {
             expected,
             "round {round}"
         );
+        eprintln!(
+            "round {round}: {} keyed POSTs landed, the binary SIGKILLed {}; after a restart \
+             each retry replayed; counted once each",
+            keys.len(),
+            if in_flight {
+                "with their answers held"
+            } else {
+                "after their 503s"
+            }
+        );
     }
 }
 
@@ -511,7 +538,12 @@ async fn the_embedded_store_killed_mid_visit_counts_each_key_once() {
         let (views, _) = get_totals(&restarted.base_url).await;
         assert_eq!(views, all_keys.len() as u64, "round {round}");
     }
-    eprintln!("first attempts committed before the kill: {committed}, not: {lost}");
+    eprintln!(
+        "8 kill -9s, {} keys: {committed} first attempts had committed (their retry \
+         replayed), {lost} had not (their retry counted); final count exactly {}",
+        all_keys.len(),
+        all_keys.len()
+    );
 }
 
 /// `GET /counters/home` over the wire: (views, visitors).
