@@ -201,3 +201,29 @@ async fn the_visitor_is_the_source_ip_api_gateway_saw_never_a_header() {
         (8, 2)
     );
 }
+
+/// `Idempotency-Key` through API Gateway's event: the retry replays, marked, and an
+/// allowed origin may read `Idempotent-Replayed` and `Retry-After`.
+#[tokio::test]
+async fn a_keyed_post_replays_in_lambda_too() {
+    let t = embedded_app();
+    let keyed = from_client("198.51.100.4", &[("idempotency-key", "\"lambda-1\"")]);
+    let first = invoke(&t.app, &keyed).await;
+    assert_eq!(first.totals("home"), (1, 1));
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = invoke(&t.app, &keyed).await;
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        again.header("access-control-expose-headers"),
+        Some("Retry-After, Idempotent-Replayed")
+    );
+    let get = invoke(&t.app, &v2_event("GET", "/prod/counters/home", "")).await;
+    assert_eq!(get.totals("home"), (1, 1));
+    invoke(
+        &t.app,
+        &from_client("198.51.100.4", &[("idempotency-key", "a b")]),
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid-idempotency-key");
+}

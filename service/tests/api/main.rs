@@ -29,6 +29,8 @@
 //! | operators: `counters set/list/export/import` on both stores; `set` refuses a counter that moved; bad input is one line and changes nothing; a running server keeps them off its file; `--help` everywhere | `operator::*` |
 //! | v2 privacy: no address or User-Agent stored in any encoding; old salts and markers gone | `privacy::*` (both stores) |
 //! | v2: the visitor is `sourceIp` in Lambda, the TCP peer locally, never a header | `lambda::the_visitor_is_*`, `security::the_local_server_counts_*` |
+//! | v2: `Idempotency-Key`: a retry replays (marked), counts nothing; another counter 422; malformed 400; concurrent one key counts once; new again after 24 h; the key is never stored | `idempotency::*` (both stores), `lambda::a_keyed_post_*` |
+//! | v2: a keyed visit is counted once when its answer is lost after the write landed, when the process is killed between attempts, when its write arrives late; embedded store under `kill -9` | `idempotency_faults::*` |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
