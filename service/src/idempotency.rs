@@ -24,6 +24,11 @@
 //!
 //! - an attempt that times out after its write landed (the `503` of v1's known
 //!   ambiguity) left the record: the retry reads it and replays it;
+//! - so sending a keyed write again is always safe, and the DynamoDB store does so
+//!   itself when a connection breaks without an answer (up to 3 attempts within the
+//!   deadline): if the first had landed, the record refuses the second and names its
+//!   writer (a random name per request), so the request answers its own visit's
+//!   answer, as counted, not as a replay;
 //! - a process killed at any point left either nothing (the retry counts the visit) or
 //!   the record (the retry replays it);
 //! - a write that arrives late, after a retry has already counted the visit (a request

@@ -9,7 +9,8 @@
 //!   `ttl` at the start of the day two days later
 //! - `salt`: the current day's salt; `day`, `salt` (32 random bytes), `ttl`
 //! - `idem#SHA256`: an `Idempotency-Key`'s record (the SHA-256 of the key, in hex):
-//!   `counter` (the name), `count` and `visitors` (the answer), `ttl` 24 hours on;
+//!   `counter` (the name), `count` and `visitors` (the answer), `ttl` 24 hours on,
+//!   `writer` (a random name of the request that wrote it);
 //!   written in the transaction that counts its visit (see [`crate::idempotency`])
 //!
 //! What each operation costs, in round trips one after another (measured on DynamoDB
@@ -48,6 +49,9 @@ pub const SALT_ID: &str = "salt";
 pub const KEY_PREFIX: &str = "idem#";
 /// The String attribute of a key's record naming the counter its visit was counted on.
 pub const KEY_COUNTER_ATTRIBUTE: &str = "counter";
+/// The String attribute of a key's record naming the request that wrote it (random),
+/// so that a request sending its transaction again knows its own record.
+pub const KEY_WRITER_ATTRIBUTE: &str = "writer";
 /// The Number attribute holding a counter's (or a day's) views.
 pub const COUNT_ATTRIBUTE: &str = "count";
 /// The Number attribute holding a counter's (or a day's) visitors.
@@ -161,7 +165,9 @@ pub enum ConnectError {
 /// through a client that never retries on its own: an `ADD` that timed out may have
 /// landed, and retrying it would count one visit twice. [`DynamoDbStore::update`]
 /// retries only the failures that prove the write was not applied (throttling,
-/// connection refused).
+/// connection refused). A keyed visit's transaction is sent again after a broken
+/// connection too: its key's record makes a second one harmless (see
+/// [`crate::idempotency`]).
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     reads: Client,
@@ -543,10 +549,12 @@ impl DynamoDbStore {
     /// The transaction that counts a keyed visit: the key's record (only if it has none
     /// that is live at `now`), the counter, the day and, for a new visitor, the marker
     /// (only if it is still new). `answer` is what the record keeps.
+    #[allow(clippy::too_many_arguments, reason = "every part of one transaction")]
     fn visit_once_items(
         &self,
         visit: &Visit,
         key_id: &str,
+        writer: &str,
         new_visitor: bool,
         answer: Totals,
         now: u64,
@@ -556,10 +564,12 @@ impl DynamoDbStore {
             .table_name(&self.table)
             .key(HASH_KEY, AttributeValue::S(key_id.to_owned()))
             .update_expression(
-                "SET #counter = :counter, #count = :views, #visitors = :visitors, #ttl = :expires",
+                "SET #counter = :counter, #count = :views, #visitors = :visitors, #ttl = :expires, #writer = :writer",
             )
             .condition_expression("attribute_not_exists(#counter) OR #ttl <= :now")
             .expression_attribute_names("#counter", KEY_COUNTER_ATTRIBUTE)
+            .expression_attribute_names("#writer", KEY_WRITER_ATTRIBUTE)
+            .expression_attribute_values(":writer", AttributeValue::S(writer.to_owned()))
             .expression_attribute_names("#count", COUNT_ATTRIBUTE)
             .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
@@ -716,6 +726,16 @@ fn live_record(
     })
 }
 
+/// A random name for one request's writes of a key's record.
+fn writer_id() -> Result<String, StoreError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| failed("the system's random generator failed".into()))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
 /// Why DynamoDB cancelled a keyed visit's transaction (its reasons are in the order
 /// of [`DynamoDbStore::visit_once_items`]: record, counter, day, marker).
 enum Cancelled {
@@ -729,6 +749,9 @@ enum Cancelled {
     Marked,
     /// Another transaction held an item, or DynamoDB throttled: worth sending again.
     Busy,
+    /// Anything else (a validation error, say): a fault of the request, not worth
+    /// sending again.
+    Refused,
 }
 
 impl Cancelled {
@@ -752,8 +775,21 @@ impl Cancelled {
             Cancelled::NotACount
         } else if matches!(code(3), Some("ConditionalCheckFailed")) {
             Cancelled::Marked
-        } else {
+        } else if reasons.iter().all(|reason| {
+            matches!(
+                reason.code(),
+                None | Some(
+                    "None"
+                        | "TransactionConflict"
+                        | "ThrottlingError"
+                        | "ProvisionedThroughputExceeded"
+                        | "RequestLimitExceeded"
+                )
+            )
+        }) {
             Cancelled::Busy
+        } else {
+            Cancelled::Refused
         }
     }
 }
@@ -874,13 +910,15 @@ impl CounterStore for DynamoDbStore {
             .get(&counter)
             .map_or(Ok(Totals::default()), totals_of)?;
         let mut new_visitor = marker.as_ref().is_some_and(|id| !found.contains_key(id));
+        let writer = writer_id()?;
         let mut attempt = 1;
         loop {
             let answer = Totals {
                 views: before.views.saturating_add(1),
                 visitors: before.visitors.saturating_add(u64::from(new_visitor)),
             };
-            let items = self.visit_once_items(visit, &key_id, new_visitor, answer, now, expires)?;
+            let items =
+                self.visit_once_items(visit, &key_id, &writer, new_visitor, answer, now, expires)?;
             let written = items.len() as u64;
             self.usage.call(Op::TransactWriteItems);
             let error = match self
@@ -913,7 +951,13 @@ impl CounterStore for DynamoDbStore {
             // A cancelled transaction wrote nothing: each reason says what to do.
             let retry = match reasons.as_deref().map(Cancelled::of) {
                 Some(Cancelled::Recorded(item)) => {
+                    let own = matches!(
+                        item.get(KEY_WRITER_ATTRIBUTE),
+                        Some(AttributeValue::S(w)) if *w == writer
+                    );
                     return match live_record(&item, now) {
+                        // This request's own earlier attempt landed: its answer.
+                        Some(Ok(record)) if own => Ok(Once::Counted(record.totals)),
                         Some(record) => Ok(record?.replay(&visit.counter)),
                         None => Err(failed(
                             "a key's record refused the write, yet it has expired".into(),
@@ -932,7 +976,20 @@ impl CounterStore for DynamoDbStore {
                     true
                 }
                 Some(Cancelled::Busy) => true,
-                None => never_applied(&error),
+                Some(Cancelled::Refused) => {
+                    return Err(failed(
+                        format!("DynamoDB refused the transaction: {reasons:?}").into(),
+                    ));
+                }
+                // Landed or not, sending it again is safe: had it landed, the key's
+                // record refuses the second and says so (above). A timeout has used
+                // the time there was.
+                None => {
+                    matches!(
+                        error,
+                        SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+                    ) || never_applied(&error)
+                }
             };
             if !retry || attempt >= MAX_ATTEMPTS {
                 return Err(match reasons {
