@@ -648,3 +648,86 @@ async fn get_totals(base_url: &str) -> (u64, u64) {
         body["visitors"].as_u64().unwrap(),
     )
 }
+
+/// A stub DynamoDB (its JSON protocol) whose `TransactWriteItems` is cancelled with
+/// `reasons`; the app on it, and how many transactions it was sent.
+async fn app_on_cancelling_stub(reasons: &str) -> (axum::Router, wiremock::MockServer) {
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let stub = MockServer::start().await;
+    let json = |status: u16, body: String| {
+        ResponseTemplate::new(status)
+            .insert_header("content-type", "application/x-amz-json-1.0")
+            .set_body_string(body)
+    };
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "DynamoDB_20120810.BatchGetItem"))
+        .respond_with(json(
+            200,
+            r#"{"Responses":{"visitor-count":[]},"UnprocessedKeys":{}}"#.to_owned(),
+        ))
+        .mount(&stub)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "DynamoDB_20120810.TransactWriteItems"))
+        .respond_with(json(
+            400,
+            format!(
+                r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled","CancellationReasons":{reasons}}}"#
+            ),
+        ))
+        .mount(&stub)
+        .await;
+    let table = TableName::parse("visitor-count").unwrap();
+    let store = dynamodb_store(&stub.uri(), &table).await;
+    (app(Arc::new(store), origins()), stub)
+}
+
+async fn transactions_sent(stub: &wiremock::MockServer) -> usize {
+    stub.received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.headers
+                .get("x-amz-target")
+                .is_some_and(|t| t.as_bytes().ends_with(b"TransactWriteItems"))
+        })
+        .count()
+}
+
+/// What DynamoDB's cancellation reasons come to: a conflict on the key's record (another
+/// request with the key being written) is `409` with `Retry-After`, at once; a
+/// conflict on the counter is sent again, up to 3 attempts, then `503`; a validation
+/// error is a `500` after one.
+#[tokio::test]
+async fn a_cancelled_transaction_is_answered_by_its_reasons() {
+    let post = |app: axum::Router| async move {
+        let request = request(http::Method::POST, "/counters/home")
+            .header("idempotency-key", "k")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        call(&app, request).await
+    };
+    let conflict =
+        r#"{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}"#;
+    let none = r#"{"Code":"None"}"#;
+
+    let (app, stub) = app_on_cancelling_stub(&format!("[{conflict},{none},{none}]")).await;
+    let answer = post(app).await;
+    answer.assert_problem(StatusCode::CONFLICT, "idempotency-key-in-flight");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    assert_eq!(transactions_sent(&stub).await, 1);
+
+    let (app, stub) = app_on_cancelling_stub(&format!("[{none},{conflict},{none}]")).await;
+    let answer = post(app).await;
+    answer.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable");
+    assert_eq!(transactions_sent(&stub).await, 3);
+
+    let invalid = r#"{"Code":"ValidationError","Message":"bad"}"#;
+    let (app, stub) = app_on_cancelling_stub(&format!("[{none},{invalid},{none}]")).await;
+    let answer = post(app).await;
+    answer.assert_problem(StatusCode::INTERNAL_SERVER_ERROR, "internal-error");
+    assert_eq!(transactions_sent(&stub).await, 1);
+    assert_no_backend_text(&String::from_utf8_lossy(&answer.body));
+}
