@@ -44,7 +44,8 @@
 //! # What it costs (DynamoDB)
 //!
 //! - a retry with a known key: 1 round trip (`BatchGetItem` of the record, the counter
-//!   and the marker), 0 write units;
+//!   and the marker), 0 write units; like every `POST` with a visitor, a process's first
+//!   one of a UTC day reads the day's salt first (the marker needs it);
 //! - a new key: that read, then the transaction: 2 round trips, as a POST without a key.
 //!   Transactional writes cost two write units per item: 6 (a repeat visitor: record,
 //!   counter, day) or 8 (a new visitor: and the marker), where a POST without a key
@@ -91,6 +92,9 @@ pub enum InvalidKey {
     NotVisibleAscii,
     /// Starts with `"` but is not a whole quoted string (`"abc"`, with `\"` and `\\`).
     BrokenQuotes,
+    /// A bare key with a `,`: HTTP lets intermediaries join a header given twice into
+    /// one value with commas (API Gateway does), so it cannot be told from two keys.
+    Comma,
     Repeated,
 }
 
@@ -109,6 +113,9 @@ impl InvalidKey {
                 "Idempotency-Key: starts a quoted string (\"abc\") that is not one: it must end with '\"', and only '\\\"' and '\\\\' may be escaped."
             }
             InvalidKey::Repeated => "Idempotency-Key: given more than once.",
+            InvalidKey::Comma => {
+                "Idempotency-Key: a ',' separates the values of a header given more than once; a key with a ',' must be quoted (\"a,b\")."
+            }
         }
     }
 }
@@ -119,6 +126,7 @@ impl IdempotencyKey {
         let key = match value {
             [b'"', inner @ .., b'"'] => unquote(inner)?,
             [b'"', ..] => return Err(InvalidKey::BrokenQuotes),
+            bare if bare.contains(&b',') => return Err(InvalidKey::Comma),
             bare => bare.to_vec(),
         };
         if key.is_empty() {
@@ -189,6 +197,9 @@ mod tests {
         assert_eq!(key("\"abc\"").unwrap(), key("abc").unwrap());
         assert_eq!(key(r#""a\"b""#).unwrap(), key("a\"b").unwrap());
         assert_eq!(key(r#""a\\b""#).unwrap(), key(r"a\b").unwrap());
+        // A comma only quoted; the longest quoted key is 512 characters.
+        assert!(key(r#""a,b""#).is_ok());
+        assert!(key(&format!("\"{}\"", r"\\".repeat(255))).is_ok());
         assert_ne!(key("abc").unwrap(), key("abd").unwrap());
         assert_eq!(
             key(&"k".repeat(255)).unwrap(),
@@ -210,6 +221,10 @@ mod tests {
             ("\"a\"b\"", InvalidKey::BrokenQuotes),
             (r#""a\b""#, InvalidKey::BrokenQuotes),
             (r#""abc\""#, InvalidKey::BrokenQuotes),
+            // Two headers joined by an intermediary, bare or quoted.
+            ("k,j", InvalidKey::Comma),
+            ("k, j", InvalidKey::Comma),
+            (r#""k","j""#, InvalidKey::BrokenQuotes),
         ] {
             assert_eq!(key(text), Err(why), "{text:?}");
         }

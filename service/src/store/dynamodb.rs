@@ -142,11 +142,14 @@ const MAX_BACKOFF: Duration = Duration::from_millis(250);
 const COUNT_CONDITION: &str =
     "attribute_not_exists(#count) OR (attribute_type(#count, :number) AND #count >= :zero)";
 
-/// Error codes with which DynamoDB refuses a request without applying it.
+/// Error codes with which DynamoDB refuses a request without applying it (with
+/// `TransactionConflictException` when the item is in a keyed visit's transaction at
+/// that moment).
 const THROTTLING_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
+    "TransactionConflictException",
 ];
 
 /// Why the DynamoDB store could not be set up.
@@ -739,8 +742,9 @@ fn writer_id() -> Result<String, StoreError> {
 /// Why DynamoDB cancelled a keyed visit's transaction (its reasons are in the order
 /// of [`DynamoDbStore::visit_once_items`]: record, counter, day, marker).
 enum Cancelled {
-    /// The key has a live record: it was counted before.
-    Recorded(HashMap<String, AttributeValue>),
+    /// The key has a live record: it was counted before (the record, if DynamoDB
+    /// returned it).
+    Recorded(Option<HashMap<String, AttributeValue>>),
     /// Another transaction is writing the key's record at this moment.
     KeyInUse,
     /// The counter or the day holds something that is not a count.
@@ -763,7 +767,7 @@ impl Cancelled {
                     reasons
                         .first()
                         .and_then(|reason| reason.item().cloned())
-                        .unwrap_or_default(),
+                        .filter(|item| !item.is_empty()),
                 );
             }
             Some("TransactionConflict") => return Cancelled::KeyInUse,
@@ -951,6 +955,24 @@ impl CounterStore for DynamoDbStore {
             // A cancelled transaction wrote nothing: each reason says what to do.
             let retry = match reasons.as_deref().map(Cancelled::of) {
                 Some(Cancelled::Recorded(item)) => {
+                    let item = match item {
+                        Some(item) => item,
+                        // DynamoDB did not return it: read it.
+                        None => self
+                            .batch_get(
+                                vec![key_id.clone()],
+                                &[
+                                    KEY_COUNTER_ATTRIBUTE,
+                                    COUNT_ATTRIBUTE,
+                                    VISITORS_ATTRIBUTE,
+                                    TTL_ATTRIBUTE,
+                                    KEY_WRITER_ATTRIBUTE,
+                                ],
+                            )
+                            .await?
+                            .remove(&key_id)
+                            .unwrap_or_default(),
+                    };
                     let own = matches!(
                         item.get(KEY_WRITER_ATTRIBUTE),
                         Some(AttributeValue::S(w)) if *w == writer
@@ -964,7 +986,10 @@ impl CounterStore for DynamoDbStore {
                         )),
                     };
                 }
-                Some(Cancelled::KeyInUse) => return Ok(Once::InFlight),
+                // Another request with the key, unless this request has sent its
+                // transaction before: then it may be its own, still running.
+                Some(Cancelled::KeyInUse) if attempt == 1 => return Ok(Once::InFlight),
+                Some(Cancelled::KeyInUse) => true,
                 Some(Cancelled::NotACount) => {
                     return Err(StoreError::NotACount(
                         "the stored count is not a non-negative Number".to_owned(),

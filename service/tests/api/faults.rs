@@ -201,6 +201,11 @@ const THROUGHPUT_EXCEEDED: Fault = Fault {
     status: 400,
     body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#,
 };
+const TRANSACTION_CONFLICT: Fault = Fault {
+    name: "TransactionConflictException",
+    status: 400,
+    body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"Transaction is ongoing for the item"}"#,
+};
 const THROTTLING: Fault = Fault {
     name: "ThrottlingException",
     status: 400,
@@ -319,7 +324,9 @@ async fn reads_that_fail_are_retried_at_most_3_times_then_503() {
 
 #[tokio::test]
 async fn throttled_writes_are_retried_3_times_with_backoff_then_503() {
-    for fault in [THROUGHPUT_EXCEEDED, THROTTLING] {
+    // A write refused because its item is in a keyed visit's transaction is refused
+    // like a throttled one: not applied, so sent again.
+    for fault in [THROUGHPUT_EXCEEDED, THROTTLING, TRANSACTION_CONFLICT] {
         let (app, recorded, _stub) = app_on_stub("UpdateItem", &fault).await;
         let (answer, elapsed) = timed(&app, Method::POST).await;
         assert_503_in_time(&answer, elapsed);

@@ -50,6 +50,7 @@ on_both_stores!(
     a_key_is_one_visit_of_one_counter_and_count_is_site,
     malformed_keys_are_400_and_count_nothing,
     twenty_concurrent_requests_with_one_key_count_once,
+    one_key_racing_on_two_counters_counts_on_one,
     a_key_is_new_again_after_24_hours,
     the_key_itself_is_never_stored,
 );
@@ -213,6 +214,38 @@ async fn twenty_concurrent_requests_with_one_key_count_once(kind: Kind) {
             "round {round}: different bodies {bodies:?}"
         );
         assert_eq!(h.counter("home").await, (2 + round, 1), "round {round}");
+    }
+}
+
+async fn one_key_racing_on_two_counters_counts_on_one(kind: Kind) {
+    let h = harness(kind).await;
+    for round in 0..5 {
+        let key = format!("racing-{round}");
+        let (a, b) = tokio::join!(
+            post_with_key(&h.app, "/counters/a", &key),
+            post_with_key(&h.app, "/counters/b", &key)
+        );
+        let statuses = [a.status, b.status];
+        assert_eq!(
+            statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+        for answer in [&a, &b] {
+            if answer.status != StatusCode::OK {
+                assert!(
+                    matches!(
+                        answer.status,
+                        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+                    ),
+                    "{:?}",
+                    answer.json()
+                );
+            }
+        }
+        let (views_a, _) = h.counter("a").await;
+        let (views_b, _) = h.counter("b").await;
+        assert_eq!(views_a + views_b, round + 1, "round {round}");
     }
 }
 

@@ -592,7 +592,14 @@ async fn the_embedded_store_killed_mid_visit_counts_each_key_once() {
     )];
     let mut all_keys = Vec::new();
     let (mut committed, mut lost) = (0, 0);
-    for round in 0..8 {
+    // At least 8 rounds, and until both cases have happened: a kill after a first
+    // attempt had committed, and one before.
+    let mut round = 0;
+    while round < 8 || committed == 0 || lost == 0 {
+        assert!(
+            round < 40,
+            "in 40 rounds: {committed} committed, {lost} not"
+        );
         let server = spawn_server(&env);
         let keys = keys(round, 12);
         let sends: Vec<_> = keys
@@ -624,9 +631,10 @@ async fn the_embedded_store_killed_mid_visit_counts_each_key_once() {
         }
         let (views, _) = get_totals(&restarted.base_url).await;
         assert_eq!(views, all_keys.len() as u64, "round {round}");
+        round += 1;
     }
     eprintln!(
-        "8 kill -9s, {} keys: {committed} first attempts had committed (their retry \
+        "{round} kill -9s, {} keys: {committed} first attempts had committed (their retry \
          replayed), {lost} had not (their retry counted); final count exactly {}",
         all_keys.len(),
         all_keys.len()
@@ -652,30 +660,49 @@ async fn get_totals(base_url: &str) -> (u64, u64) {
 /// A stub DynamoDB (its JSON protocol) whose `TransactWriteItems` is cancelled with
 /// `reasons`; the app on it, and how many transactions it was sent.
 async fn app_on_cancelling_stub(reasons: &str) -> (axum::Router, wiremock::MockServer) {
+    app_on_transaction_stub(Cancelling(reasons.to_owned())).await
+}
+
+/// Cancels every transaction with these reasons.
+struct Cancelling(String);
+
+impl wiremock::Respond for Cancelling {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        cancelled(&self.0)
+    }
+}
+
+fn cancelled(reasons: &str) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(400)
+        .insert_header("content-type", "application/x-amz-json-1.0")
+        .set_body_string(format!(
+            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled","CancellationReasons":{reasons}}}"#
+        ))
+}
+
+/// A stub DynamoDB whose `BatchGetItem` finds nothing and whose `TransactWriteItems`
+/// answers as `transactions` says; the app on it.
+async fn app_on_transaction_stub(
+    transactions: impl wiremock::Respond + 'static,
+) -> (axum::Router, wiremock::MockServer) {
     use wiremock::matchers::{header, method};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let stub = MockServer::start().await;
-    let json = |status: u16, body: String| {
-        ResponseTemplate::new(status)
-            .insert_header("content-type", "application/x-amz-json-1.0")
-            .set_body_string(body)
-    };
     Mock::given(method("POST"))
         .and(header("x-amz-target", "DynamoDB_20120810.BatchGetItem"))
-        .respond_with(json(
-            200,
-            r#"{"Responses":{"visitor-count":[]},"UnprocessedKeys":{}}"#.to_owned(),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.0")
+                .set_body_string(r#"{"Responses":{"visitor-count":[]},"UnprocessedKeys":{}}"#),
+        )
         .mount(&stub)
         .await;
     Mock::given(method("POST"))
-        .and(header("x-amz-target", "DynamoDB_20120810.TransactWriteItems"))
-        .respond_with(json(
-            400,
-            format!(
-                r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled","CancellationReasons":{reasons}}}"#
-            ),
+        .and(header(
+            "x-amz-target",
+            "DynamoDB_20120810.TransactWriteItems",
         ))
+        .respond_with(transactions)
         .mount(&stub)
         .await;
     let table = TableName::parse("visitor-count").unwrap();
@@ -730,4 +757,147 @@ async fn a_cancelled_transaction_is_answered_by_its_reasons() {
     answer.assert_problem(StatusCode::INTERNAL_SERVER_ERROR, "internal-error");
     assert_eq!(transactions_sent(&stub).await, 1);
     assert_no_backend_text(&String::from_utf8_lossy(&answer.body));
+}
+
+/// The transactions a stub was sent, as their JSON bodies.
+async fn transactions(stub: &wiremock::MockServer) -> Vec<serde_json::Value> {
+    stub.received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.headers
+                .get("x-amz-target")
+                .is_some_and(|t| t.as_bytes().ends_with(b"TransactWriteItems"))
+        })
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+/// Cancels a transaction that marks a visitor (4 items) because the marker appeared,
+/// and lets the one without it (3 items) through.
+struct MarkedMeanwhile;
+
+impl wiremock::Respond for MarkedMeanwhile {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        match body["TransactItems"].as_array().map(Vec::len) {
+            Some(4) => cancelled(
+                r#"[{"Code":"None"},{"Code":"None"},{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}]"#,
+            ),
+            _ => wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.0")
+                .set_body_string("{}"),
+        }
+    }
+}
+
+/// A visitor marked by another visit between the read and the write: the transaction
+/// is refused on the marker's condition and sent again counting the view and no
+/// visitor.
+#[tokio::test]
+async fn a_visitor_marked_meanwhile_is_counted_as_a_repeat_view() {
+    use wiremock::matchers::{header, method};
+    let (app, stub) = app_on_transaction_stub(MarkedMeanwhile).await;
+    // The day's salt, for the visitor's marker: stored, and today's.
+    wiremock::Mock::given(method("POST"))
+        .and(header("x-amz-target", "DynamoDB_20120810.GetItem"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.0")
+                .set_body_string(format!(
+                    r#"{{"Item":{{"id":{{"S":"salt"}},"day":{{"S":"{}"}},"salt":{{"B":"{}="}}}}}}"#,
+                    visitor_counter::day::Day::of(std::time::SystemTime::now()),
+                    "A".repeat(43)
+                )),
+        )
+        .mount(&stub)
+        .await;
+    let answer = post_keyed(&app, "/counters/home", &[b"k"], "198.51.100.1").await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    assert_eq!(answer.totals("home"), (1, 0));
+    let sent = transactions(&stub).await;
+    let items: Vec<usize> = sent
+        .iter()
+        .map(|t| t["TransactItems"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(items, [4, 3], "the second without the marker");
+    let visitors = |t: &serde_json::Value| {
+        t["TransactItems"][1]["Update"]["ExpressionAttributeValues"][":visitors"]["N"].clone()
+    };
+    assert_eq!(
+        (visitors(&sent[0]), visitors(&sent[1])),
+        ("1".into(), "0".into())
+    );
+}
+
+/// Answers the first read with nothing and every later one with `record`.
+struct FoundLater(AtomicUsize, String);
+
+impl wiremock::Respond for FoundLater {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let found = if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            "[]".to_owned()
+        } else {
+            format!("[{}]", self.1)
+        };
+        wiremock::ResponseTemplate::new(200)
+            .insert_header("content-type", "application/x-amz-json-1.0")
+            .set_body_string(format!(
+                r#"{{"Responses":{{"visitor-count":{found}}},"UnprocessedKeys":{{}}}}"#
+            ))
+    }
+}
+
+/// A key recorded by a request that raced this one: DynamoDB refuses the transaction
+/// on the record's condition, and this request replays the record, returned with the
+/// refusal or, when DynamoDB leaves it out, read.
+#[tokio::test]
+async fn a_key_recorded_meanwhile_is_replayed() {
+    use wiremock::matchers::{header, method};
+    let id = visitor_counter::store::dynamodb::key_id(
+        &visitor_counter::idempotency::IdempotencyKey::parse(b"k").unwrap(),
+    );
+    let record = format!(
+        r#"{{"id":{{"S":"{id}"}},"counter":{{"S":"home"}},"count":{{"N":"7"}},"visitors":{{"N":"3"}},"ttl":{{"N":"99999999999"}},"writer":{{"S":"another"}}}}"#
+    );
+    let post = |app: axum::Router| async move {
+        let request = request(http::Method::POST, "/counters/home")
+            .header("idempotency-key", "k")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        call(&app, request).await
+    };
+    let (with_item, _stub) = app_on_cancelling_stub(&format!(
+        r#"[{{"Code":"ConditionalCheckFailed","Item":{record}}},{{"Code":"None"}},{{"Code":"None"}}]"#
+    ))
+    .await;
+    let answer = post(with_item).await;
+    assert_eq!(answer.totals("home"), (7, 3));
+    assert_eq!(answer.header("idempotent-replayed"), Some("true"));
+
+    let stub = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(header("x-amz-target", "DynamoDB_20120810.BatchGetItem"))
+        .respond_with(FoundLater(AtomicUsize::new(0), record))
+        .mount(&stub)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .and(header(
+            "x-amz-target",
+            "DynamoDB_20120810.TransactWriteItems",
+        ))
+        .respond_with(Cancelling(
+            r#"[{"Code":"ConditionalCheckFailed"},{"Code":"None"},{"Code":"None"}]"#.to_owned(),
+        ))
+        .mount(&stub)
+        .await;
+    let table = TableName::parse("visitor-count").unwrap();
+    let app = app(
+        Arc::new(dynamodb_store(&stub.uri(), &table).await),
+        origins(),
+    );
+    let answer = post(app).await;
+    assert_eq!(answer.totals("home"), (7, 3));
+    assert_eq!(answer.header("idempotent-replayed"), Some("true"));
 }
