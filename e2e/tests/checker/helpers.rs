@@ -1,7 +1,9 @@
 //! A wiremock server that plays the counter from the contract's own examples and
 //! constants, with a real counter behind it, and that can break one clause on demand.
-//! The named counters (`/counters...`) are in `named`.
+//! The named counters (`/counters...`) are in `named`, `Idempotency-Key` in
+//! `idempotency`.
 
+mod idempotency;
 mod named;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,6 +108,25 @@ pub enum Fault {
     CountersAllowWrong,
     /// No CORS headers on the named counters' routes.
     CountersNoCors,
+    /// A replay is answered the first answer, marked, but counts the visit again.
+    ReplayCounts,
+    /// A replay is not marked `Idempotent-Replayed: true`.
+    ReplayNotMarked,
+    /// A replay answers the counter as it is now, not the first answer to the key.
+    ReplayRereads,
+    /// Keys are kept per counter: a key first used on another counter is a new one,
+    /// counted and answered 200.
+    ReusedKeyCounted,
+    /// A malformed key is ignored: the POST is counted as one without a key.
+    InvalidKeyAccepted,
+    /// A check-then-write race: a request whose key's first request is still in
+    /// flight is counted as a new visit.
+    ConcurrentCountedTwice,
+    /// The 409 in flight has no `Retry-After`.
+    InFlightWithoutRetryAfter,
+    /// `/count` and `/counters/site` keep their keys apart: a key of one is a 422 on
+    /// the other.
+    KeysPerRoute,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -120,9 +141,13 @@ struct Examples {
     unknown_counter: Value,
     invalid_query: Value,
     method_not_allowed_read_only: Value,
+    invalid_idempotency_key: Value,
+    idempotency_key_reused: Value,
+    idempotency_key_in_flight: Value,
     allow: String,
     allow_read_only: String,
     allow_methods: String,
+    replayed: String,
     cache_control: String,
 }
 
@@ -159,9 +184,16 @@ impl Examples {
             unknown_counter: problem("UnknownCounter", "invalid-name"),
             invalid_query: problem("InvalidQuery", "invalid-date"),
             method_not_allowed_read_only: problem("MethodNotAllowedReadOnly", "method-not-allowed"),
+            invalid_idempotency_key: problem("InvalidIdempotencyKey", "invalid-idempotency-key"),
+            idempotency_key_reused: problem("IdempotencyKeyReused", "idempotency-key-reused"),
+            idempotency_key_in_flight: problem(
+                "IdempotencyKeyInFlight",
+                "idempotency-key-in-flight",
+            ),
             allow: constant("Allow"),
             allow_read_only: constant("Allow-Read-Only"),
             allow_methods: constant("Access-Control-Allow-Methods"),
+            replayed: constant("Idempotent-Replayed"),
             cache_control: constant("Cache-Control"),
         }
     }
@@ -179,6 +211,8 @@ pub struct Stub {
     stage: String,
     /// The named counters.
     store: Arc<Mutex<named::Store>>,
+    /// The keys of keyed POSTs.
+    keys: Mutex<idempotency::Keys>,
     /// The most counters a page of the list holds.
     page_size: usize,
     fault: Option<Fault>,
@@ -282,6 +316,7 @@ async fn start(
         count_path: format!("{stage}/count"),
         stage: stage.to_owned(),
         store: Arc::clone(&store),
+        keys: Mutex::default(),
         page_size,
         fault,
         slow,
@@ -395,6 +430,9 @@ impl Stub {
                     && !self.has(Fault::OversizeCounted)
                 {
                     return (self.problem(&self.examples.payload_too_large), 413, false);
+                }
+                if let Some(answer) = self.keyed(request, idempotency::Target::Count) {
+                    return answer;
                 }
                 let nth = self.posts.fetch_add(1, Ordering::SeqCst) + 1;
                 if self.has(Fault::SomePostsUnavailable) && nth.is_multiple_of(4) {
