@@ -706,3 +706,42 @@ async fn keys_of_count_and_counters_site_kept_apart() {
         "{why}"
     );
 }
+
+#[tokio::test]
+async fn a_preflight_that_does_not_allow_idempotency_key() {
+    let expected = ["cors-preflight", "counters-cors"];
+    assert_eq!(full(Fault::PreflightWithoutIdempotencyKey).await, expected);
+    assert_eq!(
+        read_only_mode(Fault::PreflightWithoutIdempotencyKey).await,
+        expected
+    );
+    let why = reason(
+        &full_report(Fault::PreflightWithoutIdempotencyKey).await,
+        "cors-preflight",
+    );
+    assert_eq!(
+        why,
+        "OPTIONS /count: Access-Control-Allow-Headers does not name idempotency-key, which \
+         the preflight asked for (got \"content-type\")"
+    );
+}
+
+#[tokio::test]
+async fn idempotent_replayed_not_exposed() {
+    let expected = [
+        "cors-allowed-origin",
+        "cors-allowed-origin-errors",
+        "counters-cors",
+    ];
+    assert_eq!(full(Fault::ReplayedNotExposed).await, expected);
+    assert_eq!(read_only_mode(Fault::ReplayedNotExposed).await, expected);
+    let why = reason(
+        &full_report(Fault::ReplayedNotExposed).await,
+        "cors-allowed-origin",
+    );
+    assert_eq!(
+        why,
+        "GET /count: Access-Control-Expose-Headers does not name idempotent-replayed, so a \
+         page cannot read it (got \"Retry-After\")"
+    );
+}

@@ -127,6 +127,10 @@ pub enum Fault {
     /// `/count` and `/counters/site` keep their keys apart: a key of one is a 422 on
     /// the other.
     KeysPerRoute,
+    /// Preflights allow `content-type` only, not `idempotency-key`.
+    PreflightWithoutIdempotencyKey,
+    /// `Access-Control-Expose-Headers` names `Retry-After` only.
+    ReplayedNotExposed,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -147,6 +151,8 @@ struct Examples {
     allow: String,
     allow_read_only: String,
     allow_methods: String,
+    allow_headers: String,
+    expose_headers: String,
     replayed: String,
     cache_control: String,
 }
@@ -193,6 +199,13 @@ impl Examples {
             allow: constant("Allow"),
             allow_read_only: constant("Allow-Read-Only"),
             allow_methods: constant("Access-Control-Allow-Methods"),
+            allow_headers: constant("Access-Control-Allow-Headers"),
+            expose_headers: at(
+                "/components/headers/Access-Control-Expose-Headers/schema/examples/0",
+            )
+            .as_str()
+            .unwrap()
+            .to_owned(),
             replayed: constant("Idempotent-Replayed"),
             cache_control: constant("Cache-Control"),
         }
@@ -520,10 +533,14 @@ impl Respond for Stub {
             .unwrap_or("");
         let allowed =
             origin == ORIGIN || (self.has(Fault::ForeignOriginEchoed) && !origin.is_empty());
-        if self.has(Fault::WildcardOrigin) && !origin.is_empty() {
-            answer = answer.insert_header("Access-Control-Allow-Origin", "*");
-        } else if allowed && !no_cors {
-            answer = answer.insert_header("Access-Control-Allow-Origin", origin);
+        // A wildcard is sent to every origin, with the rest of the CORS headers.
+        let allow_origin = if self.has(Fault::WildcardOrigin) && !origin.is_empty() {
+            Some("*")
+        } else {
+            (allowed && !no_cors).then_some(origin)
+        };
+        if let Some(allow_origin) = allow_origin {
+            answer = answer.insert_header("Access-Control-Allow-Origin", allow_origin);
             if self.has(Fault::CredentialsAllowed) {
                 answer = answer.insert_header("Access-Control-Allow-Credentials", "true");
             }
@@ -533,12 +550,22 @@ impl Respond for Stub {
                 } else {
                     self.examples.allow_methods.as_str()
                 };
+                let headers = if self.has(Fault::PreflightWithoutIdempotencyKey) {
+                    "content-type"
+                } else {
+                    self.examples.allow_headers.as_str()
+                };
                 answer = answer
                     .insert_header("Access-Control-Allow-Methods", methods)
-                    .insert_header("Access-Control-Allow-Headers", "content-type")
+                    .insert_header("Access-Control-Allow-Headers", headers)
                     .insert_header("Access-Control-Max-Age", "600");
             } else {
-                answer = answer.insert_header("Access-Control-Expose-Headers", "Retry-After");
+                let exposed = if self.has(Fault::ReplayedNotExposed) {
+                    "Retry-After"
+                } else {
+                    self.examples.expose_headers.as_str()
+                };
+                answer = answer.insert_header("Access-Control-Expose-Headers", exposed);
             }
         }
         answer
