@@ -1,7 +1,7 @@
 //! The published contract, embedded at build time from `contracts/`.
 //!
-//! Nothing here is a copy: the schemas, the problem types and the `Allow` header the
-//! checker expects are all read from these documents.
+//! Nothing here is a copy: the schemas, the problem types, the `Allow` header and the
+//! `Idempotent-Replayed` value the checker expects are all read from these documents.
 
 use jsonschema::Validator;
 use serde_json::Value;
@@ -63,6 +63,14 @@ pub(crate) struct Contract {
     pub allow_counters: Vec<String>,
     /// The methods a 405 on `/counters/{name}/days` lists in `Allow`.
     pub allow_days: Vec<String>,
+    /// The `type` of the 400 problem a malformed `Idempotency-Key` gets.
+    pub invalid_idempotency_key_type: String,
+    /// The `type` of the 422 problem a key first used on another counter gets.
+    pub idempotency_key_reused_type: String,
+    /// The `type` of the 409 problem a key whose first request is being written gets.
+    pub idempotency_key_in_flight_type: String,
+    /// The value of `Idempotent-Replayed` on a replayed answer (`true`).
+    pub replayed: String,
 }
 
 /// A compiled schema and the file it came from, for messages.
@@ -102,6 +110,7 @@ impl Contract {
             .map_err(|error| Error::Contract(format!("openapi.json is not JSON: {error}")))?;
         let bad_request = problem_types(response_at(&openapi, COUNT_PATH, "get", "400")?)?;
         let invalid_query = problem_types(response_at(&openapi, DAYS_PATH, "get", "400")?)?;
+        let invalid_key = problem_types(response_at(&openapi, COUNT_PATH, "post", "400")?)?;
         Ok(Self {
             get_count: Schema::compile("schemas/get-count.json", GET_COUNT_SCHEMA)?,
             post_count: Schema::compile("schemas/post-count.json", POST_COUNT_SCHEMA)?,
@@ -130,6 +139,17 @@ impl Contract {
             allow_counter: allow_at(&openapi, COUNTER_PATH)?,
             allow_counters: allow_at(&openapi, COUNTERS_PATH)?,
             allow_days: allow_at(&openapi, DAYS_PATH)?,
+            // As the days' 400: POST's own problem is the one that is not the generic one.
+            invalid_idempotency_key_type: single_type(
+                invalid_key
+                    .into_iter()
+                    .filter(|kind| !bad_request.contains(kind))
+                    .collect(),
+                COUNT_PATH,
+            )?,
+            idempotency_key_reused_type: problem_type(&openapi, "IdempotencyKeyReused")?,
+            idempotency_key_in_flight_type: problem_type(&openapi, "IdempotencyKeyInFlight")?,
+            replayed: header_const(&openapi, "Idempotent-Replayed")?,
         })
     }
 
@@ -187,6 +207,16 @@ fn allow_at(openapi: &Value, path: &str) -> Result<Vec<String>, Error> {
             ))
         })?;
     Ok(tokens(allow).map(str::to_owned).collect())
+}
+
+/// The `const` of a header of `components/headers`.
+fn header_const(openapi: &Value, header: &str) -> Result<String, Error> {
+    let pointer = format!("/components/headers/{}/schema/const", escaped(header));
+    openapi
+        .pointer(&pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Contract(format!("openapi.json has no {pointer}")))
 }
 
 /// A path as a JSON Pointer token (`/` is `~1`, `~` is `~0`).
@@ -293,6 +323,30 @@ mod tests {
         assert_eq!(contract.allow_counter, ["GET", "POST", "OPTIONS"]);
         assert_eq!(contract.allow_counters, ["GET", "OPTIONS"]);
         assert_eq!(contract.allow_days, ["GET", "OPTIONS"]);
+        assert_eq!(
+            contract.invalid_idempotency_key_type,
+            "urn:visitor-counter:problem:invalid-idempotency-key"
+        );
+        assert_eq!(
+            contract.idempotency_key_reused_type,
+            "urn:visitor-counter:problem:idempotency-key-reused"
+        );
+        assert_eq!(
+            contract.idempotency_key_in_flight_type,
+            "urn:visitor-counter:problem:idempotency-key-in-flight"
+        );
+        assert_eq!(contract.replayed, "true");
+    }
+
+    #[test]
+    fn both_counting_routes_have_the_same_idempotency_problems() {
+        let openapi: Value = serde_json::from_str(OPENAPI).unwrap();
+        for status in ["400", "409", "422"] {
+            let count = problem_types(response_at(&openapi, COUNT_PATH, "post", status).unwrap());
+            let counter =
+                problem_types(response_at(&openapi, COUNTER_PATH, "post", status).unwrap());
+            assert_eq!(count.unwrap(), counter.unwrap(), "{status}");
+        }
     }
 
     #[test]
@@ -305,6 +359,9 @@ mod tests {
             &contract.origin_not_allowed_type,
             &contract.unknown_counter_type,
             &contract.invalid_query_type,
+            &contract.invalid_idempotency_key_type,
+            &contract.idempotency_key_reused_type,
+            &contract.idempotency_key_in_flight_type,
         ] {
             let problem = serde_json::json!({
                 "type": kind, "title": "t", "status": 400, "detail": "d"

@@ -35,6 +35,7 @@ const EVIDENCE_HEADERS: &[&str] = &[
     "allow",
     "cache-control",
     "content-type",
+    "idempotent-replayed",
     "location",
     "retry-after",
     "vary",

@@ -1,13 +1,16 @@
-//! CORS: the allowed origin is named back, on errors too; any other origin gets no CORS
-//! header; preflights are answered for the allowed origin only; never credentials.
+//! CORS: the allowed origin is named back, on errors too, with the headers a page may
+//! read exposed; any other origin gets no CORS header; preflights are answered for the
+//! allowed origin only, allowing the headers a page sends; never credentials.
 
 use reqwest::header::{
-    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_REQUEST_HEADERS,
+    ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
 };
 use reqwest::{Method, StatusCode};
 
 use super::expect::{expect_status, shown};
+use super::idempotency::REPLAYED_HEADER;
 use super::{COUNT, COUNTERS, Finding, SITE, UNKNOWN_PATH, counter_path, days_path, get};
 use crate::error::Error;
 use crate::http::{Answer, Client, Request, header_tokens, single};
@@ -20,8 +23,17 @@ pub(super) const CORS_PREFLIGHT: &str = "cors-preflight";
 pub(super) const CORS_FOREIGN_PREFLIGHT: &str = "cors-foreign-preflight";
 pub(super) const COUNTERS_CORS: &str = "counters-cors";
 
+/// What a page counting a visit asks to send: a JSON body and an `Idempotency-Key`.
+const COUNTING_HEADERS: &str = "content-type, idempotency-key";
+/// What a page reading asks to send.
+const READING_HEADERS: &str = "content-type";
+/// The response headers a page must be able to read: `Retry-After` (after a 503 or a
+/// 409) and whether a visit's answer was replayed.
+const EXPOSED: [&str; 2] = ["retry-after", REPLAYED_HEADER];
+
 /// A simple request from the allowed origin gets `Access-Control-Allow-Origin: <origin>`,
-/// `Vary: Origin`, and no credentials.
+/// `Vary: Origin`, `Access-Control-Expose-Headers` naming `Retry-After` and
+/// `Idempotent-Replayed`, and no credentials.
 pub(super) async fn allowed_origin(client: &Client, origin: &str) -> Result<Check, Error> {
     let mut finding = Finding::new(CORS_ALLOWED_ORIGIN);
     if let Some(answer) = finding.send(client, get(COUNT, origin)).await? {
@@ -54,9 +66,10 @@ pub(super) async fn foreign_origin(client: &Client, foreign: &str) -> Result<Che
     Ok(finding.finish())
 }
 
-/// A preflight from the allowed origin for a POST is answered 204 with
-/// `Access-Control-Allow-Origin: <origin>` and `Access-Control-Allow-Methods` naming GET
-/// and POST, without credentials. The function answers it, behind API Gateway too: a
+/// A preflight from the allowed origin for a POST with `Content-Type` and
+/// `Idempotency-Key` is answered 204 with `Access-Control-Allow-Origin: <origin>`,
+/// `Access-Control-Allow-Methods` naming GET and POST and `Access-Control-Allow-Headers`
+/// both headers, without credentials. The function answers it, behind API Gateway too: a
 /// gateway that answered preflights itself (`cors_configuration`) would answer 200 and
 /// ignore the function's CORS, and this check is where that shows.
 pub(super) async fn preflight(client: &Client, origin: &str) -> Result<Check, Error> {
@@ -67,6 +80,7 @@ pub(super) async fn preflight(client: &Client, origin: &str) -> Result<Check, Er
     expect_status(&mut finding, &answer, StatusCode::NO_CONTENT);
     expect_allow_origin(&mut finding, &answer, origin);
     expect_no_credentials(&mut finding, &answer);
+    expect_allow_headers(&mut finding, &answer, COUNTING_HEADERS);
     let methods = header_tokens(&answer.headers, ACCESS_CONTROL_ALLOW_METHODS.as_str());
     for wanted in ["GET", "POST"] {
         if !methods.iter().any(|method| method == wanted) {
@@ -90,11 +104,13 @@ pub(super) async fn foreign_preflight(client: &Client, foreign: &str) -> Result<
 }
 
 /// The named counters' routes have CORS as `/count` has: `GET /counters/site` from the
-/// allowed origin is named back (with `Vary: Origin`, no credentials); a preflight of
-/// each route shape from it (a POST to `/counters/site`, a GET to `/counters` and
-/// `/counters/site/days`) is 204 with `Access-Control-Allow-Origin` and
-/// `Access-Control-Allow-Methods` naming that method; from the foreign origin, neither
-/// the GET nor a preflight gets any CORS header.
+/// allowed origin is named back (with `Vary: Origin`, the exposed headers, no
+/// credentials); a preflight of each route shape from it (a POST to `/counters/site`
+/// with `Content-Type` and `Idempotency-Key`, a GET to `/counters` and
+/// `/counters/site/days` with `Content-Type`) is 204 with `Access-Control-Allow-Origin`,
+/// `Access-Control-Allow-Methods` naming that method and `Access-Control-Allow-Headers`
+/// the headers asked for; from the foreign origin, neither the GET nor a preflight gets
+/// any CORS header.
 pub(super) async fn counters_cors(
     client: &Client,
     origin: &str,
@@ -106,18 +122,19 @@ pub(super) async fn counters_cors(
         expect_cors_allowed(&mut finding, &answer, origin);
     }
     let preflights = [
-        (site.clone(), "POST"),
-        (COUNTERS.to_owned(), "GET"),
-        (days_path(SITE, ""), "GET"),
+        (site.clone(), "POST", COUNTING_HEADERS),
+        (COUNTERS.to_owned(), "GET", READING_HEADERS),
+        (days_path(SITE, ""), "GET", READING_HEADERS),
     ];
-    for (path, method) in preflights {
-        let request = preflight_to(path, origin, method);
+    for (path, method, headers) in preflights {
+        let request = preflight_to(path, origin, method, headers);
         let Some(answer) = finding.send(client, request).await? else {
             continue;
         };
         expect_status(&mut finding, &answer, StatusCode::NO_CONTENT);
         expect_allow_origin(&mut finding, &answer, origin);
         expect_no_credentials(&mut finding, &answer);
+        expect_allow_headers(&mut finding, &answer, headers);
         let methods = header_tokens(&answer.headers, ACCESS_CONTROL_ALLOW_METHODS.as_str());
         if !methods.iter().any(|allowed| allowed == method) {
             finding.fail(format!(
@@ -129,7 +146,7 @@ pub(super) async fn counters_cors(
     }
     for request in [
         get(site.clone(), foreign),
-        preflight_to(site, foreign, "POST"),
+        preflight_to(site, foreign, "POST", COUNTING_HEADERS),
     ] {
         if let Some(answer) = finding.send(client, request).await? {
             expect_no_cors(&mut finding, &answer);
@@ -139,14 +156,57 @@ pub(super) async fn counters_cors(
 }
 
 fn preflight_request(origin: &str) -> Request {
-    preflight_to(COUNT.to_owned(), origin, "POST")
+    preflight_to(COUNT.to_owned(), origin, "POST", COUNTING_HEADERS)
 }
 
-fn preflight_to(path: String, origin: &str, method: &str) -> Request {
+fn preflight_to(path: String, origin: &str, method: &str, headers: &str) -> Request {
     Request::new(Method::OPTIONS, path)
         .header(ORIGIN, origin)
         .header(ACCESS_CONTROL_REQUEST_METHOD, method)
-        .header(ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+        .header(ACCESS_CONTROL_REQUEST_HEADERS, headers)
+}
+
+/// `Access-Control-Allow-Headers` names every header of `requested` (header names are
+/// case-insensitive), or is `*`: what a browser requires before it sends them.
+fn expect_allow_headers(finding: &mut Finding, answer: &Answer, requested: &str) {
+    let allowed = header_tokens(&answer.headers, ACCESS_CONTROL_ALLOW_HEADERS.as_str());
+    if allowed.iter().any(|token| token == "*") {
+        return;
+    }
+    for wanted in crate::contract::tokens(requested) {
+        if !allowed
+            .iter()
+            .any(|token| token.eq_ignore_ascii_case(wanted))
+        {
+            finding.fail(format!(
+                "{}: Access-Control-Allow-Headers does not name {wanted}, which the \
+                 preflight asked for (got {})",
+                answer.label,
+                shown(&allowed.join(", "))
+            ));
+        }
+    }
+}
+
+/// `Access-Control-Expose-Headers` names every header of [`EXPOSED`], or is `*`.
+fn expect_exposed(finding: &mut Finding, answer: &Answer) {
+    let exposed = header_tokens(&answer.headers, ACCESS_CONTROL_EXPOSE_HEADERS.as_str());
+    if exposed.iter().any(|token| token == "*") {
+        return;
+    }
+    for wanted in EXPOSED {
+        if !exposed
+            .iter()
+            .any(|token| token.eq_ignore_ascii_case(wanted))
+        {
+            finding.fail(format!(
+                "{}: Access-Control-Expose-Headers does not name {wanted}, so a page cannot \
+                 read it (got {})",
+                answer.label,
+                shown(&exposed.join(", "))
+            ));
+        }
+    }
 }
 
 fn expect_allow_origin(finding: &mut Finding, answer: &Answer, origin: &str) {
@@ -174,6 +234,7 @@ fn expect_no_credentials(finding: &mut Finding, answer: &Answer) {
 fn expect_cors_allowed(finding: &mut Finding, answer: &Answer, origin: &str) {
     expect_allow_origin(finding, answer, origin);
     expect_no_credentials(finding, answer);
+    expect_exposed(finding, answer);
     let vary = header_tokens(&answer.headers, VARY.as_str());
     if !vary
         .iter()

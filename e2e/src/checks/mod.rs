@@ -10,6 +10,7 @@
 //! | `Cache-Control: no-store` on every answer | [`caching`] |
 //! | `GET`, `POST /counters/{name}`: views, a GET never writes | [`counter`] |
 //! | visitors: one a day per visitor (IP, User-Agent) | [`visitors`] |
+//! | `Idempotency-Key`: a retried visit counted once, its answer replayed; a reused, malformed or concurrent key | [`idempotency`] |
 //! | `/count` is the counter `site` | [`site`] |
 //! | `GET /counters`: sorted, paged | [`list`] |
 //! | `GET /counters/{name}/days`: ranges, today's entry | [`days`] |
@@ -27,6 +28,7 @@ mod counter;
 mod days;
 mod errors;
 mod expect;
+mod idempotency;
 mod limits;
 mod list;
 mod names;
@@ -61,6 +63,11 @@ pub const CHECK_NAMES: &[&str] = &[
     visitors::COUNTER_VISITORS,
     counter::COUNTER_GET_NO_WRITE,
     days::COUNTER_DAYS_TODAY,
+    idempotency::IDEMPOTENCY_REPLAY,
+    idempotency::IDEMPOTENCY_COUNT_IS_SITE,
+    idempotency::IDEMPOTENCY_KEY_REUSED,
+    idempotency::IDEMPOTENCY_KEY_INVALID,
+    idempotency::IDEMPOTENCY_KEY_CONCURRENT,
     site::COUNT_IS_SITE,
     list::COUNTERS_LIST,
     cors::CORS_ALLOWED_ORIGIN,
@@ -103,12 +110,14 @@ const READ_ONLY: &str = "read-only mode sends no POST";
 /// checker could not start: a malformed base URL or origin, invalid options, or a base
 /// URL that does not answer at all ([`Error::Unreachable`]).
 ///
-/// In full mode the count (the counter `site`) grows by `5 + burst` (the increment
-/// check, the burst, the two POSTs that must be served in `post-foreign-origin`, and the
-/// two of `count-is-site`), and the counter [`Options::counter`] by 8 views and 2 or 3
-/// visitors. The checks that compare counts (`post-increments`, `post-burst-distinct`,
-/// `post-foreign-origin`, `errors-not-counted`, and those of the named counter) assume
-/// nobody else is counting visits on those counters at the same time; under real
+/// In full mode the count (the counter `site`) grows by `6 + burst` (the increment
+/// check, the burst, the two POSTs that must be served in `post-foreign-origin`, the
+/// keyed visit of `idempotency-count-is-site`, and the two of `count-is-site`), and the
+/// counter [`Options::counter`] by 12 views (8 in the named counter's checks, 4 in the
+/// idempotency checks) and 2 or 3 visitors. The checks that compare counts
+/// (`post-increments`, `post-burst-distinct`, `post-foreign-origin`,
+/// `errors-not-counted`, those of the named counter and those of `Idempotency-Key`)
+/// assume nobody else is counting visits on those counters at the same time; under real
 /// traffic they can fail spuriously, which is why production is checked in read-only
 /// mode.
 pub async fn verify(base_url: &str, options: &Options) -> Result<Report, Error> {
@@ -170,6 +179,15 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
              never-counted name it reads",
         ));
         checks.push(skipped(days::COUNTER_DAYS_TODAY, READ_ONLY));
+        for name in [
+            idempotency::IDEMPOTENCY_REPLAY,
+            idempotency::IDEMPOTENCY_COUNT_IS_SITE,
+            idempotency::IDEMPOTENCY_KEY_REUSED,
+            idempotency::IDEMPOTENCY_KEY_INVALID,
+            idempotency::IDEMPOTENCY_KEY_CONCURRENT,
+        ] {
+            checks.push(skipped(name, READ_ONLY));
+        }
     } else {
         let (increments, after_post) = count::post_increments(client, contract, origin).await?;
         checks.push(increments);
@@ -186,6 +204,13 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         );
         checks.push(counter::counter_get_no_write(client, contract, origin, &names).await?);
         checks.push(days::counter_days_today(client, contract, origin, counter).await?);
+
+        checks.push(idempotency::replay(client, contract, origin, counter).await?);
+        checks.push(idempotency::count_is_site(client, contract, origin).await?);
+        let other = names.other.as_str();
+        checks.push(idempotency::key_reused(client, contract, origin, counter, other).await?);
+        checks.push(idempotency::key_invalid(client, contract, origin, counter).await?);
+        checks.push(idempotency::key_concurrent(client, contract, origin, counter).await?);
     }
     checks.push(site::count_is_site(client, contract, origin, options.read_only).await?);
     let listed = (!options.read_only).then_some(names.counter.as_str());
@@ -366,12 +391,15 @@ fn list_after(name: &str) -> String {
     }
 }
 
-/// The names one run counts under: the counter, a name nobody has counted, and
+/// The names one run counts under: the counter, names nobody has counted, and
 /// User-Agents made up for the run, so that each is a visitor nobody has been before.
 struct RunNames {
     counter: String,
     /// `{counter}-{random hex}`, never counted.
     unseen: String,
+    /// `{counter}-{random hex}` too, another counter for `idempotency-key-reused`'s key
+    /// first sent to `counter`: never counted either.
+    other: String,
     /// The two new visitors of `counter-visitors`.
     visitors: [String; 2],
     /// The two new visitors whose reads `counter-get-no-write` compares.
@@ -387,6 +415,7 @@ impl RunNames {
         Self {
             counter: counter.to_owned(),
             unseen: format!("{stem}-{}", random_hex()),
+            other: format!("{stem}-{}", random_hex()),
             visitors: [agent(), agent()],
             readers: [agent(), agent()],
         }
@@ -425,7 +454,10 @@ mod tests {
         ] {
             let names = RunNames::new(counter);
             assert!(contract.is_counter_name(&names.unseen), "{}", names.unseen);
+            assert!(contract.is_counter_name(&names.other), "{}", names.other);
             assert_ne!(names.unseen, counter);
+            assert_ne!(names.other, counter);
+            assert_ne!(names.other, names.unseen);
             let agents: BTreeSet<&String> = names.visitors.iter().chain(&names.readers).collect();
             assert_eq!(agents.len(), 4);
         }

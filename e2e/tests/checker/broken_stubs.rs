@@ -42,6 +42,8 @@ async fn count_as_a_string() {
             "get-sees-post",
             "post-burst-distinct",
             "post-foreign-origin",
+            // Its replay on /count is a count too.
+            "idempotency-count-is-site",
             "count-is-site",
             "errors-not-counted"
         ]
@@ -60,7 +62,8 @@ async fn an_extra_field() {
             "get-count",
             "post-increments",
             "post-burst-distinct",
-            "post-foreign-origin"
+            "post-foreign-origin",
+            "idempotency-count-is-site"
         ]
     );
     assert_eq!(read_only_mode(Fault::ExtraField).await, ["get-count"]);
@@ -87,6 +90,7 @@ async fn get_that_does_not_see_the_post() {
             "get-sees-post",
             "post-burst-distinct",
             "post-foreign-origin",
+            "idempotency-count-is-site",
             "count-is-site"
         ]
     );
@@ -187,6 +191,10 @@ async fn a_problem_sent_as_plain_json() {
         full(Fault::ProblemAsPlainJson).await,
         [
             "post-foreign-origin",
+            "idempotency-key-reused",
+            "idempotency-key-invalid",
+            // The 409s in flight.
+            "idempotency-key-concurrent",
             "counters-list",
             "not-found",
             "method-not-allowed",
@@ -335,7 +343,15 @@ async fn full_report(fault: Fault) -> e2e::Report {
 
 #[tokio::test]
 async fn views_that_are_not_consecutive() {
-    assert_eq!(full(Fault::ViewsSkip).await, ["counter-post-views"]);
+    assert_eq!(
+        full(Fault::ViewsSkip).await,
+        [
+            "counter-post-views",
+            "idempotency-replay",
+            "idempotency-key-reused",
+            "idempotency-key-concurrent"
+        ]
+    );
     let report = full_report(Fault::ViewsSkip).await;
     let why = reason(&report, "counter-post-views");
     assert!(
@@ -380,6 +396,11 @@ async fn a_get_that_counts_a_view() {
         [
             "counter-post-views",
             "counter-get-no-write",
+            // They read the views before and after.
+            "idempotency-replay",
+            "idempotency-key-reused",
+            "idempotency-key-invalid",
+            "idempotency-key-concurrent",
             "count-is-site",
             "counters-list",
             // The GETs of /counters/site among the requests that must not count.
@@ -489,7 +510,10 @@ async fn a_next_on_the_last_page() {
 
 #[tokio::test]
 async fn site_not_the_counter_of_count() {
-    assert_eq!(full(Fault::SiteSeparate).await, ["count-is-site"]);
+    assert_eq!(
+        full(Fault::SiteSeparate).await,
+        ["idempotency-count-is-site", "count-is-site"]
+    );
     assert_eq!(read_only_mode(Fault::SiteSeparate).await, ["count-is-site"]);
 }
 
@@ -512,4 +536,212 @@ async fn no_cors_on_the_named_counters() {
     let expected = ["counters-cors"];
     assert_eq!(full(Fault::CountersNoCors).await, expected);
     assert_eq!(read_only_mode(Fault::CountersNoCors).await, expected);
+}
+
+#[tokio::test]
+async fn a_replay_that_counts_again() {
+    assert_eq!(
+        full(Fault::ReplayCounts).await,
+        [
+            "idempotency-replay",
+            "idempotency-count-is-site",
+            "idempotency-key-concurrent"
+        ]
+    );
+    let why = reason(
+        &full_report(Fault::ReplayCounts).await,
+        "idempotency-replay",
+    );
+    assert!(
+        why.contains(
+            "GET /counters/e2e-check read 12 views after 8 before a POST with a new key, one \
+             without a key, and the key twice more (a replay counts nothing); expected 10"
+        ),
+        "{why}"
+    );
+    // Read-only mode sends no POST, so it cannot see this.
+    assert!(
+        e2e::verify(
+            &broken_stub(Fault::ReplayCounts).await.base_url,
+            &read_only()
+        )
+        .await
+        .unwrap()
+        .all_passed()
+    );
+}
+
+#[tokio::test]
+async fn a_replay_not_marked_replayed() {
+    assert_eq!(
+        full(Fault::ReplayNotMarked).await,
+        [
+            "idempotency-replay",
+            "idempotency-count-is-site",
+            "idempotency-key-concurrent"
+        ]
+    );
+    let why = reason(
+        &full_report(Fault::ReplayNotMarked).await,
+        "idempotency-replay",
+    );
+    assert!(
+        why.contains(
+            "POST /counters/e2e-check with the same key quoted is not marked \
+             Idempotent-Replayed: true"
+        ),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_replay_with_another_body() {
+    assert_eq!(full(Fault::ReplayRereads).await, ["idempotency-replay"]);
+    let why = reason(
+        &full_report(Fault::ReplayRereads).await,
+        "idempotency-replay",
+    );
+    assert!(
+        why.contains(
+            r#"POST /counters/e2e-check with the same key answered {"name":"e2e-check","views":10,"visitors":3}, but the first answer to the key was {"name":"e2e-check","views":9,"visitors":3}: a replay is that answer again"#
+        ),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_reused_key_counted_on_another_counter() {
+    assert_eq!(
+        full(Fault::ReusedKeyCounted).await,
+        ["idempotency-key-reused"]
+    );
+    let report = full_report(Fault::ReusedKeyCounted).await;
+    let why = reason(&report, "idempotency-key-reused");
+    assert!(
+        why.contains("answered 200 OK, expected 422 Unprocessable Entity")
+            && why.contains("sent to another counter: it must be refused)")
+            && why
+                .contains("a POST with the key of POST /counters/e2e-check: a reused key counted"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_key_accepted() {
+    assert_eq!(
+        full(Fault::InvalidKeyAccepted).await,
+        ["idempotency-key-invalid"]
+    );
+    let why = reason(
+        &full_report(Fault::InvalidKeyAccepted).await,
+        "idempotency-key-invalid",
+    );
+    for what in [
+        "an empty Idempotency-Key",
+        "an Idempotency-Key with a space",
+        "an Idempotency-Key of 256 characters",
+        "an Idempotency-Key that opens a quoted string and does not close it",
+        "Idempotency-Key twice",
+    ] {
+        assert!(
+            why.contains(&format!(
+                "(that was the POST with {what}, which must be refused)"
+            )),
+            "{what}: {why}"
+        );
+    }
+    assert!(
+        why.contains(
+            "GET /counters/e2e-check read 16 views after 11 before 5 POSTs with malformed keys: \
+             a refused key counted; expected 11"
+        ),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_counted_more_than_once() {
+    assert_eq!(
+        full(Fault::ConcurrentCountedTwice).await,
+        ["idempotency-key-concurrent"]
+    );
+    let why = reason(
+        &full_report(Fault::ConcurrentCountedTwice).await,
+        "idempotency-key-concurrent",
+    );
+    assert!(
+        why.contains("10 concurrent POSTs with one new key and one more after them (one visit between them); expected"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_409_in_flight_without_retry_after() {
+    assert_eq!(
+        full(Fault::InFlightWithoutRetryAfter).await,
+        ["idempotency-key-concurrent"]
+    );
+    let why = reason(
+        &full_report(Fault::InFlightWithoutRetryAfter).await,
+        "idempotency-key-concurrent",
+    );
+    assert!(
+        why.contains("a 409 in flight has Retry-After (none), expected a number of seconds"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn keys_of_count_and_counters_site_kept_apart() {
+    assert_eq!(
+        full(Fault::KeysPerRoute).await,
+        ["idempotency-count-is-site"]
+    );
+    let why = reason(
+        &full_report(Fault::KeysPerRoute).await,
+        "idempotency-count-is-site",
+    );
+    assert!(
+        why.contains("POST /count answered 422 Unprocessable Entity, expected 200 OK"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_preflight_that_does_not_allow_idempotency_key() {
+    let expected = ["cors-preflight", "counters-cors"];
+    assert_eq!(full(Fault::PreflightWithoutIdempotencyKey).await, expected);
+    assert_eq!(
+        read_only_mode(Fault::PreflightWithoutIdempotencyKey).await,
+        expected
+    );
+    let why = reason(
+        &full_report(Fault::PreflightWithoutIdempotencyKey).await,
+        "cors-preflight",
+    );
+    assert_eq!(
+        why,
+        "OPTIONS /count: Access-Control-Allow-Headers does not name idempotency-key, which \
+         the preflight asked for (got \"content-type\")"
+    );
+}
+
+#[tokio::test]
+async fn idempotent_replayed_not_exposed() {
+    let expected = [
+        "cors-allowed-origin",
+        "cors-allowed-origin-errors",
+        "counters-cors",
+    ];
+    assert_eq!(full(Fault::ReplayedNotExposed).await, expected);
+    assert_eq!(read_only_mode(Fault::ReplayedNotExposed).await, expected);
+    let why = reason(
+        &full_report(Fault::ReplayedNotExposed).await,
+        "cors-allowed-origin",
+    );
+    assert_eq!(
+        why,
+        "GET /count: Access-Control-Expose-Headers does not name idempotent-replayed, so a \
+         page cannot read it (got \"Retry-After\")"
+    );
 }

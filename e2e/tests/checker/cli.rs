@@ -48,14 +48,14 @@ async fn all_passed_exits_0_with_the_closing_line() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("28 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("33 passed, 0 failed"));
     assert!(stdout.contains("\nPASS get-count\n"), "{stdout}");
     assert_eq!(
         stdout
             .lines()
             .filter(|line| line.starts_with("PASS "))
             .count(),
-        28
+        33
     );
 }
 
@@ -85,7 +85,7 @@ async fn verify_is_also_a_subcommand() {
             .lines()
             .filter(|line| line.starts_with("SKIP "))
             .count(),
-        10
+        15
     );
     assert_eq!(stub.received(wiremock::http::Method::POST).await, 0);
 }
@@ -121,12 +121,12 @@ async fn json_report_parses() {
 
     assert_eq!(output.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["passed"], 25);
+    assert_eq!(report["passed"], 30);
     assert_eq!(report["failed"], 3);
     assert_eq!(report["skipped"], 0);
     assert_eq!(report["read_only"], false);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 28);
+    assert_eq!(checks.len(), 33);
     let failed: Vec<&str> = checks
         .iter()
         .filter(|check| check["status"] == "failed")
@@ -202,7 +202,7 @@ async fn the_counter_is_chosen_with_counter_and_must_be_a_name() {
     .await;
 
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    assert_eq!(stub.named("home"), Some((8, 3)));
+    assert_eq!(stub.named("home"), Some((12, 3)));
 
     for name in ["Home", "-home", &"a".repeat(65)] {
         // `=`, or clap would take `-home` for a flag.

@@ -7,7 +7,7 @@ use wiremock::http::Method;
 
 use crate::helpers::{good_stub, options, paged_stub, read_only, slow_stub, stub};
 
-const READ_ONLY_SKIPS: [&str; 10] = [
+const READ_ONLY_SKIPS: [&str; 15] = [
     "post-increments",
     "get-sees-post",
     "post-burst-distinct",
@@ -16,6 +16,11 @@ const READ_ONLY_SKIPS: [&str; 10] = [
     "counter-visitors",
     "counter-get-no-write",
     "counter-days-today",
+    "idempotency-replay",
+    "idempotency-count-is-site",
+    "idempotency-key-reused",
+    "idempotency-key-invalid",
+    "idempotency-key-concurrent",
     "payload-too-large",
     "errors-not-counted",
 ];
@@ -35,17 +40,24 @@ async fn every_check_passes_in_full_mode() {
         (e2e::CHECK_NAMES.len(), 0, 0)
     );
     // One increment, the burst, the two POSTs that must be served (from the API's own
-    // origin, and with no Origin), and count-is-site's POST /count and POST
-    // /counters/site: nothing else counted.
-    assert_eq!(stub.count(), before + 1 + e2e::DEFAULT_BURST as u64 + 2 + 2);
-    // The named counter: three POSTs of counter-post-views, three of counter-visitors
-    // and two of counter-days-today; the checker's own User-Agent and the two new
-    // visitors. The never-counted name it read was not created.
-    assert_eq!(stub.named(e2e::DEFAULT_COUNTER), Some((8, 3)));
+    // origin, and with no Origin), idempotency-count-is-site's keyed visit (its replay
+    // counts nothing), and count-is-site's POST /count and POST /counters/site:
+    // nothing else counted.
+    assert_eq!(
+        stub.count(),
+        before + 1 + e2e::DEFAULT_BURST as u64 + 2 + 1 + 2
+    );
+    // The named counter: three POSTs of counter-post-views, three of counter-visitors,
+    // two of counter-days-today, and four visits in the idempotency checks (the
+    // replay's keyed one and the one without a key between, one in
+    // idempotency-key-reused, one in idempotency-key-concurrent); the checker's own
+    // User-Agent and the two new visitors. The never-counted names it read, and the
+    // one a reused key was refused on, were not created.
+    assert_eq!(stub.named(e2e::DEFAULT_COUNTER), Some((12, 3)));
     assert_eq!(stub.named_counters(), [e2e::DEFAULT_COUNTER, "site"]);
     assert_eq!(
         report.to_string().lines().last(),
-        Some("28 passed, 0 failed")
+        Some("33 passed, 0 failed")
     );
 }
 
@@ -60,7 +72,7 @@ async fn another_counter_is_counted_when_told() {
     let report = e2e::verify(&stub.base_url, &options).await.unwrap();
 
     assert!(report.all_passed(), "{report}");
-    assert_eq!(stub.named("blog.first-post"), Some((8, 3)));
+    assert_eq!(stub.named("blog.first-post"), Some((12, 3)));
     assert_eq!(stub.named_counters(), ["blog.first-post", "site"]);
     let posted = &report.check("counter-post-views").unwrap().evidence[1];
     assert_eq!(
@@ -257,4 +269,93 @@ async fn malformed_input_is_an_error_not_a_report() {
             "{base_url} {options:?}: {error}"
         );
     }
+}
+
+/// The POSTs of a check: each one's `Idempotency-Key` as sent, its status, and its
+/// `Idempotent-Replayed`.
+fn keyed_posts(
+    report: &e2e::Report,
+    name: &str,
+) -> Vec<(Option<String>, Option<u16>, Option<String>)> {
+    report
+        .check(name)
+        .unwrap()
+        .evidence
+        .iter()
+        .filter(|exchange| exchange.method == "POST")
+        .map(|exchange| {
+            (
+                exchange.request_headers.get("idempotency-key").cloned(),
+                exchange.status,
+                exchange.headers.get("idempotent-replayed").cloned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rerun_against_the_same_server_sends_new_keys() {
+    let stub = good_stub().await;
+
+    let first = e2e::verify(&stub.base_url, &options()).await.unwrap();
+    let second = e2e::verify(&stub.base_url, &options()).await.unwrap();
+
+    // The stub keeps every key: a key of the first run sent again would be replayed.
+    assert!(first.all_passed(), "{first}");
+    assert!(second.all_passed(), "{second}");
+    let replayed = Some("true".to_owned());
+    for report in [&first, &second] {
+        let posts = keyed_posts(report, "idempotency-replay");
+        let key = posts[0].0.clone().unwrap();
+        assert_eq!(
+            posts,
+            [
+                (Some(key.clone()), Some(200), None),
+                (None, Some(200), None),
+                (Some(key.clone()), Some(200), replayed.clone()),
+                (Some(format!("\"{key}\"")), Some(200), replayed.clone()),
+            ]
+        );
+    }
+    let keys = |report: &e2e::Report| -> Vec<String> {
+        [
+            "idempotency-replay",
+            "idempotency-count-is-site",
+            "idempotency-key-reused",
+        ]
+        .into_iter()
+        .map(|name| keyed_posts(report, name)[0].0.clone().unwrap())
+        .collect()
+    };
+    let mut all = keys(&first);
+    all.extend(keys(&second));
+    let distinct: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len(), "{all:?}");
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_may_meet_it_in_flight() {
+    // The stub holds the first answer to a key for a moment, as a write in progress:
+    // the requests with the key that come meanwhile are 409s in flight, which the check
+    // takes as the contract allows them.
+    let stub = good_stub().await;
+
+    let report = e2e::verify(&stub.base_url, &options()).await.unwrap();
+
+    assert!(report.all_passed(), "{report}");
+    let posts = keyed_posts(&report, "idempotency-key-concurrent");
+    assert_eq!(posts.len(), 11, "{posts:?}");
+    let statuses: Vec<Option<u16>> = posts.iter().map(|(_, status, _)| *status).collect();
+    assert!(statuses.contains(&Some(409)), "{posts:?}");
+    let unmarked = posts
+        .iter()
+        .filter(|(_, status, replayed)| *status == Some(200) && replayed.is_none())
+        .count();
+    assert_eq!(unmarked, 1, "{posts:?}");
+    assert_eq!(
+        posts
+            .last()
+            .map(|(_, status, replayed)| (*status, replayed.as_deref())),
+        Some((Some(200), Some("true")))
+    );
 }

@@ -1,7 +1,9 @@
 //! A wiremock server that plays the counter from the contract's own examples and
 //! constants, with a real counter behind it, and that can break one clause on demand.
-//! The named counters (`/counters...`) are in `named`.
+//! The named counters (`/counters...`) are in `named`, `Idempotency-Key` in
+//! `idempotency`.
 
+mod idempotency;
 mod named;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,6 +108,29 @@ pub enum Fault {
     CountersAllowWrong,
     /// No CORS headers on the named counters' routes.
     CountersNoCors,
+    /// A replay is answered the first answer, marked, but counts the visit again.
+    ReplayCounts,
+    /// A replay is not marked `Idempotent-Replayed: true`.
+    ReplayNotMarked,
+    /// A replay answers the counter as it is now, not the first answer to the key.
+    ReplayRereads,
+    /// Keys are kept per counter: a key first used on another counter is a new one,
+    /// counted and answered 200.
+    ReusedKeyCounted,
+    /// A malformed key is ignored: the POST is counted as one without a key.
+    InvalidKeyAccepted,
+    /// A check-then-write race: a request whose key's first request is still in
+    /// flight is counted as a new visit.
+    ConcurrentCountedTwice,
+    /// The 409 in flight has no `Retry-After`.
+    InFlightWithoutRetryAfter,
+    /// `/count` and `/counters/site` keep their keys apart: a key of one is a 422 on
+    /// the other.
+    KeysPerRoute,
+    /// Preflights allow `content-type` only, not `idempotency-key`.
+    PreflightWithoutIdempotencyKey,
+    /// `Access-Control-Expose-Headers` names `Retry-After` only.
+    ReplayedNotExposed,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -120,9 +145,15 @@ struct Examples {
     unknown_counter: Value,
     invalid_query: Value,
     method_not_allowed_read_only: Value,
+    invalid_idempotency_key: Value,
+    idempotency_key_reused: Value,
+    idempotency_key_in_flight: Value,
     allow: String,
     allow_read_only: String,
     allow_methods: String,
+    allow_headers: String,
+    expose_headers: String,
+    replayed: String,
     cache_control: String,
 }
 
@@ -159,9 +190,23 @@ impl Examples {
             unknown_counter: problem("UnknownCounter", "invalid-name"),
             invalid_query: problem("InvalidQuery", "invalid-date"),
             method_not_allowed_read_only: problem("MethodNotAllowedReadOnly", "method-not-allowed"),
+            invalid_idempotency_key: problem("InvalidIdempotencyKey", "invalid-idempotency-key"),
+            idempotency_key_reused: problem("IdempotencyKeyReused", "idempotency-key-reused"),
+            idempotency_key_in_flight: problem(
+                "IdempotencyKeyInFlight",
+                "idempotency-key-in-flight",
+            ),
             allow: constant("Allow"),
             allow_read_only: constant("Allow-Read-Only"),
             allow_methods: constant("Access-Control-Allow-Methods"),
+            allow_headers: constant("Access-Control-Allow-Headers"),
+            expose_headers: at(
+                "/components/headers/Access-Control-Expose-Headers/schema/examples/0",
+            )
+            .as_str()
+            .unwrap()
+            .to_owned(),
+            replayed: constant("Idempotent-Replayed"),
             cache_control: constant("Cache-Control"),
         }
     }
@@ -179,6 +224,8 @@ pub struct Stub {
     stage: String,
     /// The named counters.
     store: Arc<Mutex<named::Store>>,
+    /// The keys of keyed POSTs.
+    keys: Mutex<idempotency::Keys>,
     /// The most counters a page of the list holds.
     page_size: usize,
     fault: Option<Fault>,
@@ -282,6 +329,7 @@ async fn start(
         count_path: format!("{stage}/count"),
         stage: stage.to_owned(),
         store: Arc::clone(&store),
+        keys: Mutex::default(),
         page_size,
         fault,
         slow,
@@ -396,6 +444,9 @@ impl Stub {
                 {
                     return (self.problem(&self.examples.payload_too_large), 413, false);
                 }
+                if let Some(answer) = self.keyed(request, idempotency::Target::Count) {
+                    return answer;
+                }
                 let nth = self.posts.fetch_add(1, Ordering::SeqCst) + 1;
                 if self.has(Fault::SomePostsUnavailable) && nth.is_multiple_of(4) {
                     let answer = self
@@ -482,10 +533,14 @@ impl Respond for Stub {
             .unwrap_or("");
         let allowed =
             origin == ORIGIN || (self.has(Fault::ForeignOriginEchoed) && !origin.is_empty());
-        if self.has(Fault::WildcardOrigin) && !origin.is_empty() {
-            answer = answer.insert_header("Access-Control-Allow-Origin", "*");
-        } else if allowed && !no_cors {
-            answer = answer.insert_header("Access-Control-Allow-Origin", origin);
+        // A wildcard is sent to every origin, with the rest of the CORS headers.
+        let allow_origin = if self.has(Fault::WildcardOrigin) && !origin.is_empty() {
+            Some("*")
+        } else {
+            (allowed && !no_cors).then_some(origin)
+        };
+        if let Some(allow_origin) = allow_origin {
+            answer = answer.insert_header("Access-Control-Allow-Origin", allow_origin);
             if self.has(Fault::CredentialsAllowed) {
                 answer = answer.insert_header("Access-Control-Allow-Credentials", "true");
             }
@@ -495,12 +550,22 @@ impl Respond for Stub {
                 } else {
                     self.examples.allow_methods.as_str()
                 };
+                let headers = if self.has(Fault::PreflightWithoutIdempotencyKey) {
+                    "content-type"
+                } else {
+                    self.examples.allow_headers.as_str()
+                };
                 answer = answer
                     .insert_header("Access-Control-Allow-Methods", methods)
-                    .insert_header("Access-Control-Allow-Headers", "content-type")
+                    .insert_header("Access-Control-Allow-Headers", headers)
                     .insert_header("Access-Control-Max-Age", "600");
             } else {
-                answer = answer.insert_header("Access-Control-Expose-Headers", "Retry-After");
+                let exposed = if self.has(Fault::ReplayedNotExposed) {
+                    "Retry-After"
+                } else {
+                    self.examples.expose_headers.as_str()
+                };
+                answer = answer.insert_header("Access-Control-Expose-Headers", exposed);
             }
         }
         answer

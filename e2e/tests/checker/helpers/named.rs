@@ -11,19 +11,20 @@ use serde_json::{Value, json};
 use wiremock::http::Method;
 use wiremock::{Request, ResponseTemplate};
 
+use super::idempotency::Target;
 use super::{Fault, Stub};
 
 /// Counters a page of the list holds, as the contract has it.
 pub const PAGE_SIZE: usize = 1000;
 /// The counter behind `/count`.
-const SITE: &str = "site";
+pub const SITE: &str = "site";
 const DEFAULT_DATES: i64 = 30;
 const MAX_DATES: i64 = 366;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Numbers {
-    views: u64,
-    visitors: u64,
+pub struct Numbers {
+    pub views: u64,
+    pub visitors: u64,
 }
 
 #[derive(Debug, Default)]
@@ -153,6 +154,9 @@ impl Stub {
                 if request.body.len() > e2e::contract::BODY_LIMIT {
                     return (self.problem(&self.examples.payload_too_large), 413, false);
                 }
+                if let Some(answer) = self.keyed(request, Target::Named(name)) {
+                    return answer;
+                }
                 (
                     self.counter_body(name, self.count(request, name)),
                     200,
@@ -178,7 +182,7 @@ impl Stub {
         ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
     }
 
-    fn counter_body(&self, name: &str, numbers: Numbers) -> ResponseTemplate {
+    pub(super) fn counter_body(&self, name: &str, numbers: Numbers) -> ResponseTemplate {
         Self::json(&json!({"name": name, "views": numbers.views, "visitors": numbers.visitors}))
     }
 
@@ -187,7 +191,7 @@ impl Stub {
         name == SITE && !self.has(Fault::SiteSeparate)
     }
 
-    fn numbers(&self, store: &Store, name: &str) -> Numbers {
+    pub(super) fn numbers(&self, store: &Store, name: &str) -> Numbers {
         let counter = store.counters.get(name);
         Numbers {
             views: if self.is_count(name) {
@@ -225,7 +229,7 @@ impl Stub {
         self.visit(&mut store, request, SITE, 0);
     }
 
-    fn count(&self, request: &Request, name: &str) -> Numbers {
+    pub(super) fn count(&self, request: &Request, name: &str) -> Numbers {
         let mut store = self.store.lock().unwrap();
         if self.is_count(name) {
             self.count.fetch_add(1, Ordering::SeqCst);
