@@ -637,7 +637,7 @@ async fn a_malformed_key_accepted() {
         "idempotency-key-invalid",
     );
     for what in [
-        "an empty Idempotency-Key",
+        "an Idempotency-Key with a comma",
         "an Idempotency-Key with a space",
         "an Idempotency-Key of 256 characters",
         "an Idempotency-Key that opens a quoted string and does not close it",

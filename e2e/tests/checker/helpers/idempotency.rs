@@ -49,7 +49,7 @@ pub enum Target<'a> {
 }
 
 /// The key of a header value: bare, or a quoted string with `\"` and `\\` escaped;
-/// 1 to 255 visible ASCII characters. `None` when it is none.
+/// 1 to 255 visible ASCII characters, no `,` in a bare one. `None` when it is none.
 fn parse(value: &[u8]) -> Option<Vec<u8>> {
     let key = match value {
         [b'"', inner @ .., b'"'] => {
@@ -68,6 +68,7 @@ fn parse(value: &[u8]) -> Option<Vec<u8>> {
             key
         }
         [b'"', ..] => return None,
+        bare if bare.contains(&b',') => return None,
         bare => bare.to_vec(),
     };
     let visible = key.iter().all(|byte| (b'!'..=b'~').contains(byte));
