@@ -137,6 +137,27 @@ const MAX_ATTEMPTS: u32 = 3;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(25);
 const MAX_BACKOFF: Duration = Duration::from_millis(250);
 
+/// Every counting write: one view, and one visitor or none.
+const ADD_VISIT: &str = "ADD #count :one, #visitors :visitors";
+
+/// The names and values of [`ADD_VISIT`] and [`COUNT_CONDITION`], for an `UpdateItem`
+/// and for a transaction's `Update` alike.
+fn add_visit_attributes(
+    new_visitor: bool,
+) -> (HashMap<String, String>, HashMap<String, AttributeValue>) {
+    let names = HashMap::from([
+        ("#count".to_owned(), COUNT_ATTRIBUTE.to_owned()),
+        ("#visitors".to_owned(), VISITORS_ATTRIBUTE.to_owned()),
+    ]);
+    let values = HashMap::from([
+        (":one".to_owned(), number(1)),
+        (":visitors".to_owned(), number(u64::from(new_visitor))),
+        (":zero".to_owned(), number(0)),
+        (":number".to_owned(), AttributeValue::S("N".to_owned())),
+    ]);
+    (names, values)
+}
+
 /// The condition of every counting `ADD`: the stored count, if any, is a non-negative
 /// Number (anything else is left as it is for the operator).
 const COUNT_CONDITION: &str =
@@ -413,17 +434,14 @@ impl DynamoDbStore {
         new_visitor: bool,
         returns: ReturnValue,
     ) -> UpdateItemFluentBuilder {
+        let (names, values) = add_visit_attributes(new_visitor);
         self.writes
             .update_item()
             .key(HASH_KEY, AttributeValue::S(id))
-            .update_expression("ADD #count :one, #visitors :visitors")
+            .update_expression(ADD_VISIT)
             .condition_expression(COUNT_CONDITION)
-            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-            .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
-            .expression_attribute_values(":one", number(1))
-            .expression_attribute_values(":visitors", number(u64::from(new_visitor)))
-            .expression_attribute_values(":zero", number(0))
-            .expression_attribute_values(":number", AttributeValue::S("N".to_owned()))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
             .return_values(returns)
     }
 
@@ -583,17 +601,14 @@ impl DynamoDbStore {
             .expression_attribute_values(":now", number(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         let add = |id: String| {
+            let (names, values) = add_visit_attributes(new_visitor);
             Update::builder()
                 .table_name(&self.table)
                 .key(HASH_KEY, AttributeValue::S(id))
-                .update_expression("ADD #count :one, #visitors :visitors")
+                .update_expression(ADD_VISIT)
                 .condition_expression(COUNT_CONDITION)
-                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
-                .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":visitors", number(u64::from(new_visitor)))
-                .expression_attribute_values(":zero", number(0))
-                .expression_attribute_values(":number", AttributeValue::S("N".to_owned()))
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
         };
         let mut updates = vec![
             record,
