@@ -144,6 +144,89 @@ resource "aws_apigatewayv2_route" "any_counter_days" {
   # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
 }
 
+# A counter's badges: read-only, like `days`.
+resource "aws_apigatewayv2_route" "get_counter_badge" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "GET /counters/{name}/badge.svg"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_apigatewayv2_route" "options_counter_badge" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "OPTIONS /counters/{name}/badge.svg"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
+}
+
+resource "aws_apigatewayv2_route" "any_counter_badge" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "ANY /counters/{name}/badge.svg"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_apigatewayv2_route" "get_counter_shields" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "GET /counters/{name}/shields.json"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_apigatewayv2_route" "options_counter_shields" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "OPTIONS /counters/{name}/shields.json"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
+}
+
+resource "aws_apigatewayv2_route" "any_counter_shields" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "ANY /counters/{name}/shields.json"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+# The embed script and the dashboard: GET only (`DASHBOARD=off` makes the dashboard the
+# function's 404).
+resource "aws_apigatewayv2_route" "get_embed_script" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "GET /counter.js"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_apigatewayv2_route" "any_embed_script" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "ANY /counter.js"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
+resource "aws_apigatewayv2_route" "get_dashboard" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "GET /dashboard"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:The dashboard shows what GET /counters already makes public; var.dashboard turns it off.
+}
+
+resource "aws_apigatewayv2_route" "any_dashboard" {
+  api_id    = aws_apigatewayv2_api.counter.id
+  route_key = "ANY /dashboard"
+  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+}
+
 resource "aws_apigatewayv2_route" "default" {
   api_id    = aws_apigatewayv2_api.counter.id
   route_key = "$default"

@@ -32,7 +32,7 @@ resource "aws_cloudwatch_log_group" "function" {
 
 resource "aws_lambda_function" "counter" {
   function_name = local.name
-  description   = "visitor-counter (${var.environment}): /count and /counters"
+  description   = "visitor-counter (${var.environment}): /count, /counters, badges, embed script, dashboard"
   role          = aws_iam_role.function.arn
 
   runtime       = "provided.al2023"
@@ -54,6 +54,7 @@ resource "aws_lambda_function" "counter" {
       COUNTER_TABLE   = aws_dynamodb_table.counter.name
       ALLOWED_ORIGINS = join(",", var.allowed_origins)
       COUNTERS        = var.counters
+      DASHBOARD       = var.dashboard ? "on" : "off"
     }
   }
 

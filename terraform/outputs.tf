@@ -8,6 +8,16 @@ output "count_url" {
   value       = "${trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")}/count"
 }
 
+output "embed_script_url" {
+  description = "The embed script: <script async src=\"THIS\" data-counter=\"home\"></script> counts a page load and shows the numbers."
+  value       = "${trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")}/counter.js"
+}
+
+output "dashboard_url" {
+  description = "Every counter on one page (a 404 when var.dashboard is false)."
+  value       = "${trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")}/dashboard"
+}
+
 output "table_name" {
   description = "DynamoDB table holding the count (the function's COUNTER_TABLE)."
   value       = aws_dynamodb_table.counter.name

@@ -53,6 +53,13 @@ variable "counters" {
   }
 }
 
+variable "dashboard" {
+  description = "Whether the API serves GET /dashboard, one HTML page with every counter and its last 30 days (the same numbers GET /counters already shows). false makes it a 404. Becomes the function's DASHBOARD (on or off)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 # --- Function ---------------------------------------------------------------
 
 variable "lambda_memory_mb" {

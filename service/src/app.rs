@@ -5,6 +5,11 @@
 //! - `/counters`: every counter, sorted by name, in pages
 //! - `/counters/{name}`: one counter; `POST` counts a visit
 //! - `/counters/{name}/days`: a counter's daily history
+//! - `/counters/{name}/badge.svg` and `/counters/{name}/shields.json`: a badge of one of
+//!   its numbers ([`crate::badge`])
+//! - `/counter.js`: the embed script ([`crate::embed`])
+//! - `/dashboard`: every counter on one HTML page ([`crate::dashboard`]), unless
+//!   `DASHBOARD=off`
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -21,8 +26,10 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use crate::badge::Badge;
 use crate::config::AllowedOrigins;
 use crate::cors::Cors;
+use crate::dashboard::Dashboard;
 use crate::day::{Clock, Day, SystemClock};
 use crate::error::error_chain;
 use crate::idempotency::IdempotencyKey;
@@ -37,6 +44,117 @@ pub const BODY_LIMIT: usize = 1024;
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// v1's path: the counter `site`.
 pub const COUNT_PATH: &str = "/count";
+/// `badge.svg` and `shields.json`: the badge asked for and the counter's totals, or
+/// the response to give instead.
+async fn badge_of<S: CounterStore>(
+    state: &AppState<S>,
+    name: Result<Path<String>, PathRejection>,
+    method: &Method,
+    uri: &Uri,
+) -> Result<(Badge, Totals), Response> {
+    let counter = state.resolve(name).map_err(IntoResponse::into_response)?;
+    match *method {
+        Method::GET => {}
+        Method::OPTIONS => return Err(crate::cors::preflight(READING_METHODS)),
+        _ => return Err(Problem::MethodNotAllowed(READING_METHODS).into_response()),
+    }
+    let query = Query::parse(uri);
+    let badge = Badge::parse(|parameter| Ok(query.one(parameter)?.map(str::to_owned)))
+        .map_err(IntoResponse::into_response)?;
+    let totals = within_deadline(state.store.get(&counter))
+        .await
+        .map_err(|error| store_failure(method, &error))?;
+    Ok((badge, totals))
+}
+
+async fn badge_svg<S: CounterStore>(
+    State(state): Shared<S>,
+    name: Result<Path<String>, PathRejection>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    match badge_of(&state, name, &method, &uri).await {
+        Ok((badge, totals)) => {
+            let mut response = Response::new(Body::from(badge.svg(totals)));
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
+            // Image proxies (GitHub's among them) revalidate instead of keeping a number.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(crate::badge::SVG_POLICY),
+            );
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(
+                "cross-origin-resource-policy",
+                HeaderValue::from_static("cross-origin"),
+            );
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+async fn shields_json<S: CounterStore>(
+    State(state): Shared<S>,
+    name: Result<Path<String>, PathRejection>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    match badge_of(&state, name, &method, &uri).await {
+        Ok((badge, totals)) => json(&badge.shields(totals)),
+        Err(response) => response,
+    }
+}
+
+async fn embed_script(method: Method) -> Response {
+    match method {
+        Method::GET => crate::embed::script(),
+        _ => Problem::MethodNotAllowed(PAGE_METHODS).into_response(),
+    }
+}
+
+async fn dashboard<S: CounterStore>(State(state): Shared<S>, method: Method) -> Response {
+    if !state.dashboard {
+        return Problem::NotFound.into_response();
+    }
+    if method != Method::GET {
+        return Problem::MethodNotAllowed(PAGE_METHODS).into_response();
+    }
+    let today = state.clock.today();
+    let read = Dashboard::read(state.store.as_ref(), &state.counters, today);
+    match within_deadline(read).await {
+        Ok(dashboard) => {
+            let mut response = Response::new(Body::from(dashboard.html()));
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(crate::dashboard::POLICY),
+            );
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            response
+        }
+        Err(error) => store_failure(&method, &error),
+    }
+}
+
 /// The dates `days` answers when asked for none.
 pub const DEFAULT_DAYS: i32 = 30;
 /// The most dates one `days` answer holds.
@@ -45,12 +163,16 @@ pub const MAX_DAYS: i64 = 366;
 pub const COUNTING_METHODS: &str = "GET, POST, OPTIONS";
 /// The methods of the routes that only read.
 pub const READING_METHODS: &str = "GET, OPTIONS";
+/// The methods of the pages and the script, which browsers load without CORS.
+pub const PAGE_METHODS: &str = "GET";
 
 /// What the app is configured with besides its store.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub allowed_origins: AllowedOrigins,
     pub counters: AllowedCounters,
+    /// Whether `/dashboard` is served (`DASHBOARD`).
+    pub dashboard: bool,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -59,6 +181,7 @@ impl Default for Settings {
         Self {
             allowed_origins: AllowedOrigins::None,
             counters: AllowedCounters::Any,
+            dashboard: true,
             clock: Arc::new(SystemClock),
         }
     }
@@ -76,6 +199,7 @@ impl From<AllowedOrigins> for Settings {
 struct AppState<S> {
     store: Arc<S>,
     counters: AllowedCounters,
+    dashboard: bool,
     clock: Arc<dyn Clock>,
     salts: SaltCache,
 }
@@ -89,6 +213,7 @@ pub fn app<S: CounterStore>(store: Arc<S>, settings: impl Into<Settings>) -> Rou
     let state = Arc::new(AppState {
         store,
         counters: settings.counters,
+        dashboard: settings.dashboard,
         clock: settings.clock,
         salts: SaltCache::default(),
     });
@@ -97,6 +222,10 @@ pub fn app<S: CounterStore>(store: Arc<S>, settings: impl Into<Settings>) -> Rou
         .route("/counters", any(list::<S>))
         .route("/counters/{name}", any(counter::<S>))
         .route("/counters/{name}/days", any(days::<S>))
+        .route("/counters/{name}/badge.svg", any(badge_svg::<S>))
+        .route("/counters/{name}/shields.json", any(shields_json::<S>))
+        .route(crate::embed::PATH, any(embed_script))
+        .route(crate::dashboard::PATH, any(dashboard::<S>))
         .fallback(not_found)
         .with_state(state)
         .layer(middleware::from_fn(read_body))
@@ -494,11 +623,13 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// Counts are never cached, whatever the answer.
+/// Counts are never cached: every answer is `no-store` unless its handler said
+/// otherwise (the badge's `no-cache`, the embed script's lifetime).
 async fn no_store(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     response
         .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     response
 }

@@ -15,6 +15,8 @@ pub const COUNTER_DB: &str = "COUNTER_DB";
 pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 /// Comma-separated allow-list of counter names and `prefix*` patterns; unset, any valid name.
 pub const COUNTERS: &str = "COUNTERS";
+/// `off` turns the dashboard (`GET /dashboard`) into a 404; `on` (the default) serves it.
+pub const DASHBOARD: &str = "DASHBOARD";
 /// Local server address.
 pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
 /// Set by AWS Lambda; when present the binary runs as a Lambda function.
@@ -27,7 +29,7 @@ pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 
 /// The variables the deployed function is configured with (Terraform sets these).
-pub const FUNCTION_VARIABLES: &[&str] = &[COUNTER_TABLE, ALLOWED_ORIGINS, COUNTERS];
+pub const FUNCTION_VARIABLES: &[&str] = &[COUNTER_TABLE, ALLOWED_ORIGINS, COUNTERS, DASHBOARD];
 
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_COUNTER_DB: &str = "visitor-counter.redb";
@@ -38,6 +40,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub allowed_origins: AllowedOrigins,
     pub counters: AllowedCounters,
+    /// Whether `GET /dashboard` is served (`DASHBOARD`).
+    pub dashboard: bool,
     pub logging: Logging,
 }
 
@@ -334,6 +338,18 @@ impl Config {
             Some(value) => AllowedCounters::parse(&value).map_err(fail(COUNTERS))?,
         };
 
+        let dashboard = match text(DASHBOARD)?.as_deref().map(str::trim) {
+            None | Some("") => true,
+            Some(value) if value.eq_ignore_ascii_case("on") => true,
+            Some(value) if value.eq_ignore_ascii_case("off") => false,
+            Some(other) => {
+                return Err((
+                    DASHBOARD,
+                    format!("{other:?} is neither on nor off (unset, the dashboard is on)"),
+                ));
+            }
+        };
+
         // Lambda's own level setting wins there; RUST_LOG is read only when it is unset.
         let lambda_level = match lambda
             .then(|| text(AWS_LAMBDA_LOG_LEVEL))
@@ -372,6 +388,7 @@ impl Config {
             store,
             allowed_origins,
             counters,
+            dashboard,
             logging: Logging { level, format },
         })
     }
@@ -407,6 +424,29 @@ mod tests {
             }
         );
         assert_eq!(config.allowed_origins, AllowedOrigins::None);
+        assert!(config.dashboard);
+    }
+
+    #[test]
+    fn the_dashboard_is_on_unless_turned_off() {
+        for (value, on) in [
+            ("on", true),
+            ("ON", true),
+            ("", true),
+            (" off ", false),
+            ("Off", false),
+        ] {
+            assert_eq!(
+                config(&[(DASHBOARD, value)]).unwrap().dashboard,
+                on,
+                "{value:?}"
+            );
+        }
+        let err = config(&[(DASHBOARD, "no")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "DASHBOARD: \"no\" is neither on nor off (unset, the dashboard is on)"
+        );
     }
 
     #[test]
@@ -506,6 +546,7 @@ mod tests {
             (ALLOWED_ORIGINS, "https://a.com,*"),
             (ALLOWED_ORIGINS, "https://a.com:port"),
             (RUST_LOG, "verbose"),
+            (DASHBOARD, "false"),
         ] {
             let err = config(&[(variable, value)]).unwrap_err();
             assert_eq!(err.variable, variable, "{value:?}");

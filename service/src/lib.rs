@@ -1,19 +1,24 @@
 //! visitor-counter: a website visitor counter.
 //!
-//! One axum [`app`](app::app) serves `/count` and `/counters`; [`run`] puts it behind AWS Lambda or a
+//! One axum [`app`](app::app) serves `/count`, `/counters`, the badges, the embed script
+//! and the dashboard; [`run`] puts it behind AWS Lambda or a
 //! local HTTP server, on DynamoDB or the embedded store, as [`Config`] says.
 //! [`operator`] reads the command line: serving is the default, and `counters ...` are the
 //! operator's commands on the same store.
 
 pub mod app;
+pub mod badge;
 pub mod config;
 pub mod cors;
+pub mod dashboard;
 pub mod day;
+pub mod embed;
 pub mod error;
 pub mod export;
 pub mod idempotency;
 pub mod lambda;
 pub mod logging;
+pub mod markup;
 pub mod names;
 pub mod operator;
 pub mod problem;
@@ -51,11 +56,13 @@ async fn run_async(config: Config) -> Result<(), StartError> {
         store,
         allowed_origins,
         counters,
+        dashboard,
         logging: _,
     } = config;
     let settings = Settings {
         allowed_origins,
         counters,
+        dashboard,
         ..Settings::default()
     };
     match store {

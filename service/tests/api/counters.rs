@@ -49,6 +49,7 @@ async fn harness_with(kind: Kind, counters: AllowedCounters, table: Option<Table
         allowed_origins: origins(),
         counters,
         clock: clock.clone(),
+        ..Settings::default()
     };
     match kind {
         Kind::Embedded => {

@@ -1,6 +1,6 @@
 //! The README against what the code does: its configuration table lists exactly the
 //! variables the service reads (what `Config` really asks its lookup for, recorded, not
-//! a second hand-kept list), and its page snippet survives any page encoding.
+//! a second hand-kept list), and its page snippets survive any page encoding.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -74,20 +74,26 @@ fn the_readme_lists_exactly_the_variables_the_service_reads() {
 }
 
 /// A page that does not declare UTF-8 shows any other byte as mojibake, so the
-/// snippet people paste into their pages is ASCII (entities and `\u` escapes).
+/// snippets people paste into their pages are ASCII (entities and `\u` escapes): the
+/// embed line first, then the one that counts by hand.
 #[test]
-fn the_page_snippet_is_plain_ascii() {
+fn the_page_snippets_are_plain_ascii() {
     let readme = readme();
     let section = readme
         .split("\n### On a web page\n")
         .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
         .expect("the README has an \"On a web page\" section");
-    let snippet = section
+    let snippets: Vec<&str> = section
         .split("```html\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("the section has an html snippet");
-    assert!(snippet.contains("fetch("), "{snippet}");
-    let outside: Vec<char> = snippet.chars().filter(|c| !c.is_ascii()).collect();
-    assert!(outside.is_empty(), "not ASCII: {outside:?} in\n{snippet}");
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect();
+    assert_eq!(snippets.len(), 2, "{section}");
+    assert!(snippets[0].contains("/counter.js\""), "{}", snippets[0]);
+    assert!(snippets[1].contains("fetch("), "{}", snippets[1]);
+    for snippet in snippets {
+        let outside: Vec<char> = snippet.chars().filter(|c| !c.is_ascii()).collect();
+        assert!(outside.is_empty(), "not ASCII: {outside:?} in\n{snippet}");
+    }
 }

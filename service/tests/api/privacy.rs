@@ -168,6 +168,7 @@ async fn after_a_day_its_salt_is_gone_and_its_markers_cannot_be_recomputed() {
         allowed_origins: origins(),
         counters: AllowedCounters::Any,
         clock: clock.clone(),
+        ..Settings::default()
     };
     let app = app(Arc::clone(&store), settings);
     visit_everything(&app).await;
