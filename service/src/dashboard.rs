@@ -135,7 +135,7 @@ impl Dashboard {
             );
         } else {
             page.push_str(
-                "<table class=\"counters\">\n<caption>Every counter, the most viewed first. Visitors are distinct visitors per day (UTC), summed over the days.</caption>\n<thead><tr><th scope=\"col\">Counter</th><th scope=\"col\" class=\"number\">Views</th><th scope=\"col\" class=\"number\">Visitors</th><th scope=\"col\">Last 30 days</th></tr></thead>\n<tbody>\n",
+                "<table class=\"counters\">\n<caption>Every counter, the most viewed first. Visitors are distinct visitors per day (UTC), summed over the days. In the charts: <span class=\"key views\"></span> views and <span class=\"key visitors\"></span> visitors per day.</caption>\n<thead><tr><th scope=\"col\">Counter</th><th scope=\"col\" class=\"number\">Views</th><th scope=\"col\" class=\"number\">Visitors</th><th scope=\"col\">Last 30 days</th></tr></thead>\n<tbody>\n",
             );
             for (i, (name, totals)) in self.counters.iter().enumerate() {
                 let _ = write!(
@@ -261,6 +261,9 @@ rect.day { fill: var(--day); }
 rect.views { fill: var(--bar); }
 rect.visitors { fill: var(--bar2); }
 line { stroke: var(--line); }
+.key { display: inline-block; width: .8em; height: .8em; vertical-align: -.05em; }
+.key.views { background: var(--bar); }
+.key.visitors { background: var(--bar2); }
 details { font-size: .85rem; color: var(--muted); margin-top: .25rem; }
 table.days td, table.days th { padding: .1rem .5rem; border: 0; }
 footer { margin-top: 2rem; font-size: .85rem; }

@@ -1,23 +1,37 @@
-//! Who may count, in a real browser: headless Chromium opens a page on a foreign
-//! origin that tries every way a page can send a POST without the API's consent (a
-//! CORS fetch, a `no-cors` fetch with `text/plain`, `sendBeacon`, a form post), and the
-//! count does not move; the same page on an allowed origin moves it by exactly those
-//! four, which proves the browser really sent them.
+//! In a real browser: headless Chromium (Playwright, `tests/browser/drive.cjs`) against
+//! the real binary, with the pages served from other loopback origins.
+//!
+//! - Who may count: a page on a foreign origin tries every way a page can send a POST
+//!   without the API's consent, and the count does not move; on an allowed origin it
+//!   moves by exactly those.
+//! - The README's embed line, pasted into a plain page: it shows the numbers, formatted
+//!   for the reader's locale; each reload adds a view and no visitor; a first POST
+//!   answered 503 or cut off is sent again with the same key and counted once; on an
+//!   origin that is not allowed nothing is counted and nothing thrown; without
+//!   `data-counter` the name is the README's rule's.
+//! - A badge in an `<img>` shows the number; a hostile label stays text.
+//! - The dashboard lists the counters and draws their charts, asks nothing of any other
+//!   origin, logs no error, reads the same without JavaScript, and leaves a screenshot
+//!   (`target/tmp/browser/dashboard.png`).
 //!
 //! `scripts/test` installs Chromium (Debian's package) and Playwright
-//! (`scripts/node-tools`); without them this test fails, saying how to get them.
+//! (`scripts/node-tools`); without them these tests fail, saying how to get them.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::*;
+use crate::support::socket_address;
 
 /// Every way a page can POST to `api`, each recorded in `window.results`.
-fn page(api: &str) -> String {
+fn posting_page(api: &str) -> String {
     format!(
         r#"<!doctype html>
 <meta charset="utf-8">
@@ -57,7 +71,7 @@ async fn page_origin() -> (TcpListener, String) {
     (listener, origin)
 }
 
-/// Serves `html` to every request on `listener`.
+/// Serves `html` to every request on `listener`, whatever its path.
 fn serve_page(listener: TcpListener, html: String) {
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
@@ -75,6 +89,13 @@ fn serve_page(listener: TcpListener, html: String) {
     });
 }
 
+/// `html` on an origin of its own.
+async fn page_at(html: String) -> String {
+    let (listener, origin) = page_origin().await;
+    serve_page(listener, html);
+    origin
+}
+
 fn tool(variable: &str, default: &Path, what: &str) -> PathBuf {
     let path = std::env::var_os(variable).map_or_else(|| default.to_owned(), PathBuf::from);
     assert!(
@@ -85,8 +106,50 @@ fn tool(variable: &str, default: &Path, what: &str) -> PathBuf {
     path
 }
 
-/// Opens `url` in Chromium and returns the page's results.
-fn open_in_chromium(url: &str) -> Value {
+/// What one load of a page did (see `drive.cjs`).
+#[derive(Debug)]
+struct Load {
+    result: Value,
+    /// `(method, url, headers)` of every request the page made.
+    requests: Vec<(String, String, Value)>,
+    console: Vec<(String, String)>,
+    errors: Vec<String>,
+    dialogs: Vec<String>,
+}
+
+impl Load {
+    fn requests_to(&self, base: &str) -> Vec<(String, String)> {
+        self.requests
+            .iter()
+            .filter(|(_, url, _)| url.starts_with(base))
+            .map(|(method, url, _)| (method.clone(), url[base.len()..].to_owned()))
+            .collect()
+    }
+
+    fn posts(&self) -> Vec<&(String, String, Value)> {
+        self.requests
+            .iter()
+            .filter(|(m, _, _)| m == "POST")
+            .collect()
+    }
+
+    fn console_errors(&self) -> Vec<&str> {
+        self.console
+            .iter()
+            .filter(|(kind, _)| kind == "error")
+            .map(|(_, text)| text.as_str())
+            .collect()
+    }
+}
+
+/// Runs `plan` in Chromium (on a blocking thread) and returns each load's report.
+async fn drive(plan: Value) -> Vec<Load> {
+    tokio::task::spawn_blocking(move || drive_blocking(&plan))
+        .await
+        .unwrap()
+}
+
+fn drive_blocking(plan: &Value) -> Vec<Load> {
     let root = contracts_dir().join("..");
     let modules = tool(
         "NODE_TOOLS",
@@ -95,15 +158,15 @@ fn open_in_chromium(url: &str) -> Value {
     );
     let chromium = tool("CHROMIUM", Path::new("/usr/bin/chromium"), "Chromium");
     let output = Command::new("node")
-        .arg(root.join("service/tests/browser/post-from-page.cjs"))
-        .arg(url)
+        .arg(root.join("service/tests/browser/drive.cjs"))
+        .arg(plan.to_string())
         .env("NODE_PATH", modules)
         .env("CHROMIUM", chromium)
         .output()
         .expect("node runs");
     assert!(
         output.status.success(),
-        "the browser run failed: {}",
+        "the browser run failed ({plan}): {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
@@ -112,8 +175,47 @@ fn open_in_chromium(url: &str) -> Value {
             String::from_utf8_lossy(&output.stdout)
         )
     });
-    assert_eq!(report["errors"], serde_json::json!([]), "{report}");
-    report["results"].clone()
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    report["loads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|load| Load {
+            result: load["result"].clone(),
+            requests: load["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["method"].as_str().unwrap().to_owned(),
+                        r["url"].as_str().unwrap().to_owned(),
+                        r["headers"].clone(),
+                    )
+                })
+                .collect(),
+            console: load["console"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["type"].as_str().unwrap().to_owned(),
+                        c["text"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect(),
+            errors: strings(&load["errors"]),
+            dialogs: strings(&load["dialogs"]),
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -123,30 +225,729 @@ async fn a_page_on_a_foreign_origin_cannot_count_in_chromium_and_an_allowed_one_
     let (foreign_listener, foreign_origin) = page_origin().await;
     let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", allowed_origin.as_str())]);
     let api = server.url("/count");
-    serve_page(allowed_listener, page(&api));
-    serve_page(foreign_listener, page(&api));
+    serve_page(allowed_listener, posting_page(&api));
+    serve_page(foreign_listener, posting_page(&api));
+    let plan = |url: &str| {
+        json!({
+            "url": url, "ready": "window.done === true", "result": "window.results",
+            // sendBeacon only queues its request: give it time to leave.
+            "settle_ms": 500,
+        })
+    };
 
-    let foreign = tokio::task::spawn_blocking(move || open_in_chromium(&foreign_origin))
-        .await
-        .unwrap();
+    let foreign = &drive(plan(&foreign_origin)).await[0];
+    assert!(foreign.errors.is_empty(), "{foreign:?}");
+    let results = &foreign.result;
     // The CORS fetch sees no CORS headers on the 403 and rejects; the rest cannot
     // read the answer at all.
-    assert_eq!(foreign["fetch"], "rejected: TypeError", "{foreign}");
-    assert_eq!(foreign["no-cors"], "opaque", "{foreign}");
-    assert_eq!(foreign["beacon"], true, "{foreign}");
-    assert_eq!(foreign["form"], "submitted", "{foreign}");
+    assert_eq!(results["fetch"], "rejected: TypeError", "{results}");
+    assert_eq!(results["no-cors"], "opaque", "{results}");
+    assert_eq!(results["beacon"], true, "{results}");
+    assert_eq!(results["form"], "submitted", "{results}");
     assert_eq!(
         server.get_count().await,
         0,
-        "a foreign page counted: {foreign}"
+        "a foreign page counted: {results}"
     );
 
     // The same page on the allowed origin: all four arrive and count.
-    let allowed = tokio::task::spawn_blocking(move || open_in_chromium(&allowed_origin))
+    let allowed = &drive(plan(&allowed_origin)).await[0];
+    assert!(allowed.errors.is_empty(), "{allowed:?}");
+    let results = &allowed.result;
+    assert_eq!(results["fetch"], 200, "{results}");
+    assert_eq!(results["no-cors"], "opaque", "{results}");
+    assert_eq!(results["beacon"], true, "{results}");
+    assert_eq!(server.get_count().await, 4, "{results}");
+}
+
+// ---- The embed script ----------------------------------------------------------
+
+/// The API address the README's snippets use.
+const README_API: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com";
+
+/// The README's "On a web page" section.
+fn readme_section() -> String {
+    let readme = std::fs::read_to_string(contracts_dir().join("../README.md")).unwrap();
+    readme
+        .split("\n### On a web page\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("the README has an \"On a web page\" section")
+        .to_owned()
+}
+
+/// The README's embed line, as a site owner pastes it into a plain page, with the API
+/// at `api` (and, if `counter` is `None`, without `data-counter`).
+fn embed_page(api: &str, counter: Option<&str>) -> String {
+    let section = readme_section();
+    let snippet = section
+        .split("```html\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section starts with the embed snippet");
+    assert!(
+        snippet.contains(&format!("{README_API}/counter.js\" data-counter=\"home\"")),
+        "{snippet}"
+    );
+    let snippet = snippet.replace(README_API, api);
+    let snippet = match counter {
+        Some(name) => snippet.replace("data-counter=\"home\"", &format!("data-counter=\"{name}\"")),
+        None => snippet.replace(" data-counter=\"home\"", ""),
+    };
+    format!("<!doctype html>\n<title>A page with a counter</title>\n<h1>Hello</h1>\n{snippet}")
+}
+
+/// Waits for the embed script to be done, counted or failed.
+const EMBED_DONE: &str = r#"(() => {
+  const script = document.querySelector('script[src$="/counter.js"]');
+  return script && ["counted", "failed"].includes(script.dataset.counterState);
+})()"#;
+
+/// What the embed script left on the page.
+const EMBED_RESULT: &str = r#"({
+  state: document.querySelector('script[src$="/counter.js"]').dataset.counterState,
+  views: [...document.querySelectorAll("[data-counter-views]")].map((e) => e.textContent),
+  visitors: [...document.querySelectorAll("[data-counter-visitors]")].map((e) => e.textContent),
+  states: [...document.querySelectorAll("[data-counter-views], [data-counter-visitors]")]
+    .map((e) => e.dataset.counterState || null),
+})"#;
+
+fn embed_plan(url: &str, loads: usize, locale: &str) -> Value {
+    json!({"url": url, "loads": loads, "ready": EMBED_DONE, "result": EMBED_RESULT, "locale": locale})
+}
+
+/// The binary on an embedded store where `operator` commands have run first.
+fn server_after(operator: &[&[&str]], env: &[(&str, &str)]) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("count.redb");
+    for args in operator {
+        let output = service_command()
+            .env("COUNTER_DB", &db)
+            .args(*args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut all = vec![("COUNTER_DB", db.to_str().unwrap())];
+    all.extend_from_slice(env);
+    (spawn_server(&all), dir)
+}
+
+async fn totals(server: &TestServer, name: &str) -> (u64, u64) {
+    let body: Value = http_client()
+        .get(server.url(&format!("/counters/{name}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap();
-    assert_eq!(allowed["fetch"], 200, "{allowed}");
-    assert_eq!(allowed["no-cors"], "opaque", "{allowed}");
-    assert_eq!(allowed["beacon"], true, "{allowed}");
-    assert_eq!(server.get_count().await, 4, "{allowed}");
+    (
+        body["views"].as_u64().unwrap(),
+        body["visitors"].as_u64().unwrap(),
+    )
+}
+
+async fn counter_names(server: &TestServer) -> Vec<String> {
+    let body: Value = http_client()
+        .get(server.url("/counters"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_readme_embed_line_shows_the_numbers_and_a_reload_adds_a_view_not_a_visitor() {
+    // Two pages, both on allowed origins: one counts "home", one "big".
+    let (home_listener, home_origin) = page_origin().await;
+    let (big_listener, big_origin) = page_origin().await;
+    let allowed = format!("{home_origin},{big_origin}");
+    let (server, _dir) = server_after(
+        &[&[
+            "counters",
+            "set",
+            "big",
+            "--views",
+            "1234566",
+            "--visitors",
+            "99",
+        ]],
+        &[("ALLOWED_ORIGINS", &allowed)],
+    );
+    serve_page(home_listener, embed_page(&server.base_url, Some("home")));
+    serve_page(big_listener, embed_page(&server.base_url, Some("big")));
+
+    let loads = drive(embed_plan(&home_origin, 3, "en-US")).await;
+    for (i, load) in loads.iter().enumerate() {
+        let views = (i + 1).to_string();
+        assert_eq!(
+            load.result,
+            json!({"state": "counted", "views": [views], "visitors": ["1"], "states": ["counted", "counted"]}),
+            "load {i}: {load:?}"
+        );
+        assert!(load.errors.is_empty(), "load {i}: {load:?}");
+        assert!(load.console.is_empty(), "load {i}: {load:?}");
+        // Nothing but the one POST (and the script, unless the browser kept it).
+        let api: Vec<_> = load
+            .requests_to(&server.base_url)
+            .into_iter()
+            .filter(|(method, path)| !(method == "GET" && path == "/counter.js"))
+            .collect();
+        assert_eq!(
+            api,
+            [("POST".to_owned(), "/counters/home".to_owned())],
+            "load {i}"
+        );
+        // And nothing to any other origin: the page and the API alone.
+        assert_eq!(
+            load.requests.len(),
+            load.requests_to(&home_origin).len() + load.requests_to(&server.base_url).len(),
+            "load {i}: {load:?}"
+        );
+    }
+    // Each load its own key.
+    let keys: std::collections::BTreeSet<String> = loads
+        .iter()
+        .map(|load| {
+            load.posts()[0].2["idempotency-key"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().all(|key| key.len() == 32), "{keys:?}");
+    assert_eq!(totals(&server, "home").await, (3, 1));
+
+    // Formatted for the reader's locale.
+    for (locale, views) in [("en-US", "1,234,567"), ("de-DE", "1.234.568")] {
+        let load = &drive(embed_plan(&big_origin, 1, locale)).await[0];
+        assert_eq!(load.result["views"], json!([views]), "{locale}: {load:?}");
+    }
+    assert_eq!(totals(&server, "big").await, (1234568, 100));
+}
+
+/// What a fronting proxy does to the first `POST` it passes.
+#[derive(Debug, Clone, Copy)]
+enum FirstPost {
+    /// Passes it on, then answers `503` with `Retry-After: 1` instead of the real answer.
+    Answer503,
+    /// Passes it on, then closes the connection without answering.
+    Drop,
+}
+
+/// A proxy in front of the binary that spoils the first POST's answer after the visit
+/// was counted, and records every POST's `Idempotency-Key` and arrival.
+struct FaultyFront {
+    origin: String,
+    posts: Arc<Posts>,
+}
+
+/// When each POST arrived, and its `Idempotency-Key`.
+type Posts = Mutex<Vec<(Instant, Option<String>)>>;
+
+impl FaultyFront {
+    async fn start(upstream: SocketAddr, fault: FirstPost) -> Self {
+        let (listener, origin) = page_origin().await;
+        let posts = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&posts);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let recorded = Arc::clone(&recorded);
+                tokio::spawn(async move {
+                    let _ = relay(client, upstream, fault, &recorded).await;
+                });
+            }
+        });
+        Self { origin, posts }
+    }
+
+    fn posts(&self) -> Vec<(Instant, Option<String>)> {
+        self.posts.lock().unwrap().clone()
+    }
+}
+
+/// One request from `client` to `upstream` and its answer back, one per connection.
+async fn relay(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    fault: FirstPost,
+    posts: &Posts,
+) -> std::io::Result<()> {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        let n = client.read(&mut buffer).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buffer[..n]);
+        if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+    let header = |name: &str| {
+        head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while request.len() < head_end + length {
+        let n = client.read(&mut buffer).await?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..n]);
+    }
+    let first_post = head.starts_with("POST ") && {
+        let mut posts = posts.lock().unwrap();
+        posts.push((Instant::now(), header("idempotency-key")));
+        posts.len() == 1
+    };
+    // One request per connection, both ways.
+    let mut forwarded: Vec<u8> = head
+        .lines()
+        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty())
+        .flat_map(|line| [line, "\r\n"])
+        .collect::<String>()
+        .into_bytes();
+    forwarded.extend_from_slice(b"connection: close\r\n\r\n");
+    forwarded.extend_from_slice(&request[head_end..]);
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(&forwarded).await?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await?;
+    if !first_post {
+        return client.write_all(&answer).await;
+    }
+    match fault {
+        FirstPost::Drop => Ok(()),
+        FirstPost::Answer503 => {
+            // The real answer's CORS headers, so that the page may read the 503.
+            let real = String::from_utf8_lossy(&answer).into_owned();
+            let cors: String = real
+                .lines()
+                .take_while(|line| !line.is_empty())
+                .filter(|line| {
+                    let line = line.to_ascii_lowercase();
+                    line.starts_with("access-control-") || line.starts_with("vary:")
+                })
+                .map(|line| format!("{line}\r\n"))
+                .collect();
+            let body = r#"{"type":"urn:visitor-counter:problem:storage-unavailable","title":"Storage unavailable","status":503,"detail":"try again shortly"}"#;
+            let spoiled = format!(
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\nretry-after: 1\r\n{cors}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(spoiled.as_bytes()).await
+        }
+    }
+}
+
+/// The embed script behind a proxy that spoils its first POST's answer: the page still
+/// shows the number, the visit counted once, and both attempts carried one key.
+async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
+    let (page, page_origin_url) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", page_origin_url.as_str())]);
+    let front = FaultyFront::start(socket_address(&server.base_url), fault).await;
+    serve_page(page, embed_page(&front.origin, Some("home")));
+
+    let load = &drive(embed_plan(&page_origin_url, 1, "en-US")).await[0];
+    assert_eq!(
+        load.result,
+        json!({"state": "counted", "views": ["1"], "visitors": ["1"], "states": ["counted", "counted"]}),
+        "{fault:?}: {load:?}"
+    );
+    assert!(load.errors.is_empty(), "{fault:?}: {load:?}");
+    assert_eq!(totals(&server, "home").await, (1, 1), "{fault:?}");
+    let posts = front.posts();
+    assert_eq!(posts.len(), 2, "{fault:?}: {posts:?}");
+    let key = posts[0].1.clone().expect("the first POST has a key");
+    assert_eq!(posts[1].1.as_deref(), Some(key.as_str()), "{fault:?}");
+    let waited = posts[1].0 - posts[0].0;
+    // Retry-After: 1 after a 503; the script's own first back-off (1 s) after a drop.
+    assert!(
+        waited >= Duration::from_millis(900),
+        "{fault:?}: {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_first_post_answered_503_is_sent_again_with_its_key_after_retry_after() {
+    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Answer503).await;
+}
+
+#[tokio::test]
+async fn a_first_post_whose_connection_drops_is_sent_again_with_its_key() {
+    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Drop).await;
+}
+
+#[tokio::test]
+async fn the_embed_line_on_an_origin_not_allowed_counts_nothing_and_throws_nothing() {
+    // Another origin is allowed; the page's is not.
+    let (_allowed, allowed_origin) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", allowed_origin.as_str())]);
+    let foreign = page_at(embed_page(&server.base_url, Some("home"))).await;
+
+    let load = &drive(embed_plan(&foreign, 1, "en-US")).await[0];
+    // The placeholders stay; the page sees no error.
+    assert_eq!(
+        load.result,
+        json!({"state": "failed", "views": ["\u{2026}"], "visitors": ["\u{2026}"], "states": ["failed", "failed"]}),
+        "{load:?}"
+    );
+    assert!(load.errors.is_empty(), "{load:?}");
+    assert!(load.dialogs.is_empty(), "{load:?}");
+    assert_eq!(totals(&server, "home").await, (0, 0));
+    assert_eq!(counter_names(&server).await, Vec::<String>::new());
+}
+
+/// The README's rule for a counter's name from a page's path, written again here from
+/// the README's words (the script has its own).
+fn derived_name(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::new();
+    let mut i = 0;
+    let mut valid = true;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            match path
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            {
+                Some(byte) => {
+                    decoded.push(byte);
+                    i += 3;
+                    continue;
+                }
+                None => valid = false,
+            }
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    let path = match String::from_utf8(decoded) {
+        Ok(text) if valid => text,
+        _ => path.to_owned(),
+    };
+    let mut path = path.to_lowercase();
+    for index in ["/index.html", "/index.htm"] {
+        if let Some(stem) = path.strip_suffix(index) {
+            path = format!("{stem}/");
+        }
+    }
+    for extension in [".html", ".htm"] {
+        if let Some(stem) = path.strip_suffix(extension) {
+            path = stem.to_owned();
+            break;
+        }
+    }
+    let is_name = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c);
+    let mut runs = String::new();
+    for c in path.chars() {
+        if is_name(c) {
+            runs.push(c);
+        } else if !runs.ends_with('\u{0}') {
+            runs.push('\u{0}');
+        }
+    }
+    let replaced = runs.replace('\u{0}', "-");
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let trimmed = replaced.trim_matches(|c: char| !alnum(c)).to_owned();
+    if trimmed.is_empty() {
+        return "home".to_owned();
+    }
+    if trimmed.len() <= 64 {
+        return trimmed;
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in trimmed.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let head = trimmed[..55].trim_end_matches(|c: char| !alnum(c));
+    format!("{head}-{hash:08x}")
+}
+
+#[test]
+fn the_readme_examples_follow_the_naming_rule() {
+    let section = readme_section();
+    let table = section
+        .split("| page path | counter |")
+        .nth(1)
+        .expect("the section has the naming table");
+    let mut checked = 0;
+    for row in table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+    {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let paths: Vec<&str> = cells[1].split(", ").map(|p| p.trim_matches('`')).collect();
+        let Some(name) = cells[2].split('`').nth(1) else {
+            continue; // the over-long row says it in words
+        };
+        for path in paths.into_iter().filter(|p| p.starts_with('/')) {
+            assert_eq!(derived_name(path), name, "{path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "{checked}");
+}
+
+#[tokio::test]
+async fn without_data_counter_the_name_comes_from_the_path_by_the_readme_rule() {
+    let (listener, origin) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str())]);
+    serve_page(listener, embed_page(&server.base_url, None));
+
+    let long = format!("/{}/The%20End.html", "chapter-".repeat(12));
+    let paths = [
+        "/",
+        "/About/",
+        "/blog/2026/Hello%20World/",
+        "/docs/v1.2/setup.html?utm_source=x#top",
+        "/caf%C3%A9/",
+        "/--odd__/..path../",
+        "/%E2%82%AC/",
+        "/bad%zzescape",
+        long.as_str(),
+    ];
+    let mut expected = std::collections::BTreeMap::new();
+    for path in paths {
+        let bare = path.split(['?', '#']).next().unwrap();
+        let name = derived_name(bare);
+        assert!(
+            visitor_counter::names::CounterName::parse(&name).is_ok(),
+            "{path}: {name}"
+        );
+        *expected.entry(name).or_insert(0u64) += 1;
+        let load = &drive(embed_plan(&format!("{origin}{path}"), 1, "en-US")).await[0];
+        assert_eq!(load.result["state"], "counted", "{path}: {load:?}");
+        assert!(load.errors.is_empty(), "{path}: {load:?}");
+    }
+    assert!(
+        expected.contains_key("blog-2026-hello-world"),
+        "{expected:?}"
+    );
+    assert!(expected.keys().any(|name| name.len() == 64), "{expected:?}");
+    let names = counter_names(&server).await;
+    assert_eq!(
+        names,
+        expected.keys().cloned().collect::<Vec<_>>(),
+        "{expected:?}"
+    );
+    for (name, views) in &expected {
+        assert_eq!(totals(&server, name).await.0, *views, "{name}");
+    }
+}
+
+// ---- Badges ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_badge_shows_the_number_in_an_img_and_a_hostile_label_stays_text() {
+    let (server, _dir) = server_after(&[&["counters", "set", "home", "--views", "1234"]], &[]);
+    // Each at most 32 characters, as a label may be.
+    let hostile = [
+        "</text><script>alert(1)</script>",
+        r#""/><svg onload="alert(2)"><text>"#,
+    ];
+    let plain = server.url("/counters/home/badge.svg");
+    let spoiled: Vec<String> = hostile
+        .iter()
+        .map(|label| {
+            let encoded: String = form_urlencoded::byte_serialize(label.as_bytes()).collect();
+            server.url(&format!("/counters/home/badge.svg?label={encoded}"))
+        })
+        .collect();
+    let page = page_at(format!(
+        "<!doctype html>\n<title>badges</title>\n<img src=\"{plain}\">\n<img src=\"{}\">\n<img src=\"{}\">\n",
+        spoiled[0], spoiled[1]
+    ))
+    .await;
+    let images = r#"[...document.images].map((img) => ({
+        src: img.src, complete: img.complete, width: img.naturalWidth, height: img.naturalHeight }))"#;
+    let load = &drive(json!({
+        "url": page,
+        "ready": "[...document.images].every((img) => img.complete)",
+        "result": images,
+    }))
+    .await[0];
+    let result = load.result.as_array().unwrap();
+    assert_eq!(result.len(), 3, "{result:?}");
+    for image in result {
+        assert!(image["width"].as_u64().unwrap() > 40, "{image}");
+        assert_eq!(image["height"], 20, "{image}");
+    }
+    assert!(
+        load.errors.is_empty() && load.dialogs.is_empty(),
+        "{load:?}"
+    );
+
+    // Opened on their own, as documents: the number is there, the label is only text.
+    let document = r#"({
+        texts: [...document.querySelectorAll("text")].map((t) => t.textContent),
+        title: document.querySelector("title").textContent,
+        scripts: document.getElementsByTagName("script").length,
+        handlers: [...document.querySelectorAll("*")].filter((e) => e.hasAttribute("onload")).length,
+    })"#;
+    for (url, label) in [
+        (&plain, "views"),
+        (&spoiled[0], hostile[0]),
+        (&spoiled[1], hostile[1]),
+    ] {
+        let load = &drive(json!({"url": url, "ready": "document.querySelector('text') !== null", "result": document, "settle_ms": 300})).await[0];
+        let result = &load.result;
+        assert_eq!(result["title"], format!("{label}: 1,234"), "{result}");
+        assert!(
+            result["texts"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("1,234")),
+            "{result}"
+        );
+        assert!(
+            result["texts"].as_array().unwrap().contains(&json!(label)),
+            "{result}"
+        );
+        assert_eq!(result["scripts"], 0, "{result}");
+        assert_eq!(result["handlers"], 0, "{result}");
+        assert!(load.dialogs.is_empty(), "{load:?}");
+        assert!(load.errors.is_empty(), "{load:?}");
+    }
+    assert_eq!(
+        totals(&server, "home").await.0,
+        1234,
+        "badges count nothing"
+    );
+}
+
+// ---- The dashboard ---------------------------------------------------------------
+
+#[tokio::test]
+async fn the_dashboard_lists_the_counters_and_draws_their_charts_from_its_own_origin_alone() {
+    // Three counters with a month of history, imported before the server starts.
+    let today = visitor_counter::day::Day::of(std::time::SystemTime::now());
+    let day = |back: i32| today.plus(-back).to_string();
+    let history = |scale: u64| -> Vec<Value> {
+        (0..30)
+            .map(|back| {
+                let views = scale * (1 + (back as u64 * 7) % 11);
+                json!({"date": day(29 - back), "views": views, "visitors": views / 3})
+            })
+            .collect()
+    };
+    // Sorted by name, as the export format wants them.
+    let counters = [("about", 2), ("blog.first-post", 9), ("home", 40)];
+    let mut file = vec![json!({"format": "visitor-counter-export", "version": 1}).to_string()];
+    for (name, scale) in counters {
+        let days = history(scale);
+        let sum = |member: &str| -> u64 { days.iter().map(|d| d[member].as_u64().unwrap()).sum() };
+        file.push(
+            json!({"name": name, "views": sum("views"), "visitors": sum("visitors"), "days": days})
+                .to_string(),
+        );
+    }
+    file.push(json!({"end": true, "counters": counters.len()}).to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let export_file = dir.path().join("history.jsonl");
+    std::fs::write(&export_file, file.join("\n") + "\n").unwrap();
+    let export_path = export_file.to_str().unwrap();
+    let (server, _store) = server_after(&[&["counters", "import", export_path]], &[]);
+
+    let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let screenshot = artefacts.join("dashboard.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let page = r#"({
+        rows: [...document.querySelectorAll("table.counters > tbody > tr")].map((tr) =>
+            [...tr.children].slice(0, 3).map((cell) => cell.textContent)),
+        charts: document.querySelectorAll("figure.chart svg").length,
+        bars: document.querySelectorAll("figure.chart rect.views").length,
+        drawn: [...document.querySelectorAll("figure.chart svg")].every((svg) => svg.getBBox().width > 0),
+        labelled: [...document.querySelectorAll("figure.chart svg")].every((svg) =>
+            document.getElementById(svg.getAttribute("aria-labelledby")).textContent.length > 20),
+        tables: document.querySelectorAll("table.days tbody tr").length,
+    })"#;
+    for javascript in [true, false] {
+        let plan = json!({
+            "url": server.url("/dashboard"),
+            "javascript": javascript,
+            "result": if javascript { page } else {
+                // Without JavaScript only what the HTML holds can be read.
+                r#"({text: document.body.innerText})"#
+            },
+            "screenshot": if javascript { Some(screenshot.to_str().unwrap()) } else { None },
+        });
+        let load = &drive(plan).await[0];
+        assert!(load.errors.is_empty(), "{load:?}");
+        assert!(load.console_errors().is_empty(), "{load:?}");
+        // The page alone: nothing from any other origin, not even from its own.
+        assert_eq!(
+            load.requests
+                .iter()
+                .map(|(m, u, _)| (m.as_str(), u.as_str()))
+                .collect::<Vec<_>>(),
+            [("GET", server.url("/dashboard").as_str())],
+            "{load:?}"
+        );
+        if javascript {
+            let result = &load.result;
+            let home_views: u64 = history(40)
+                .iter()
+                .map(|d| d["views"].as_u64().unwrap())
+                .sum();
+            assert_eq!(result["rows"][0][0], "home", "{result}");
+            assert_eq!(
+                result["rows"][0][1],
+                visitor_counter::markup::grouped(home_views),
+                "{result}"
+            );
+            assert_eq!(
+                result["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r[0].as_str().unwrap())
+                    .collect::<Vec<_>>(),
+                ["home", "blog.first-post", "about"],
+                "{result}"
+            );
+            assert_eq!(result["charts"], 3, "{result}");
+            assert_eq!(result["bars"], 90, "{result}");
+            assert_eq!(result["drawn"], true, "{result}");
+            assert_eq!(result["labelled"], true, "{result}");
+            assert_eq!(result["tables"], 90, "{result}");
+        } else {
+            let text = load.result["text"].as_str().unwrap();
+            for (name, _) in counters {
+                assert!(text.contains(name), "{name}: {text}");
+            }
+            assert!(text.contains("3 counters"), "{text}");
+        }
+    }
+    assert!(
+        std::fs::metadata(&screenshot).unwrap().len() > 10_000,
+        "no screenshot at {}",
+        screenshot.display()
+    );
 }
