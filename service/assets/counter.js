@@ -1,7 +1,7 @@
 /* visitor-counter's embed script (README, "On a web page").
  *
  *   <script async src="https://API/counter.js" data-counter="home"></script>
- *   <span data-counter-views>…</span> views, <span data-counter-visitors>…</span> visitors
+ *   <span data-counter-views>...</span> views, <span data-counter-visitors>...</span> visitors
  *
  * Counts this page load once: one POST /counters/{name} with an Idempotency-Key made
  * for this load, sent again with the same key after a 503, a 409 or a network error

@@ -31,6 +31,8 @@
 //! | v2: the visitor is `sourceIp` in Lambda, the TCP peer locally, never a header | `lambda::the_visitor_is_*`, `security::the_local_server_counts_*` |
 //! | v2: `Idempotency-Key`: a retry replays (marked), counts nothing; another counter 422; malformed 400; concurrent one key counts once; new again after 24 h; the key is never stored | `idempotency::*` (both stores), `lambda::a_keyed_post_*` |
 //! | v2: a keyed visit is counted once when its answer is lost after the write landed, when the process is killed between attempts, when its write arrives late; embedded store under `kill -9` | `idempotency_faults::*` |
+//! | v2: badges (`badge.svg`, `shields.json`): parameters, escaping, `no-cache`, a CSP without script; `/counter.js` cacheable; `/dashboard` server-rendered, `DASHBOARD=off` a 404 | `site::*`, `openapi::*`, `schemathesis::*` |
+//! | v2 in Chromium: the README's embed line counts once per load, retries with its key, fails quietly on a foreign origin, derives names by the README's rule; badges in `<img>`; the dashboard alone, without JavaScript too | `browser::*` |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -57,5 +59,6 @@ mod origin;
 mod privacy;
 mod schemathesis;
 mod security;
+mod site;
 mod support;
 mod wire;

@@ -1,0 +1,273 @@
+//! What a site shows, through the app: the badges (`badge.svg`, `shields.json`), the
+//! embed script (`/counter.js`) and the dashboard, with their media types, caching,
+//! policies and errors. Their behaviour in a real browser is `browser::*`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Method, StatusCode};
+use pretty_assertions::assert_eq;
+use visitor_counter::app::{Settings, app};
+use visitor_counter::names::AllowedCounters;
+use visitor_counter::store::EmbeddedStore;
+
+use crate::helpers::*;
+
+/// Three views of `home`, from two visitors.
+async fn counted_app() -> EmbeddedApp {
+    let t = embedded_app();
+    count_visit(&t.app, "home", "192.0.2.1", "a").await;
+    count_visit(&t.app, "home", "192.0.2.1", "a").await;
+    count_visit(&t.app, "home", "192.0.2.2", "b").await;
+    t
+}
+
+#[tokio::test]
+async fn a_badge_is_an_svg_of_the_number_revalidated_and_unable_to_run_script() {
+    let t = counted_app().await;
+    let answer = get_path(&t.app, "/counters/home/badge.svg").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.header("content-type"), Some("image/svg+xml"));
+    assert_eq!(answer.header("cache-control"), Some("no-cache"));
+    assert_eq!(
+        answer.header("content-security-policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'")
+    );
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    let svg = String::from_utf8(answer.body.to_vec()).unwrap();
+    assert!(svg.contains("<title>views: 3</title>"), "{svg}");
+
+    let visitors = get_path(
+        &t.app,
+        "/counters/home/badge.svg?metric=visitors&label=people&style=flat-square&color=%23ABC",
+    )
+    .await;
+    let svg = String::from_utf8(visitors.body.to_vec()).unwrap();
+    assert!(svg.contains("<title>people: 2</title>"), "{svg}");
+    assert!(svg.contains("fill=\"#abc\""), "{svg}");
+    // Unknown parameters are ignored.
+    let extra = get_path(&t.app, "/counters/home/badge.svg?cache=bust123").await;
+    assert_eq!(extra.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn shields_json_is_the_endpoint_schema_and_never_cached() {
+    let t = counted_app().await;
+    let shields = schema("shields.json");
+    let answer = get_path(&t.app, "/counters/home/shields.json").await;
+    let body = answer.body(&shields);
+    assert_eq!(
+        body,
+        serde_json::json!({"schemaVersion": 1, "label": "views", "message": "3", "color": "blue"})
+    );
+    let answer = get_path(
+        &t.app,
+        "/counters/home/shields.json?metric=visitors&label=&style=flat-square&color=4c1",
+    )
+    .await;
+    assert_eq!(
+        answer.body(&shields),
+        serde_json::json!({"schemaVersion": 1, "label": "", "message": "2", "color": "4c1", "style": "flat-square"})
+    );
+}
+
+#[tokio::test]
+async fn a_never_counted_badge_shows_zero_and_writes_nothing() {
+    let t = embedded_app();
+    for path in ["/counters/fresh/badge.svg", "/counters/fresh/shields.json"] {
+        assert_eq!(
+            get_path(&t.app, path).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let svg = get_path(&t.app, "/counters/fresh/badge.svg").await;
+    assert!(String::from_utf8_lossy(&svg.body).contains("<title>views: 0</title>"));
+    let list = get_path(&t.app, "/counters")
+        .await
+        .body(&schemas().counters);
+    assert_eq!(list["counters"], serde_json::json!([]), "{list}");
+}
+
+#[tokio::test]
+async fn bad_badge_parameters_are_400_problems_and_bad_names_404() {
+    let t = counted_app().await;
+    let long = "x".repeat(33);
+    for suffix in ["badge.svg", "shields.json"] {
+        for query in [
+            "metric=hits".to_owned(),
+            "style=plastic".to_owned(),
+            "color=purple".to_owned(),
+            "color=12345".to_owned(),
+            format!("label={long}"),
+            "label=a%0Ab".to_owned(),
+            "metric=views&metric=visitors".to_owned(),
+        ] {
+            let answer = get_path(&t.app, &format!("/counters/home/{suffix}?{query}")).await;
+            answer.assert_problem(StatusCode::BAD_REQUEST, "invalid-query");
+        }
+        for name in ["Home", "-x", "a%2Fb"] {
+            get_path(&t.app, &format!("/counters/{name}/{suffix}"))
+                .await
+                .assert_problem(StatusCode::NOT_FOUND, "unknown-counter");
+        }
+        let post = call(
+            &t.app,
+            request(Method::POST, &format!("/counters/home/{suffix}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        post.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
+        assert_eq!(post.header("allow"), Some("GET, OPTIONS"));
+    }
+    // Nothing was counted by any of it.
+    assert_eq!(
+        get_path(&t.app, "/counters/home").await.totals("home"),
+        (3, 2)
+    );
+}
+
+#[tokio::test]
+async fn badges_follow_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("c.redb")).unwrap();
+    let settings = Settings {
+        counters: AllowedCounters::parse("home").unwrap(),
+        ..Settings::default()
+    };
+    let app = app(Arc::new(store), settings);
+    assert_eq!(
+        get_path(&app, "/counters/home/badge.svg").await.status,
+        StatusCode::OK
+    );
+    get_path(&app, "/counters/about/badge.svg")
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "unknown-counter");
+    get_path(&app, "/counters/about/shields.json")
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "unknown-counter");
+}
+
+#[tokio::test]
+async fn the_embed_script_is_javascript_cacheable_for_an_hour() {
+    let t = embedded_app();
+    let answer = get_path(&t.app, "/counter.js").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(answer.header("cache-control"), Some("public, max-age=3600"));
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        answer.header("cross-origin-resource-policy"),
+        Some("cross-origin")
+    );
+    let script = std::fs::read(contracts_dir().join("../service/assets/counter.js")).unwrap();
+    assert_eq!(answer.body.as_ref(), script.as_slice());
+    assert!(script.is_ascii(), "served to pages in any encoding");
+    assert!(script.len() < 8 * 1024, "the README says under 8 KB");
+    for method in [Method::POST, Method::PUT, Method::OPTIONS, Method::HEAD] {
+        let answer = call(
+            &t.app,
+            request(method.clone(), "/counter.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        answer.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
+        assert_eq!(answer.header("allow"), Some("GET"), "{method}");
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_is_one_script_less_page_of_every_counter() {
+    let t = counted_app().await;
+    count_visit(&t.app, "blog.first-post", "192.0.2.1", "a").await;
+    let answer = get_path(&t.app, "/dashboard").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    let policy = answer.header("content-security-policy").unwrap();
+    assert!(policy.starts_with("default-src 'none';"), "{policy}");
+    assert!(!policy.contains("script-src"), "{policy}");
+    let html = String::from_utf8(answer.body.to_vec()).unwrap();
+    assert!(!html.contains("<script"), "{html}");
+    // The most viewed first.
+    let home = html.find("<code>home</code>").unwrap();
+    let post = html.find("<code>blog.first-post</code>").unwrap();
+    assert!(home < post, "{html}");
+    assert!(
+        html.contains(
+            "<code>home</code></th><td class=\"number\">3</td><td class=\"number\">2</td>"
+        ),
+        "{html}"
+    );
+    assert_eq!(html.matches("<figure class=\"chart\">").count(), 2);
+    let put = call(
+        &t.app,
+        request(Method::PUT, "/dashboard")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    put.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
+    assert_eq!(put.header("allow"), Some("GET"));
+}
+
+#[tokio::test]
+async fn dashboard_off_is_a_404_for_every_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("c.redb")).unwrap();
+    let settings = Settings {
+        dashboard: false,
+        ..Settings::default()
+    };
+    let app = app(Arc::new(store), settings);
+    for method in [Method::GET, Method::POST, Method::OPTIONS] {
+        call(
+            &app,
+            request(method, "/dashboard").body(Body::empty()).unwrap(),
+        )
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not-found");
+    }
+    // The rest is served as ever.
+    assert_eq!(get_path(&app, "/counter.js").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn dashboard_off_in_the_binary() {
+    let (server, _dir) = embedded_server_with(&[("DASHBOARD", "off")]);
+    let answer = http_client()
+        .get(server.url("/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    let (server, _dir) = embedded_server();
+    let answer = http_client()
+        .get(server.url("/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test]
+async fn a_store_that_fails_is_a_problem_on_every_new_route() {
+    let app = failing_app(|| visitor_counter::store::StoreError::Unavailable("down".into()));
+    for path in [
+        "/counters/home/badge.svg",
+        "/counters/home/shields.json",
+        "/dashboard",
+    ] {
+        let answer = get_path(&app, path).await;
+        answer.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable");
+        assert_eq!(answer.header("retry-after"), Some("1"), "{path}");
+    }
+}
