@@ -230,3 +230,35 @@ async fn a_keyed_post_replays_in_lambda_too() {
         .assert_problem(StatusCode::BAD_REQUEST, "invalid-idempotency-key");
     }
 }
+
+#[tokio::test]
+async fn the_badges_the_script_and_the_dashboard_on_a_named_stage() {
+    let t = embedded_app();
+    let post = v2_event("POST", "/prod/counters/home", "");
+    assert_eq!(invoke(&t.app, &post).await.totals("home"), (1, 1));
+
+    let badge = invoke(
+        &t.app,
+        &v2_event("GET", "/prod/counters/home/badge.svg", "label=hits"),
+    )
+    .await;
+    assert_eq!(badge.status, StatusCode::OK);
+    assert_eq!(badge.header("content-type"), Some("image/svg+xml"));
+    assert_eq!(badge.header("cache-control"), Some("no-cache"));
+    assert!(String::from_utf8_lossy(&badge.body).contains("<title>hits: 1</title>"));
+    let shields = invoke(
+        &t.app,
+        &v2_event("GET", "/prod/counters/home/shields.json", "metric=visitors"),
+    )
+    .await;
+    assert_eq!(shields.body(&schema("shields.json"))["message"], "1");
+    let script = invoke(&t.app, &v2_event("GET", "/prod/counter.js", "")).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.header("cache-control"), Some("public, max-age=3600"));
+    let dashboard = invoke(&t.app, &v2_event("GET", "/prod/dashboard", "")).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&dashboard.body).contains("<code>home</code>"));
+    // Badges read; they never count.
+    let get = invoke(&t.app, &v2_event("GET", "/prod/counters/home", "")).await;
+    assert_eq!(get.totals("home"), (1, 1));
+}

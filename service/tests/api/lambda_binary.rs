@@ -126,6 +126,65 @@ async fn answers_api_gateway_events_on_dynamodb_local() {
     assert_eq!(function.try_wait().unwrap(), None);
 }
 
+/// `GET path?query` on the `$default` stage, from the GET /count event.
+fn get_event(path: &str, query: &str) -> String {
+    let mut event: Value = serde_json::from_str(event!("apigw-get-count.json")).unwrap();
+    event["routeKey"] = format!("GET {path}").into();
+    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+    event["rawPath"] = path.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["rawQueryString"] = query.into();
+    event.to_string()
+}
+
+/// The text answers leave the function as text (`isBase64Encoded: false`, which
+/// `api_gateway_answer` checks), with their media types and caching intact.
+#[tokio::test]
+async fn the_badge_script_and_dashboard_leave_the_function_as_text() {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let function = start_ready(&function_env(table.as_str(), &dynamodb_endpoint())).await;
+    invoke(
+        &function,
+        event!("apigw-post-count-on-stage-with-origin.json"),
+    )
+    .await;
+
+    let answer = |path: &str, query: &str| {
+        let event = get_event(path, query);
+        let function = &function;
+        async move {
+            let invocation = function.invoke(event, ANSWER).await.unwrap();
+            assert!(!invocation.is_error, "{}", invocation.response);
+            api_gateway_answer(&invocation.response)
+        }
+    };
+    let badge = answer("/counters/site/badge.svg", "style=flat-square").await;
+    assert_eq!(badge.status, StatusCode::OK);
+    assert_eq!(badge.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        String::from_utf8_lossy(&badge.body).contains("<title>views: 1</title>"),
+        "{badge:?}"
+    );
+    let shields = answer("/counters/site/shields.json", "").await;
+    assert_eq!(shields.body(&schema("shields.json"))["message"], "1");
+    let script = answer("/counter.js", "").await;
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.body.starts_with(b"/* visitor-counter"), "{script:?}");
+    let dashboard = answer("/dashboard", "").await;
+    assert_eq!(
+        dashboard.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        String::from_utf8_lossy(&dashboard.body).contains("<code>site</code>"),
+        "{dashboard:?}"
+    );
+}
+
 #[tokio::test]
 async fn storage_down_is_a_503_and_the_function_keeps_serving() {
     // A port nobody listens on: every connection is refused.
