@@ -23,7 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::badge::Badge;
@@ -74,29 +74,17 @@ async fn badge_svg<S: CounterStore>(
     uri: Uri,
 ) -> Response {
     match badge_of(&state, name, &method, &uri).await {
-        Ok((badge, totals)) => {
-            let mut response = Response::new(Body::from(badge.svg(totals)));
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("image/svg+xml"),
-            );
-            // Image proxies (GitHub's among them) revalidate instead of keeping a number.
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(crate::badge::SVG_POLICY),
-            );
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            headers.insert(
-                "cross-origin-resource-policy",
-                HeaderValue::from_static("cross-origin"),
-            );
-            response
-        }
+        Ok((badge, totals)) => with_headers(
+            badge.svg(totals),
+            &[
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                // Image proxies (GitHub's among them) revalidate instead of keeping a number.
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, crate::badge::SVG_POLICY),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin"),
+            ],
+        ),
         Err(response) => response,
     }
 }
@@ -130,27 +118,15 @@ async fn dashboard<S: CounterStore>(State(state): Shared<S>, method: Method) -> 
     let today = state.clock.today();
     let read = Dashboard::read(state.store.as_ref(), &state.counters, today);
     match within_deadline(read).await {
-        Ok(dashboard) => {
-            let mut response = Response::new(Body::from(dashboard.html()));
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(crate::dashboard::POLICY),
-            );
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            headers.insert(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            );
-            response
-        }
+        Ok(dashboard) => with_headers(
+            dashboard.html(),
+            &[
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, crate::dashboard::POLICY),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+        ),
         Err(error) => store_failure(&method, &error),
     }
 }
@@ -564,6 +540,21 @@ impl Query {
 
 fn invalid_query(detail: String) -> Problem {
     Problem::InvalidQuery(Cow::Owned(detail))
+}
+
+/// Lets pages that isolate themselves (`Cross-Origin-Embedder-Policy`) load an answer.
+pub const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName =
+    HeaderName::from_static("cross-origin-resource-policy");
+
+/// A `200` of `body` with these headers.
+pub fn with_headers(body: impl Into<Body>, headers: &[(HeaderName, &'static str)]) -> Response {
+    let mut response = Response::new(body.into());
+    for (name, value) in headers {
+        response
+            .headers_mut()
+            .insert(name.clone(), HeaderValue::from_static(value));
+    }
+    response
 }
 
 fn json(body: &impl serde::Serialize) -> Response {

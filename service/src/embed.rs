@@ -8,9 +8,8 @@
 //! `Cross-Origin-Resource-Policy: cross-origin` so that pages which isolate themselves
 //! (`Cross-Origin-Embedder-Policy`) may still load it.
 
-use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderValue, header};
+use http::header;
 
 /// The script, as served.
 pub const SCRIPT: &str = include_str!("../assets/counter.js");
@@ -21,20 +20,13 @@ pub const CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// The answer to `GET /counter.js`.
 pub fn script() -> Response {
-    let mut response = Response::new(Body::from(SCRIPT));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_CONTROL),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("cross-origin"),
-    );
-    response
+    crate::app::with_headers(
+        SCRIPT,
+        &[
+            (header::CONTENT_TYPE, CONTENT_TYPE),
+            (header::CACHE_CONTROL, CACHE_CONTROL),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (crate::app::CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin"),
+        ],
+    )
 }
