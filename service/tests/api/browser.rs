@@ -338,18 +338,7 @@ fn server_after(operator: &[&[&str]], env: &[(&str, &str)]) -> (TestServer, temp
 }
 
 async fn totals(server: &TestServer, name: &str) -> (u64, u64) {
-    let body: Value = http_client()
-        .get(server.url(&format!("/counters/{name}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        body["views"].as_u64().unwrap(),
-        body["visitors"].as_u64().unwrap(),
-    )
+    totals_over_http(&server.base_url, name).await
 }
 
 async fn counter_names(server: &TestServer) -> Vec<String> {

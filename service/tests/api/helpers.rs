@@ -484,6 +484,23 @@ async fn count_of(response: reqwest::Response, schema: &Validator) -> u64 {
     body["count"].as_u64().unwrap()
 }
 
+/// `GET <base_url>/counters/{name}` over the wire, checked against the contract:
+/// (views, visitors).
+pub async fn totals_over_http(base_url: &str, name: &str) -> (u64, u64) {
+    let response = http_client()
+        .get(format!("{base_url}/counters/{name}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.url());
+    let body: Value = response.json().await.unwrap();
+    assert_valid(&schemas().counter, &body);
+    (
+        body["views"].as_u64().unwrap(),
+        body["visitors"].as_u64().unwrap(),
+    )
+}
+
 pub fn http_client() -> reqwest::Client {
     unwrapped(testkit::http_client())
 }

@@ -643,18 +643,7 @@ async fn the_embedded_store_killed_mid_visit_counts_each_key_once() {
 
 /// `GET /counters/home` over the wire: (views, visitors).
 async fn get_totals(base_url: &str) -> (u64, u64) {
-    let body: serde_json::Value = http_client()
-        .get(format!("{base_url}/counters/home"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        body["views"].as_u64().unwrap(),
-        body["visitors"].as_u64().unwrap(),
-    )
+    totals_over_http(base_url, "home").await
 }
 
 /// A stub DynamoDB (its JSON protocol) whose `TransactWriteItems` is cancelled with
