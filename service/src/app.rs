@@ -44,93 +44,6 @@ pub const BODY_LIMIT: usize = 1024;
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// v1's path: the counter `site`.
 pub const COUNT_PATH: &str = "/count";
-/// `badge.svg` and `shields.json`: the badge asked for and the counter's totals, or
-/// the response to give instead.
-async fn badge_of<S: CounterStore>(
-    state: &AppState<S>,
-    name: Result<Path<String>, PathRejection>,
-    method: &Method,
-    uri: &Uri,
-) -> Result<(Badge, Totals), Response> {
-    let counter = state.resolve(name).map_err(IntoResponse::into_response)?;
-    match *method {
-        Method::GET => {}
-        Method::OPTIONS => return Err(crate::cors::preflight(READING_METHODS)),
-        _ => return Err(Problem::MethodNotAllowed(READING_METHODS).into_response()),
-    }
-    let query = Query::parse(uri);
-    let badge = Badge::parse(|parameter| Ok(query.one(parameter)?.map(str::to_owned)))
-        .map_err(IntoResponse::into_response)?;
-    let totals = within_deadline(state.store.get(&counter))
-        .await
-        .map_err(|error| store_failure(method, &error))?;
-    Ok((badge, totals))
-}
-
-async fn badge_svg<S: CounterStore>(
-    State(state): Shared<S>,
-    name: Result<Path<String>, PathRejection>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    match badge_of(&state, name, &method, &uri).await {
-        Ok((badge, totals)) => with_headers(
-            badge.svg(totals),
-            &[
-                (header::CONTENT_TYPE, "image/svg+xml"),
-                // Image proxies (GitHub's among them) revalidate instead of keeping a number.
-                (header::CACHE_CONTROL, "no-cache"),
-                (header::CONTENT_SECURITY_POLICY, crate::badge::SVG_POLICY),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin"),
-            ],
-        ),
-        Err(response) => response,
-    }
-}
-
-async fn shields_json<S: CounterStore>(
-    State(state): Shared<S>,
-    name: Result<Path<String>, PathRejection>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    match badge_of(&state, name, &method, &uri).await {
-        Ok((badge, totals)) => json(&badge.shields(totals)),
-        Err(response) => response,
-    }
-}
-
-async fn embed_script(method: Method) -> Response {
-    match method {
-        Method::GET => crate::embed::script(),
-        _ => Problem::MethodNotAllowed(PAGE_METHODS).into_response(),
-    }
-}
-
-async fn dashboard<S: CounterStore>(State(state): Shared<S>, method: Method) -> Response {
-    if !state.dashboard {
-        return Problem::NotFound.into_response();
-    }
-    if method != Method::GET {
-        return Problem::MethodNotAllowed(PAGE_METHODS).into_response();
-    }
-    let today = state.clock.today();
-    let read = Dashboard::read(state.store.as_ref(), &state.counters, today);
-    match within_deadline(read).await {
-        Ok(dashboard) => with_headers(
-            dashboard.html(),
-            &[
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CONTENT_SECURITY_POLICY, crate::dashboard::POLICY),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::REFERRER_POLICY, "no-referrer"),
-            ],
-        ),
-        Err(error) => store_failure(&method, &error),
-    }
-}
-
 /// The dates `days` answers when asked for none.
 pub const DEFAULT_DAYS: i32 = 30;
 /// The most dates one `days` answer holds.
@@ -439,6 +352,93 @@ async fn days<S: CounterStore>(
                 days,
             })
         }
+        Err(error) => store_failure(&method, &error),
+    }
+}
+
+/// `badge.svg` and `shields.json`: the badge asked for and the counter's totals, or
+/// the response to give instead.
+async fn badge_of<S: CounterStore>(
+    state: &AppState<S>,
+    name: Result<Path<String>, PathRejection>,
+    method: &Method,
+    uri: &Uri,
+) -> Result<(Badge, Totals), Response> {
+    let counter = state.resolve(name).map_err(IntoResponse::into_response)?;
+    match *method {
+        Method::GET => {}
+        Method::OPTIONS => return Err(crate::cors::preflight(READING_METHODS)),
+        _ => return Err(Problem::MethodNotAllowed(READING_METHODS).into_response()),
+    }
+    let query = Query::parse(uri);
+    let badge = Badge::parse(|parameter| Ok(query.one(parameter)?.map(str::to_owned)))
+        .map_err(IntoResponse::into_response)?;
+    let totals = within_deadline(state.store.get(&counter))
+        .await
+        .map_err(|error| store_failure(method, &error))?;
+    Ok((badge, totals))
+}
+
+async fn badge_svg<S: CounterStore>(
+    State(state): Shared<S>,
+    name: Result<Path<String>, PathRejection>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    match badge_of(&state, name, &method, &uri).await {
+        Ok((badge, totals)) => with_headers(
+            badge.svg(totals),
+            &[
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                // Image proxies (GitHub's among them) revalidate instead of keeping a number.
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, crate::badge::SVG_POLICY),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin"),
+            ],
+        ),
+        Err(response) => response,
+    }
+}
+
+async fn shields_json<S: CounterStore>(
+    State(state): Shared<S>,
+    name: Result<Path<String>, PathRejection>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    match badge_of(&state, name, &method, &uri).await {
+        Ok((badge, totals)) => json(&badge.shields(totals)),
+        Err(response) => response,
+    }
+}
+
+async fn embed_script(method: Method) -> Response {
+    match method {
+        Method::GET => crate::embed::script(),
+        _ => Problem::MethodNotAllowed(PAGE_METHODS).into_response(),
+    }
+}
+
+async fn dashboard<S: CounterStore>(State(state): Shared<S>, method: Method) -> Response {
+    if !state.dashboard {
+        return Problem::NotFound.into_response();
+    }
+    if method != Method::GET {
+        return Problem::MethodNotAllowed(PAGE_METHODS).into_response();
+    }
+    let today = state.clock.today();
+    let read = Dashboard::read(state.store.as_ref(), &state.counters, today);
+    match within_deadline(read).await {
+        Ok(dashboard) => with_headers(
+            dashboard.html(),
+            &[
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, crate::dashboard::POLICY),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+        ),
         Err(error) => store_failure(&method, &error),
     }
 }
