@@ -8,9 +8,10 @@
  * (waiting Retry-After, at most 3 attempts), so a retry never counts twice. Then it
  * writes the numbers into every element marked data-counter-views or
  * data-counter-visitors whose value is empty or this counter's name, formatted for the
- * reader's locale. Without data-counter the name comes from the page's path (the
- * rule is in the README and in name() below). The API is the address this script was
- * loaded from, without /counter.js. It sends nothing else, never throws into the
+ * reader's locale. A page the browser prerenders counts when it is shown, if ever.
+ * Without data-counter the name comes from the page's path (the rule is in the README
+ * and in name() below). The API is the address this script was loaded from, without
+ * /counter.js. It sends nothing else, never throws into the
  * page, and when it cannot count it leaves the elements as they are. When done, the
  * script element and the filled elements carry data-counter-state="counted" or
  * "failed".
@@ -175,16 +176,24 @@
     var base = source.origin + source.pathname.replace(/\/counter\.js$/, "");
     var counter = script.getAttribute("data-counter") || name(location.pathname);
     script.setAttribute("data-counter-state", "counting");
-    count(base + "/counters/" + encodeURIComponent(counter), key(), 1)
-      .then(function (totals) {
-        var valid =
-          totals && typeof totals.views === "number" && typeof totals.visitors === "number";
-        finish(script, counter, valid ? totals : null);
-      })
-      .catch(function (error) {
-        warn("could not count: " + error);
-        finish(script, counter, null);
-      });
+    var start = function () {
+      count(base + "/counters/" + encodeURIComponent(counter), key(), 1)
+        .then(function (totals) {
+          var valid =
+            totals && typeof totals.views === "number" && typeof totals.visitors === "number";
+          finish(script, counter, valid ? totals : null);
+        })
+        .catch(function (error) {
+          warn("could not count: " + error);
+          finish(script, counter, null);
+        });
+    };
+    // A page the browser prerenders is counted when it is shown, if ever.
+    if (document.prerendering) {
+      document.addEventListener("prerenderingchange", start, { once: true });
+    } else {
+      start();
+    }
   } catch (error) {
     warn("could not count: " + error);
   }

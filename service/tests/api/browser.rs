@@ -8,7 +8,7 @@
 //!   for the reader's locale; each reload adds a view and no visitor; a first POST
 //!   answered 503 or cut off is sent again with the same key and counted once; on an
 //!   origin that is not allowed nothing is counted and nothing thrown; without
-//!   `data-counter` the name is the README's rule's.
+//!   `data-counter` the name is the README's rule's; a prerendered page counts when shown.
 //! - A badge in an `<img>` shows the number; a hostile label stays text.
 //! - The dashboard lists the counters and draws their charts, asks nothing of any other
 //!   origin, logs no error, reads the same without JavaScript, and leaves a screenshot
@@ -608,6 +608,43 @@ async fn the_embed_line_on_an_origin_not_allowed_counts_nothing_and_throws_nothi
     assert!(load.dialogs.is_empty(), "{load:?}");
     assert_eq!(totals(&server, "home").await, (0, 0));
     assert_eq!(counter_names(&server).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_prerendered_page_counts_when_it_is_shown_and_not_before() {
+    let (listener, origin) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str())]);
+    serve_page(listener, embed_page(&server.base_url, Some("home")));
+    // Chromium's own `document.prerendering`, held true until the page "is shown".
+    let prerendering = r#"Object.defineProperty(Document.prototype, "prerendering", {
+        configurable: true, get() { return window.shown !== true; } });"#;
+    let shown = r#"(async () => {
+        const script = document.querySelector('script[src$="/counter.js"]');
+        const posts = () => performance.getEntriesByType("resource")
+            .filter((entry) => entry.name.includes("/counters/")).length;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const before = { state: script.dataset.counterState, posts: posts() };
+        window.shown = true;
+        document.dispatchEvent(new Event("prerenderingchange"));
+        await new Promise((resolve) => {
+            const poll = setInterval(() => {
+                if (["counted", "failed"].includes(script.dataset.counterState)) {
+                    clearInterval(poll);
+                    resolve();
+                }
+            }, 50);
+        });
+        return { before, after: { state: script.dataset.counterState, posts: posts() } };
+    })()"#;
+    let load =
+        &drive(json!({"url": origin, "init_script": prerendering, "result": shown})).await[0];
+    assert_eq!(
+        load.result,
+        json!({"before": {"state": "counting", "posts": 0}, "after": {"state": "counted", "posts": 1}}),
+        "{load:?}"
+    );
+    assert_eq!(load.posts().len(), 1, "{load:?}");
+    assert_eq!(totals(&server, "home").await, (1, 1));
 }
 
 /// The README's rule for a counter's name from a page's path, written again here from

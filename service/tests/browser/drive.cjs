@@ -5,7 +5,7 @@
 // Usage: node drive.cjs PLAN_JSON      (CHROMIUM: the browser's path)
 //   PLAN_JSON: {"url": "...", "loads": 1, "ready": "JS expression", "result": "JS expression",
 //               "locale": "en-US", "javascript": true, "screenshot": "PATH.png",
-//               "settle_ms": 0, "timeout_ms": 20000}
+//               "settle_ms": 0, "timeout_ms": 20000, "init_script": "JS run before each page's own"}
 //   "ready" is awaited (truthy) after each load, then "result" is evaluated, then the
 //   page is left alone for settle_ms. The first load navigates to url; later loads reload.
 // Prints one JSON line: {"loads": [{"result", "requests", "failed", "console", "errors",
@@ -35,6 +35,7 @@ async function main() {
       javaScriptEnabled: plan.javascript !== false,
       viewport: { width: 1100, height: 800 },
     });
+    if (plan.init_script) await context.addInitScript(plan.init_script);
     const page = await context.newPage();
     let load = null;
     const fresh = () => ({ requests: [], failed: [], console: [], errors: [], dialogs: [] });
