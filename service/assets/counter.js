@@ -5,7 +5,8 @@
  *
  * Counts this page load once: one POST /counters/{name} with an Idempotency-Key made
  * for this load, sent again with the same key after a 503, a 409 or a network error
- * (waiting Retry-After, at most 3 attempts), so a retry never counts twice. Then it
+ * (waiting Retry-After; an attempt that takes over 10 s is given up; at most 3
+ * attempts), so a retry never counts twice. Then it
  * writes the numbers into every element marked data-counter-views or
  * data-counter-visitors whose value is empty or this counter's name, formatted for the
  * reader's locale. A page the browser prerenders counts when it is shown, if ever.
@@ -14,12 +15,14 @@
  * /counter.js. It sends nothing else, never throws into the
  * page, and when it cannot count it leaves the elements as they are. When done, the
  * script element and the filled elements carry data-counter-state="counted" or
- * "failed".
+ * "failed" ("skipped" on a second script for a counter the page already counts). As
+ * a module (type="module") it serves every module embed on the page.
  */
 (function () {
   "use strict";
   var ATTEMPTS = 3;
   var MAX_WAIT_MS = 10000;
+  var ATTEMPT_TIMEOUT_MS = 10000;
 
   function warn(message) {
     try {
@@ -114,7 +117,11 @@
         for (var i = 0; i < fill.length; i++) {
           var elements = targets(fill[i][0], counter);
           for (var j = 0; j < elements.length; j++) {
-            if (totals) elements[j].textContent = format(fill[i][1]);
+            if (totals) {
+              elements[j].textContent = format(fill[i][1]);
+            } else if (elements[j].getAttribute("data-counter-state") === "counted") {
+              continue; // another script on the page filled it
+            }
             elements[j].setAttribute("data-counter-state", state);
           }
         }
@@ -142,14 +149,25 @@
         return count(url, idempotencyKey, attempt + 1);
       });
     };
-    return fetch(url, {
+    // The answers are never stored anyway; asking for no-store here would also make
+    // the browser skip its preflight cache and ask again on every page load.
+    var options = {
       method: "POST",
       mode: "cors",
       credentials: "omit",
-      cache: "no-store",
       headers: { "Idempotency-Key": idempotencyKey },
-    }).then(
+    };
+    var timer = null;
+    if (window.AbortController) {
+      var abort = new AbortController();
+      options.signal = abort.signal;
+      timer = setTimeout(function () {
+        abort.abort();
+      }, ATTEMPT_TIMEOUT_MS);
+    }
+    return fetch(url, options).then(
       function (response) {
+        clearTimeout(timer);
         if (response.ok) return response.json();
         if (response.status === 503 || response.status === 409) {
           return again(retryAfter(response, backoff));
@@ -158,23 +176,45 @@
         return null;
       },
       function () {
-        // A network error, or an origin the API does not allow (the browser gives
-        // no reason): try again, the same key keeps it to one visit.
+        clearTimeout(timer);
+        // A network error, an attempt that took too long, or an origin the API does not
+        // allow (the browser gives no reason): try again, the same key keeps it to one
+        // visit.
         return again(backoff);
       }
     );
   }
 
-  try {
-    var script = document.currentScript;
-    if (!script) {
-      var candidates = document.querySelectorAll('script[src*="counter.js"]');
-      script = candidates[candidates.length - 1];
+  // The embed scripts this run of the script serves: itself, or, when it runs as a
+  // module (which has no currentScript, and runs once per page however often it is
+  // included), every module embed on the page that no run has taken yet.
+  function embeds() {
+    if (document.currentScript) return [document.currentScript];
+    var found = [];
+    var all = document.querySelectorAll('script[type="module"][src]');
+    for (var i = 0; i < all.length; i++) {
+      var path = new URL(all[i].src, document.baseURI).pathname;
+      if (/\/counter\.js$/.test(path) && !all[i].hasAttribute("data-counter-state")) {
+        found.push(all[i]);
+      }
     }
-    if (!script || !script.src || !window.fetch || !window.Promise) return;
+    return found;
+  }
+
+  // The counters some script on this page already counts: the same line pasted twice
+  // counts the page once.
+  var counting = (window.__visitorCounterCounting = window.__visitorCounterCounting || {});
+
+  function embed(script) {
     var source = new URL(script.src, document.baseURI);
     var base = source.origin + source.pathname.replace(/\/counter\.js$/, "");
     var counter = script.getAttribute("data-counter") || name(location.pathname);
+    if (counting[counter]) {
+      script.setAttribute("data-counter-state", "skipped");
+      warn("the counter " + counter + " is counted by another script on this page already");
+      return;
+    }
+    counting[counter] = true;
     script.setAttribute("data-counter-state", "counting");
     var start = function () {
       count(base + "/counters/" + encodeURIComponent(counter), key(), 1)
@@ -193,6 +233,18 @@
       document.addEventListener("prerenderingchange", start, { once: true });
     } else {
       start();
+    }
+  }
+
+  try {
+    if (!window.fetch || !window.Promise || !window.URL) return;
+    var scripts = embeds();
+    for (var i = 0; i < scripts.length; i++) {
+      try {
+        if (scripts[i].src) embed(scripts[i]);
+      } catch (error) {
+        warn("could not count: " + error);
+      }
     }
   } catch (error) {
     warn("could not count: " + error);

@@ -10,6 +10,12 @@
 //! - `/counter.js`: the embed script ([`crate::embed`])
 //! - `/dashboard`: every counter on one HTML page ([`crate::dashboard`]), unless
 //!   `DASHBOARD=off`
+//!
+//! A preflight (`OPTIONS`) on `/counters/{name}` and the paths below it is answered
+//! whatever the name: it only asks whether a page may send the request, and the
+//! request itself then gets its `404 unknown-counter` with the CORS headers a page
+//! can read. Refused at the preflight, a page would see only a network error and could
+//! not tell a refused name from an API that is down.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -264,6 +270,9 @@ async fn counter<S: CounterStore>(
     name: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
+    if request.method() == Method::OPTIONS {
+        return crate::cors::preflight(COUNTING_METHODS);
+    }
     let counter = match state.resolve(name) {
         Ok(counter) => counter,
         Err(problem) => return problem.into_response(),
@@ -323,14 +332,15 @@ async fn days<S: CounterStore>(
     method: Method,
     uri: Uri,
 ) -> Response {
+    if method == Method::OPTIONS {
+        return crate::cors::preflight(READING_METHODS);
+    }
     let counter = match state.resolve(name) {
         Ok(counter) => counter,
         Err(problem) => return problem.into_response(),
     };
-    match method {
-        Method::GET => {}
-        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
-        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    if method != Method::GET {
+        return Problem::MethodNotAllowed(READING_METHODS).into_response();
     }
     let (from, to) = match range(&Query::parse(&uri), state.clock.today()) {
         Ok(range) => range,
@@ -364,11 +374,12 @@ async fn badge_of<S: CounterStore>(
     method: &Method,
     uri: &Uri,
 ) -> Result<(Badge, Totals), Response> {
+    if *method == Method::OPTIONS {
+        return Err(crate::cors::preflight(READING_METHODS));
+    }
     let counter = state.resolve(name).map_err(IntoResponse::into_response)?;
-    match *method {
-        Method::GET => {}
-        Method::OPTIONS => return Err(crate::cors::preflight(READING_METHODS)),
-        _ => return Err(Problem::MethodNotAllowed(READING_METHODS).into_response()),
+    if *method != Method::GET {
+        return Err(Problem::MethodNotAllowed(READING_METHODS).into_response());
     }
     let query = Query::parse(uri);
     let badge = Badge::parse(|parameter| Ok(query.one(parameter)?.map(str::to_owned)))

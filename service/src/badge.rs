@@ -98,7 +98,7 @@ pub struct Color {
 
 impl Color {
     pub fn parse(text: &str) -> Option<Self> {
-        let text = text.trim().to_ascii_lowercase();
+        let text = text.to_ascii_lowercase();
         if let Some((name, fill)) = NAMED_COLORS.iter().find(|(name, _)| *name == text) {
             return Some(Self {
                 given: (*name).to_owned(),
@@ -190,9 +190,9 @@ impl Badge {
                         "label: {length} characters; a label has at most {MAX_LABEL}"
                     )));
                 }
-                if label.chars().any(char::is_control) {
+                if label.chars().any(|c| !drawable(c)) {
                     return Err(invalid(
-                        "label: control characters (line breaks, tabs, ...) cannot be drawn"
+                        "label: control characters (line breaks, tabs, ...) and U+FFFE, U+FFFF cannot be drawn"
                             .to_owned(),
                     ));
                 }
@@ -288,6 +288,12 @@ impl Badge {
     }
 }
 
+/// Whether XML can hold `c` as text (XML 1.0's `Char`, less the C0 and C1 controls
+/// that it allows but nobody can see).
+fn drawable(c: char) -> bool {
+    !c.is_control() && !matches!(c, '\u{fffe}' | '\u{ffff}')
+}
+
 /// Verdana's advance widths at 11 px, in hundredths of a pixel, for `' '..='~'`.
 const VERDANA_11: [u16; 95] = [
     387, 433, 505, 900, 699, 1184, 799, 295, 499, 499, 699, 900, 400, 499, 400,
@@ -309,6 +315,8 @@ fn text_width(text: &str) -> f64 {
         .chars()
         .map(|c| match c {
             ' '..='~' => u32::from(VERDANA_11[c as usize - ' ' as usize]),
+            // Combining marks, zero-width spaces and joiners, variation selectors.
+            '\u{300}'..='\u{36f}' | '\u{200b}'..='\u{200f}' | '\u{fe00}'..='\u{fe0f}' => 0,
             // Wide scripts (CJK and the like) and everything else.
             '\u{2e80}'.. => 1100,
             _ => 700,
@@ -412,6 +420,9 @@ mod tests {
             ("label", long.as_str()),
             ("label", "two\nlines"),
             ("label", "nul\0"),
+            ("label", "\u{fffe}"),
+            ("label", "\u{ffff}x"),
+            ("color", " blue"),
         ] {
             let problem = badge(&[(parameter, value)]).unwrap_err();
             assert_eq!(problem.status(), http::StatusCode::BAD_REQUEST);
@@ -434,5 +445,6 @@ mod tests {
         assert!(width("iiii") < width("WWWW"));
         assert!(width("ab") < width("abcdefgh"));
         assert!(width("漢字") > width("ab"));
+        assert_eq!(width("a\u{200b}\u{200b}\u{301}"), width("a"));
     }
 }

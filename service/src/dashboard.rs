@@ -6,9 +6,10 @@
 //!
 //! Counters are listed with the most views first. The [`CHARTS`] counters with the most
 //! views get a chart: each chart is one `days` read, and a site with thousands of
-//! counters would otherwise wait for thousands of reads. The page shows at most
-//! [`MAX_COUNTERS`] counters (ten pages of `GET /counters`), and says so when there are
-//! more. `DASHBOARD=off` answers `404` instead.
+//! counters would otherwise wait for thousands of reads. The page lists at most the
+//! [`MAX_COUNTERS`] most viewed counters, and says how many more there are; the totals
+//! are every counter's. It reads every counter once (on DynamoDB the one `Scan` a page
+//! of `GET /counters` costs). `DASHBOARD=off` answers `404` instead.
 //!
 //! Everything on it is public anyway (`GET /counters`, `GET /counters/{name}/days`);
 //! the page only puts it in front of people.
@@ -38,12 +39,14 @@ pub const POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src
 /// What the page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dashboard {
-    /// The most viewed first, then by name.
+    /// The most viewed first, then by name; at most [`MAX_COUNTERS`].
     pub counters: Vec<(CounterName, Totals)>,
     /// The charts of the first counters, in the same order: one entry per date.
     pub charts: Vec<Vec<Totals>>,
-    /// Whether there were more counters than the page lists.
-    pub more: bool,
+    /// How many counters there are, listed or not.
+    pub all: usize,
+    /// The totals of all of them.
+    pub total: Totals,
     /// The first and last date of the charts.
     pub from: Day,
     pub to: Day,
@@ -56,25 +59,22 @@ impl Dashboard {
         allowed: &AllowedCounters,
         today: Day,
     ) -> Result<Self, StoreError> {
-        let mut counters = Vec::new();
-        let mut after: Option<CounterName> = None;
-        let more = loop {
-            let page = store.list(after.as_ref(), PAGE_SIZE).await?;
-            after = page.counters.last().map(|(name, _)| name.clone());
-            counters.extend(
-                page.counters
-                    .into_iter()
-                    .filter(|(name, _)| allowed.allows(name)),
-            );
-            if !page.more || after.is_none() {
-                break false;
-            }
-            if counters.len() >= MAX_COUNTERS {
-                break true;
-            }
-        };
-        counters.truncate(MAX_COUNTERS);
+        // Every counter at once: the most viewed may sort anywhere by name.
+        let page = store.list(None, usize::MAX).await?;
+        let mut counters: Vec<(CounterName, Totals)> = page
+            .counters
+            .into_iter()
+            .filter(|(name, _)| allowed.allows(name))
+            .collect();
+        let all = counters.len();
+        let total = counters
+            .iter()
+            .fold(Totals::default(), |sum, (_, t)| Totals {
+                views: sum.views.saturating_add(t.views),
+                visitors: sum.visitors.saturating_add(t.visitors),
+            });
         counters.sort_by(|(a, x), (b, y)| y.views.cmp(&x.views).then_with(|| a.cmp(b)));
+        counters.truncate(MAX_COUNTERS);
 
         let from = today.plus(1 - CHART_DAYS);
         let charted: Vec<CounterName> = counters
@@ -90,7 +90,8 @@ impl Dashboard {
         Ok(Self {
             counters,
             charts,
-            more,
+            all,
+            total,
             from,
             to: today,
         })
@@ -99,9 +100,7 @@ impl Dashboard {
     /// The page.
     pub fn html(&self) -> String {
         let mut page = String::with_capacity(4096 + self.counters.len() * 600);
-        let views: u64 = self.counters.iter().map(|(_, t)| t.views).sum();
-        let visitors: u64 = self.counters.iter().map(|(_, t)| t.visitors).sum();
-        let n = self.counters.len();
+        let n = self.all;
         // Writing to a String cannot fail.
         let _ = write!(
             page,
@@ -123,8 +122,8 @@ impl Dashboard {
 "#,
             counters = grouped(n as u64),
             counter_word = if n == 1 { "counter" } else { "counters" },
-            views = grouped(views),
-            visitors = grouped(visitors),
+            views = grouped(self.total.views),
+            visitors = grouped(self.total.visitors),
             days = CHART_DAYS,
             from = self.from,
             to = self.to,
@@ -158,11 +157,12 @@ impl Dashboard {
             }
             page.push_str("</tbody>\n</table>\n");
         }
-        if self.more {
+        if self.all > self.counters.len() {
             let _ = writeln!(
                 page,
-                "<p class=\"note\">The first {} counters by name are shown; there are more (<code>GET /counters</code> lists them all).</p>",
-                grouped(MAX_COUNTERS as u64)
+                "<p class=\"note\">The {} most viewed counters are listed; {} more with fewer views are in the totals above (<code>GET /counters</code> lists them all).</p>",
+                grouped(self.counters.len() as u64),
+                grouped((self.all - self.counters.len()) as u64)
             );
         }
         page.push_str(
@@ -177,8 +177,10 @@ impl Dashboard {
         const WIDTH: usize = 10;
         const HEIGHT: u64 = 48;
         let name = escape(name.as_str());
-        let views: u64 = days.iter().map(|d| d.views).sum();
-        let visitors: u64 = days.iter().map(|d| d.visitors).sum();
+        let views = days.iter().fold(0u64, |sum, d| sum.saturating_add(d.views));
+        let visitors = days
+            .iter()
+            .fold(0u64, |sum, d| sum.saturating_add(d.visitors));
         let peak = days.iter().map(|d| d.views).max().unwrap_or(0);
         let peak_day = days
             .iter()
@@ -308,7 +310,11 @@ mod tests {
                 ),
             ],
             charts: vec![days, vec![Totals::default(); 30]],
-            more: false,
+            all: 2,
+            total: Totals {
+                views: 1512,
+                visitors: 705,
+            },
             from,
             to,
         }
@@ -355,10 +361,29 @@ mod tests {
     fn counters_past_the_charted_ones_are_listed_without_a_chart() {
         let mut dashboard = dashboard();
         dashboard.charts.truncate(1);
-        dashboard.more = true;
+        dashboard.all = 12_002;
         let html = dashboard.html();
         assert!(html.contains("no chart: only the 50 most viewed counters get one"));
-        assert!(html.contains("The first 10,000 counters by name are shown"));
+        assert!(
+            html.contains("The 2 most viewed counters are listed; 12,000 more"),
+            "{html}"
+        );
+        assert!(html.contains("<strong>12,002</strong> counters"), "{html}");
+    }
+
+    #[test]
+    fn the_largest_numbers_do_not_overflow() {
+        let mut dashboard = dashboard();
+        let most = Totals {
+            views: u64::MAX,
+            visitors: u64::MAX,
+        };
+        dashboard.charts[0] = vec![most; 30];
+        let html = dashboard.html();
+        assert!(
+            html.contains("18,446,744,073,709,551,615 views and"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -366,6 +391,8 @@ mod tests {
         let mut dashboard = dashboard();
         dashboard.counters.clear();
         dashboard.charts.clear();
+        dashboard.all = 0;
+        dashboard.total = Totals::default();
         let html = dashboard.html();
         assert!(html.contains("Nothing has been counted yet"), "{html}");
         assert!(html.contains("<strong>0</strong> counters"), "{html}");

@@ -436,23 +436,25 @@ enum FirstPost {
     Answer503,
     /// Passes it on, then closes the connection without answering.
     Drop,
+    /// Holds it, neither passing it on nor answering.
+    Stall,
 }
 
-/// A proxy in front of the binary that spoils the first POST's answer after the visit
-/// was counted, and records every POST's `Idempotency-Key` and arrival.
+/// A proxy in front of the binary that may spoil the first POST, and records every
+/// request's method, arrival and `Idempotency-Key`.
 struct FaultyFront {
     origin: String,
-    posts: Arc<Posts>,
+    requests: Arc<Requests>,
 }
 
-/// When each POST arrived, and its `Idempotency-Key`.
-type Posts = Mutex<Vec<(Instant, Option<String>)>>;
+/// Each request's method, when it arrived, and its `Idempotency-Key`.
+type Requests = Mutex<Vec<(String, Instant, Option<String>)>>;
 
 impl FaultyFront {
-    async fn start(upstream: SocketAddr, fault: FirstPost) -> Self {
+    async fn start(upstream: SocketAddr, fault: Option<FirstPost>) -> Self {
         let (listener, origin) = page_origin().await;
-        let posts = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::clone(&posts);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&requests);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let recorded = Arc::clone(&recorded);
@@ -461,11 +463,28 @@ impl FaultyFront {
                 });
             }
         });
-        Self { origin, posts }
+        Self { origin, requests }
     }
 
+    /// Each POST's arrival and key.
     fn posts(&self) -> Vec<(Instant, Option<String>)> {
-        self.posts.lock().unwrap().clone()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(method, _, _)| method == "POST")
+            .map(|(_, at, key)| (*at, key.clone()))
+            .collect()
+    }
+
+    /// How many requests of `method` arrived.
+    fn count(&self, method: &str) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _, _)| m == method)
+            .count()
     }
 }
 
@@ -473,8 +492,8 @@ impl FaultyFront {
 async fn relay(
     mut client: TcpStream,
     upstream: SocketAddr,
-    fault: FirstPost,
-    posts: &Posts,
+    fault: Option<FirstPost>,
+    requests: &Requests,
 ) -> std::io::Result<()> {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -507,11 +526,17 @@ async fn relay(
         }
         request.extend_from_slice(&buffer[..n]);
     }
-    let first_post = head.starts_with("POST ") && {
-        let mut posts = posts.lock().unwrap();
-        posts.push((Instant::now(), header("idempotency-key")));
-        posts.len() == 1
+    let method = head.split(' ').next().unwrap_or_default().to_owned();
+    let first_post = {
+        let mut requests = requests.lock().unwrap();
+        requests.push((method.clone(), Instant::now(), header("idempotency-key")));
+        method == "POST" && requests.iter().filter(|(m, _, _)| m == "POST").count() == 1
     };
+    let fault = fault.filter(|_| first_post);
+    if let Some(FirstPost::Stall) = fault {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        return Ok(());
+    }
     // One request per connection, both ways.
     let mut forwarded: Vec<u8> = head
         .lines()
@@ -525,12 +550,10 @@ async fn relay(
     server.write_all(&forwarded).await?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer).await?;
-    if !first_post {
-        return client.write_all(&answer).await;
-    }
     match fault {
-        FirstPost::Drop => Ok(()),
-        FirstPost::Answer503 => {
+        None | Some(FirstPost::Stall) => client.write_all(&answer).await,
+        Some(FirstPost::Drop) => Ok(()),
+        Some(FirstPost::Answer503) => {
             // The real answer's CORS headers, so that the page may read the 503.
             let real = String::from_utf8_lossy(&answer).into_owned();
             let cors: String = real
@@ -557,7 +580,7 @@ async fn relay(
 async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
     let (page, page_origin_url) = page_origin().await;
     let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", page_origin_url.as_str())]);
-    let front = FaultyFront::start(socket_address(&server.base_url), fault).await;
+    let front = FaultyFront::start(socket_address(&server.base_url), Some(fault)).await;
     serve_page(page, embed_page(&front.origin, Some("home")));
 
     let load = &drive(embed_plan(&page_origin_url, 1, "en-US")).await[0];
@@ -573,11 +596,13 @@ async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
     let key = posts[0].1.clone().expect("the first POST has a key");
     assert_eq!(posts[1].1.as_deref(), Some(key.as_str()), "{fault:?}");
     let waited = posts[1].0 - posts[0].0;
-    // Retry-After: 1 after a 503; the script's own first back-off (1 s) after a drop.
-    assert!(
-        waited >= Duration::from_millis(900),
-        "{fault:?}: {waited:?}"
-    );
+    // Retry-After: 1 after a 503; the script's own first back-off (1 s) after a drop;
+    // the attempt's 10 s and that back-off after a stall.
+    let least = match fault {
+        FirstPost::Stall => Duration::from_millis(10_900),
+        _ => Duration::from_millis(900),
+    };
+    assert!(waited >= least, "{fault:?}: {waited:?}");
 }
 
 #[tokio::test]
@@ -588,6 +613,112 @@ async fn a_first_post_answered_503_is_sent_again_with_its_key_after_retry_after(
 #[tokio::test]
 async fn a_first_post_whose_connection_drops_is_sent_again_with_its_key() {
     a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Drop).await;
+}
+
+#[tokio::test]
+async fn a_first_post_that_hangs_is_given_up_after_10_s_and_sent_again_with_its_key() {
+    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Stall).await;
+}
+
+#[tokio::test]
+async fn the_browser_keeps_the_preflight_so_a_repeat_view_costs_one_request() {
+    let (page, origin) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str())]);
+    let front = FaultyFront::start(socket_address(&server.base_url), None).await;
+    serve_page(page, embed_page(&front.origin, Some("home")));
+
+    let loads = drive(embed_plan(&origin, 3, "en-US")).await;
+    assert_eq!(loads[2].result["views"], json!(["3"]), "{loads:?}");
+    assert_eq!(front.count("POST"), 3);
+    // Access-Control-Max-Age: 600, and nothing in the script that skips the cache.
+    assert_eq!(front.count("OPTIONS"), 1);
+}
+
+#[tokio::test]
+async fn a_name_counters_refuses_is_a_warning_not_a_retry() {
+    let (page, origin) = page_origin().await;
+    let (server, _dir) =
+        embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str()), ("COUNTERS", "home")]);
+    let front = FaultyFront::start(socket_address(&server.base_url), None).await;
+    serve_page(page, embed_page(&front.origin, Some("contact")));
+
+    let load = &drive(embed_plan(&origin, 1, "en-US")).await[0];
+    assert_eq!(load.result["state"], "failed", "{load:?}");
+    assert!(load.errors.is_empty(), "{load:?}");
+    // The page could read the 404: one POST, and the warning says what happened.
+    assert_eq!(front.count("POST"), 1);
+    let warnings: Vec<&str> = load
+        .console
+        .iter()
+        .filter(|(kind, _)| kind == "warning")
+        .map(|(_, text)| text.as_str())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|text| text.contains("/counters/contact answered 404")),
+        "{load:?}"
+    );
+    assert_eq!(counter_names(&server).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn several_embeds_on_a_page_classic_module_and_pasted_twice_each_count_once() {
+    let (page, origin) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str())]);
+    let api = &server.base_url;
+    // The script that fails is the last to finish: its first answer is a 503, then its
+    // 404 a second later.
+    let slow = FaultyFront::start(socket_address(api), Some(FirstPost::Answer503)).await;
+    let slow = &slow.origin;
+    serve_page(
+        page,
+        format!(
+            r#"<!doctype html>
+<title>several counters</title>
+<style>[data-counter-state=failed] {{ visibility: hidden }}</style>
+<p><span id="shared" data-counter-views>&hellip;</span></p>
+<p><span id="one" data-counter-views="moda">&hellip;</span> <span id="two" data-counter-views="modb">&hellip;</span></p>
+<script type="module" src="{api}/counter.js" data-counter="moda"></script>
+<script type="module" src="{api}/counter.js" data-counter="modb"></script>
+<script async src="{api}/counter.js" data-counter="home"></script>
+<script async src="{api}/counter.js" data-counter="home"></script>
+<script async src="{slow}/counter.js" data-counter="Not_A_Name"></script>
+"#
+        ),
+    );
+    let done = r#"[...document.querySelectorAll("script")].every((s) =>
+        ["counted", "failed", "skipped"].includes(s.dataset.counterState))"#;
+    let result = r#"({
+        scripts: [...document.querySelectorAll("script")].map((s) => [s.dataset.counter, s.dataset.counterState]),
+        one: document.getElementById("one").textContent,
+        two: document.getElementById("two").textContent,
+        shared: [document.getElementById("shared").textContent, document.getElementById("shared").dataset.counterState],
+    })"#;
+    let load = &drive(json!({"url": origin, "ready": done, "result": result})).await[0];
+    assert!(load.errors.is_empty(), "{load:?}");
+    let result = &load.result;
+    assert_eq!(result["one"], "1", "{result}");
+    assert_eq!(result["two"], "1", "{result}");
+    // The line pasted twice counts once; the one that failed leaves the number that
+    // another script filled as it is.
+    assert_eq!(result["shared"], json!(["1", "counted"]), "{result}");
+    let states: Vec<&str> = result["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s[1].as_str().unwrap())
+        .collect();
+    assert_eq!(states[..2], ["counted", "counted"], "{result}");
+    // Whichever of the two pasted lines runs first counts; the other is skipped.
+    let mut pasted = states[2..4].to_vec();
+    pasted.sort_unstable();
+    assert_eq!(pasted, ["counted", "skipped"], "{result}");
+    assert_eq!(states[4], "failed", "{result}");
+    assert_eq!(load.posts().len(), 5, "{load:?}");
+    for name in ["moda", "modb", "home"] {
+        assert_eq!(totals(&server, name).await, (1, 1), "{name}");
+    }
 }
 
 #[tokio::test]
