@@ -511,6 +511,18 @@ mod tests {
     }
 
     #[test]
+    fn every_check_has_its_row_in_the_docs() {
+        let docs = include_str!("../../../docs/e2e.md");
+        for name in CHECK_NAMES {
+            assert!(
+                docs.lines()
+                    .any(|line| line.starts_with(&format!("| `{name}` | "))),
+                "docs/e2e.md has no row for {name}"
+            );
+        }
+    }
+
+    #[test]
     fn every_check_name_is_listed_once() {
         let names: BTreeSet<&str> = CHECK_NAMES.iter().copied().collect();
         assert_eq!(names.len(), CHECK_NAMES.len());
