@@ -185,7 +185,8 @@ fn titled<'a>(
     }
 }
 
-/// `GET /counters/{counter}/badge.svg` and `?metric=visitors` are 200 `image/svg+xml`
+/// For each of `counters`: `GET /counters/{counter}/badge.svg` and `?metric=visitors`
+/// are 200 `image/svg+xml`
 /// with `Cache-Control: no-cache` (the contract's), a `Content-Security-Policy` that
 /// forbids scripts, and a `<title>` of `views: N` and `visitors: N`, N what
 /// `GET /counters/{counter}` reads just before and after, grouped by thousands. In full
@@ -194,38 +195,41 @@ pub(super) async fn badge_svg(
     client: &Client,
     contract: &Contract,
     origin: &str,
-    counter: &str,
+    counters: &[&str],
     exact: bool,
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(BADGE_SVG);
-    let before = read_counter(&mut finding, client, contract, origin, counter).await?;
-    let mut shown_numbers = Vec::new();
-    for (query, metric) in [("", Metric::Views), ("metric=visitors", Metric::Visitors)] {
-        let Some(answer) = finding
-            .send(client, get(badge_path(counter, query), origin))
-            .await?
-        else {
-            continue;
-        };
-        let Some(body) = expect_svg(&mut finding, &answer, contract) else {
-            continue;
-        };
-        if let Some(number) = titled(&mut finding, &answer, &body, metric.name()) {
-            shown_numbers.push((answer.label.clone(), number.to_owned(), metric));
+    for counter in counters {
+        let before = read_counter(&mut finding, client, contract, origin, counter).await?;
+        let mut shown_numbers = Vec::new();
+        for (query, metric) in [("", Metric::Views), ("metric=visitors", Metric::Visitors)] {
+            let Some(answer) = finding
+                .send(client, get(badge_path(counter, query), origin))
+                .await?
+            else {
+                continue;
+            };
+            let Some(body) = expect_svg(&mut finding, &answer, contract) else {
+                continue;
+            };
+            if let Some(number) = titled(&mut finding, &answer, &body, metric.name()) {
+                shown_numbers.push((answer.label.clone(), number.to_owned(), metric));
+            }
         }
-    }
-    let after = read_counter(&mut finding, client, contract, origin, counter).await?;
-    let bracket = Bracket { before, after };
-    for (label, number, metric) in shown_numbers {
-        bracket.expect(&mut finding, &label, &number, metric);
-    }
-    if exact {
-        bracket.expect_unmoved(&mut finding, counter);
+        let after = read_counter(&mut finding, client, contract, origin, counter).await?;
+        let bracket = Bracket { before, after };
+        for (label, number, metric) in shown_numbers {
+            bracket.expect(&mut finding, &label, &number, metric);
+        }
+        if exact {
+            bracket.expect_unmoved(&mut finding, counter);
+        }
     }
     Ok(finding.finish())
 }
 
-/// `GET /counters/{counter}/shields.json` is 200 `application/json`, `no-store`, valid
+/// For each of `counters`: `GET /counters/{counter}/shields.json` is 200
+/// `application/json`, `no-store`, valid
 /// against `schemas/shields.json`: label `views`, colour `blue`, no `style`, and the
 /// message the views read just before and after. With
 /// `?metric=visitors&label=people&style=flat-square&color=4C1` it is label `people`,
@@ -235,66 +239,68 @@ pub(super) async fn badge_shields(
     client: &Client,
     contract: &Contract,
     origin: &str,
-    counter: &str,
+    counters: &[&str],
     exact: bool,
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(BADGE_SHIELDS);
-    let before = read_counter(&mut finding, client, contract, origin, counter).await?;
-    let asks = [
-        ("", Metric::Views, "views", "blue", None),
-        (
-            "metric=visitors&label=people&style=flat-square&color=4C1",
-            Metric::Visitors,
-            "people",
-            "4c1",
-            Some("flat-square"),
-        ),
-    ];
-    let mut messages = Vec::new();
-    for (query, metric, label, color, style) in asks {
-        let Some(answer) = finding
-            .send(client, get(shields_path(counter, query), origin))
-            .await?
-        else {
-            continue;
-        };
-        expect_no_store(&mut finding, &answer);
-        let Some(body) = expect_json(&mut finding, &answer, StatusCode::OK, &contract.shields)
-        else {
-            continue;
-        };
-        let member = |name: &str| body.get(name).and_then(Value::as_str);
-        for (name, expected) in [
-            ("label", Some(label)),
-            ("color", Some(color)),
-            ("style", style),
-        ] {
-            let got = member(name);
-            if got != expected {
-                finding.fail(format!(
-                    "{}: {name} is {}, expected {}",
-                    answer.label,
-                    got.map_or("absent".to_owned(), |got| format!("{got:?}")),
-                    expected.map_or("none".to_owned(), |expected| format!("{expected:?}"))
-                ));
+    for counter in counters {
+        let before = read_counter(&mut finding, client, contract, origin, counter).await?;
+        let asks = [
+            ("", Metric::Views, "views", "blue", None),
+            (
+                "metric=visitors&label=people&style=flat-square&color=4C1",
+                Metric::Visitors,
+                "people",
+                "4c1",
+                Some("flat-square"),
+            ),
+        ];
+        let mut messages = Vec::new();
+        for (query, metric, label, color, style) in asks {
+            let Some(answer) = finding
+                .send(client, get(shields_path(counter, query), origin))
+                .await?
+            else {
+                continue;
+            };
+            expect_no_store(&mut finding, &answer);
+            let Some(body) = expect_json(&mut finding, &answer, StatusCode::OK, &contract.shields)
+            else {
+                continue;
+            };
+            let member = |name: &str| body.get(name).and_then(Value::as_str);
+            for (name, expected) in [
+                ("label", Some(label)),
+                ("color", Some(color)),
+                ("style", style),
+            ] {
+                let got = member(name);
+                if got != expected {
+                    finding.fail(format!(
+                        "{}: {name} is {}, expected {}",
+                        answer.label,
+                        got.map_or("absent".to_owned(), |got| format!("{got:?}")),
+                        expected.map_or("none".to_owned(), |expected| format!("{expected:?}"))
+                    ));
+                }
+            }
+            if let Some(message) = member("message") {
+                messages.push((answer.label.clone(), message.to_owned(), metric));
             }
         }
-        if let Some(message) = member("message") {
-            messages.push((answer.label.clone(), message.to_owned(), metric));
+        let after = read_counter(&mut finding, client, contract, origin, counter).await?;
+        let bracket = Bracket { before, after };
+        for (label, message, metric) in messages {
+            bracket.expect(
+                &mut finding,
+                &format!("{label}'s message"),
+                &message,
+                metric,
+            );
         }
-    }
-    let after = read_counter(&mut finding, client, contract, origin, counter).await?;
-    let bracket = Bracket { before, after };
-    for (label, message, metric) in messages {
-        bracket.expect(
-            &mut finding,
-            &format!("{label}'s message"),
-            &message,
-            metric,
-        );
-    }
-    if exact {
-        bracket.expect_unmoved(&mut finding, counter);
+        if exact {
+            bracket.expect_unmoved(&mut finding, counter);
+        }
     }
     Ok(finding.finish())
 }

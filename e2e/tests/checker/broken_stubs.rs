@@ -808,12 +808,11 @@ async fn a_shields_message_that_is_not_the_count() {
 
 #[tokio::test]
 async fn a_badge_read_that_counts() {
-    // Only full mode can tell: read-only mode reads site, which real visits move. The
-    // badges read in full mode are the checker's own counter's, not site's, so
-    // errors-not-counted sees nothing.
+    // Only full mode can tell: read-only mode reads site, which real visits move. Full
+    // mode reads site's badges too, inside errors-not-counted's bracket.
     assert_eq!(
         full(Fault::BadgeCounts).await,
-        ["badge-svg", "badge-shields"]
+        ["badge-svg", "badge-shields", "errors-not-counted"]
     );
 }
 
@@ -852,4 +851,14 @@ async fn a_script_served_as_plain_text() {
 async fn a_dashboard_with_a_script() {
     assert_eq!(full(Fault::DashboardScript).await, ["dashboard"]);
     assert_eq!(read_only_mode(Fault::DashboardScript).await, ["dashboard"]);
+}
+
+#[tokio::test]
+async fn a_badge_number_not_grouped() {
+    // site's count starts at the contract's example, 1234: its badge shows 1234.
+    assert_eq!(full(Fault::BadgeUngrouped).await, ["badge-svg"]);
+    assert_eq!(read_only_mode(Fault::BadgeUngrouped).await, ["badge-svg"]);
+    let report = full_report(Fault::BadgeUngrouped).await;
+    let why = reason(&report, "badge-svg");
+    assert!(why.contains("not digits grouped by thousands"), "{why}");
 }

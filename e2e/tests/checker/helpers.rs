@@ -134,6 +134,8 @@ pub enum Fault {
     ReplayedNotExposed,
     /// The SVG badge is `no-store`, like the JSON answers, not `no-cache`.
     BadgeNoStore,
+    /// The SVG badge's number is not grouped by thousands (`1234`).
+    BadgeUngrouped,
     /// The SVG badge holds its label as sent, markup and all.
     BadgeLabelUnescaped,
     /// `shields.json`'s message is one more than the counter's number.

@@ -228,7 +228,11 @@ impl Stub {
         }
         let metric = if query.visitors { "visitors" } else { "views" };
         let label = query.label.unwrap_or_else(|| metric.to_owned());
-        let message = grouped(number);
+        let message = if kind == Badge::Svg && self.has(Fault::BadgeUngrouped) {
+            number.to_string()
+        } else {
+            grouped(number)
+        };
         match kind {
             Badge::Shields => {
                 let mut body = json!({
