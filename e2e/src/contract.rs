@@ -22,6 +22,8 @@ pub const COUNTER_SCHEMA: &str = include_str!("../../contracts/schemas/counter.j
 pub const DAYS_SCHEMA: &str = include_str!("../../contracts/schemas/days.json");
 /// `contracts/schemas/counters.json`: the body of `GET /counters`.
 pub const COUNTERS_SCHEMA: &str = include_str!("../../contracts/schemas/counters.json");
+/// `contracts/schemas/shields.json`: the body of `GET /counters/{name}/shields.json`.
+pub const SHIELDS_SCHEMA: &str = include_str!("../../contracts/schemas/shields.json");
 
 /// The paths of the contract, as `openapi.json` spells them.
 pub const COUNT_PATH: &str = "/count";
@@ -31,6 +33,14 @@ pub const COUNTERS_PATH: &str = "/counters";
 pub const COUNTER_PATH: &str = "/counters/{name}";
 /// One named counter's days.
 pub const DAYS_PATH: &str = "/counters/{name}/days";
+/// One named counter's SVG badge.
+pub const BADGE_PATH: &str = "/counters/{name}/badge.svg";
+/// One named counter's badge as shields.io's endpoint JSON.
+pub const SHIELDS_PATH: &str = "/counters/{name}/shields.json";
+/// The embed script.
+pub const SCRIPT_PATH: &str = "/counter.js";
+/// Every counter on one HTML page.
+pub const DASHBOARD_PATH: &str = "/dashboard";
 
 /// The largest request body the contract accepts, in bytes ("at most 1 KiB").
 pub const BODY_LIMIT: usize = 1024;
@@ -71,6 +81,17 @@ pub(crate) struct Contract {
     pub idempotency_key_in_flight_type: String,
     /// The value of `Idempotent-Replayed` on a replayed answer (`true`).
     pub replayed: String,
+    pub shields: Schema,
+    /// The `Cache-Control` of a badge (`no-cache`), one directive a token.
+    pub badge_cache_control: Vec<String>,
+    /// The `Cache-Control` of the embed script (`public, max-age=3600`).
+    pub script_cache_control: Vec<String>,
+    /// The methods a 405 on a badge's routes lists in `Allow`.
+    pub allow_badge: Vec<String>,
+    /// The methods a 405 on `/counter.js` lists in `Allow`.
+    pub allow_script: Vec<String>,
+    /// The methods a 405 on `/dashboard` lists in `Allow`.
+    pub allow_dashboard: Vec<String>,
 }
 
 /// A compiled schema and the file it came from, for messages.
@@ -150,6 +171,20 @@ impl Contract {
             idempotency_key_reused_type: problem_type(&openapi, "IdempotencyKeyReused")?,
             idempotency_key_in_flight_type: problem_type(&openapi, "IdempotencyKeyInFlight")?,
             replayed: header_const(&openapi, "Idempotent-Replayed")?,
+            shields: Schema::compile("schemas/shields.json", SHIELDS_SCHEMA)?,
+            badge_cache_control: response_header_const(
+                &openapi,
+                response_at(&openapi, BADGE_PATH, "get", "200")?,
+                "Cache-Control",
+            )?,
+            script_cache_control: response_header_const(
+                &openapi,
+                response_at(&openapi, SCRIPT_PATH, "get", "200")?,
+                "Cache-Control",
+            )?,
+            allow_badge: allow_at(&openapi, BADGE_PATH)?,
+            allow_script: allow_at(&openapi, SCRIPT_PATH)?,
+            allow_dashboard: allow_at(&openapi, DASHBOARD_PATH)?,
         })
     }
 
@@ -217,6 +252,22 @@ fn header_const(openapi: &Value, header: &str) -> Result<String, Error> {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .ok_or_else(|| Error::Contract(format!("openapi.json has no {pointer}")))
+}
+
+/// The `const` of a response's header, `$ref`s followed, as its comma-separated tokens.
+fn response_header_const(
+    openapi: &Value,
+    response: &Value,
+    header: &str,
+) -> Result<Vec<String>, Error> {
+    let found = response
+        .pointer(&format!("/headers/{}", escaped(header)))
+        .ok_or_else(|| Error::Contract(format!("a 200 response has no {header} header")))?;
+    let value = resolved(openapi, found)?
+        .pointer("/schema/const")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::Contract(format!("the {header} header of a 200 has no const")))?;
+    Ok(tokens(value).map(str::to_owned).collect())
 }
 
 /// A path as a JSON Pointer token (`/` is `~1`, `~` is `~0`).
@@ -336,6 +387,50 @@ mod tests {
             "urn:visitor-counter:problem:idempotency-key-in-flight"
         );
         assert_eq!(contract.replayed, "true");
+        assert_eq!(contract.badge_cache_control, ["no-cache"]);
+        assert_eq!(contract.script_cache_control, ["public", "max-age=3600"]);
+        assert_eq!(contract.allow_badge, ["GET", "OPTIONS"]);
+        assert_eq!(contract.allow_script, ["GET"]);
+        assert_eq!(contract.allow_dashboard, ["GET"]);
+    }
+
+    #[test]
+    fn the_badges_bad_query_is_the_days_invalid_query_and_their_bad_name_unknown_counter() {
+        let openapi: Value = serde_json::from_str(OPENAPI).unwrap();
+        let contract = Contract::load().unwrap();
+        for path in [BADGE_PATH, SHIELDS_PATH] {
+            let bad = problem_types(response_at(&openapi, path, "get", "400").unwrap());
+            assert_eq!(
+                bad.unwrap(),
+                std::slice::from_ref(&contract.invalid_query_type),
+                "{path}"
+            );
+            let name = problem_types(response_at(&openapi, path, "get", "404").unwrap());
+            assert_eq!(
+                name.unwrap(),
+                std::slice::from_ref(&contract.unknown_counter_type),
+                "{path}"
+            );
+        }
+        let off = problem_types(response_at(&openapi, DASHBOARD_PATH, "get", "404").unwrap());
+        assert_eq!(off.unwrap(), [contract.not_found_type]);
+    }
+
+    #[test]
+    fn the_shields_schema_takes_the_contract_s_examples_only() {
+        let contract = Contract::load().unwrap();
+        let valid = serde_json::json!({"schemaVersion": 1, "label": "views", "message": "12,345", "color": "blue"});
+        assert!(contract.shields.violations(&valid).is_empty());
+        for invalid in [
+            serde_json::json!({"schemaVersion": 1, "label": "views", "message": "12345", "color": "blue"}),
+            serde_json::json!({"schemaVersion": 1, "label": "views", "message": "1,234", "color": "blue", "style": "flat"}),
+            serde_json::json!({"schemaVersion": 2, "label": "views", "message": "1", "color": "blue"}),
+        ] {
+            assert!(
+                !contract.shields.violations(&invalid).is_empty(),
+                "{invalid}"
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::error::Error;
 use crate::pace::Pacer;
 use crate::report::{Exchange, excerpt};
 
-/// The most of a body the checker reads; the contract's bodies are a few dozen bytes.
+/// The most of a body the checker reads unless told otherwise
+/// ([`Request::read_up_to`]); the contract's JSON bodies are a few dozen bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// How many times a request answered `429 Too Many Requests` is sent again.
@@ -34,6 +35,7 @@ const EVIDENCE_HEADERS: &[&str] = &[
     "access-control-max-age",
     "allow",
     "cache-control",
+    "content-security-policy",
     "content-type",
     "idempotent-replayed",
     "location",
@@ -50,6 +52,8 @@ pub(crate) struct Request {
     pub path: String,
     pub headers: Vec<(HeaderName, String)>,
     pub body: Option<Vec<u8>>,
+    /// The most of the answer's body that is read.
+    pub max_body: usize,
 }
 
 impl Request {
@@ -59,7 +63,15 @@ impl Request {
             path: path.into(),
             headers: Vec::new(),
             body: None,
+            max_body: MAX_BODY_BYTES,
         }
+    }
+
+    /// Reads up to `bytes` of the answer's body instead of [`MAX_BODY_BYTES`]: an
+    /// answer that fills them was cut there.
+    pub fn read_up_to(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
     }
 
     pub fn header(mut self, name: HeaderName, value: &str) -> Self {
@@ -101,7 +113,7 @@ pub(crate) struct NoAnswer {
 pub(crate) struct Fetched {
     pub status: StatusCode,
     pub headers: HeaderMap,
-    /// At most [`MAX_BODY_BYTES`].
+    /// At most the request's `max_body`.
     pub body: Vec<u8>,
 }
 
@@ -195,8 +207,8 @@ impl Client {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     body.extend_from_slice(&chunk);
-                    if body.len() >= MAX_BODY_BYTES {
-                        body.truncate(MAX_BODY_BYTES);
+                    if body.len() >= request.max_body {
+                        body.truncate(request.max_body);
                         break;
                     }
                 }

@@ -38,6 +38,10 @@ pub struct Check {
     /// Passed, failed (and why) or skipped (and why).
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// What the check saw when the contract allows more than one answer (the dashboard
+    /// served, or turned off), whatever the outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The exchanges the verdict rests on.
     pub evidence: Vec<Exchange>,
     /// How many `429 Too Many Requests` answers the check met (each request sent again
@@ -157,7 +161,13 @@ impl fmt::Display for Report {
                 ),
             };
             match &check.outcome {
-                Outcome::Passed => writeln!(f, "PASS {}{throttled}", check.name)?,
+                Outcome::Passed => {
+                    let note = check
+                        .note
+                        .as_ref()
+                        .map_or(String::new(), |note| format!(" ({note})"));
+                    writeln!(f, "PASS {}{note}{throttled}", check.name)?;
+                }
                 Outcome::Skipped { reason } => writeln!(f, "SKIP {}: {reason}", check.name)?,
                 Outcome::Failed { reason } => {
                     writeln!(f, "FAIL {}: {reason}{throttled}", check.name)?;
@@ -246,6 +256,7 @@ mod tests {
         let check = |name, outcome| Check {
             name,
             outcome,
+            note: None,
             evidence: Vec::new(),
             throttled: 0,
         };

@@ -58,8 +58,8 @@ pub(super) async fn method_not_allowed(
     Ok(finding.finish())
 }
 
-/// PUT and DELETE on `/counters/site`, `/counters` and `/counters/site/days` are 405
-/// problems, each with its route's `Allow`; in full mode so is a POST on the two routes
+/// PUT and DELETE on `/counters/site`, `/counters`, `/counters/site/days` and the two
+/// badges of `site` are 405 problems, each with its route's `Allow`; in full mode so is a POST on the two routes
 /// that are only read. (Read-only mode sends no POST: one that a broken server counted
 /// would be a visit in production.)
 pub(super) async fn counters_method_not_allowed(
@@ -73,6 +73,16 @@ pub(super) async fn counters_method_not_allowed(
         (counter_path(SITE), &contract.allow_counter, false),
         (COUNTERS.to_owned(), &contract.allow_counters, true),
         (days_path(SITE, ""), &contract.allow_days, true),
+        (
+            format!("{}/badge.svg", counter_path(SITE)),
+            &contract.allow_badge,
+            true,
+        ),
+        (
+            format!("{}/shields.json", counter_path(SITE)),
+            &contract.allow_badge,
+            true,
+        ),
     ];
     for (path, allow, read_only_route) in routes {
         let mut methods = vec![Method::PUT, Method::DELETE];
@@ -89,7 +99,7 @@ pub(super) async fn counters_method_not_allowed(
 
 /// Sends `request`, which must be a 405 problem with exactly the methods `allow` in
 /// `Allow`.
-async fn expect_405(
+pub(super) async fn expect_405(
     finding: &mut Finding,
     client: &Client,
     contract: &Contract,

@@ -2,7 +2,7 @@
 //! problem, `Cache-Control`. Each `expect_*` adds to the finding what it found wrong.
 
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 
 use super::Finding;
@@ -224,4 +224,135 @@ pub(super) fn expect_name(
         shown(got)
     ));
     false
+}
+
+/// `Cache-Control` is exactly the directives `expected` (the contract's constant for
+/// the route), in any case and order.
+pub(super) fn expect_cache_control(finding: &mut Finding, answer: &Answer, expected: &[String]) {
+    let mut got: Vec<String> = header_tokens(&answer.headers, CACHE_CONTROL.as_str())
+        .iter()
+        .map(|directive| directive.to_ascii_lowercase())
+        .collect();
+    let mut wanted: Vec<String> = expected.iter().map(|d| d.to_ascii_lowercase()).collect();
+    got.sort();
+    wanted.sort();
+    if got != wanted {
+        finding.fail(format!(
+            "{}: Cache-Control is {}, expected {}",
+            answer.label,
+            shown(&header_tokens(&answer.headers, CACHE_CONTROL.as_str()).join(", ")),
+            expected.join(", ")
+        ));
+    }
+}
+
+/// A `Content-Security-Policy` under which the answer, opened as a document, can run
+/// no script: its `script-src` (or, without one, its `default-src`) is `'none'`.
+pub(super) fn expect_no_script_policy(finding: &mut Finding, answer: &Answer) {
+    let policies: Vec<&str> = answer
+        .headers
+        .get_all(CONTENT_SECURITY_POLICY)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    // Several policies all apply: one that forbids scripts is enough.
+    if !policies.iter().any(|policy| forbids_scripts(policy)) {
+        finding.fail(format!(
+            "{}: Content-Security-Policy is {}, expected one whose script-src (or \
+             default-src) is 'none'",
+            answer.label,
+            shown(&policies.join(" | "))
+        ));
+    }
+}
+
+/// Whether a policy's `script-src`, or its `default-src` when it has none, is `'none'`.
+fn forbids_scripts(policy: &str) -> bool {
+    let directive = |wanted: &str| {
+        policy.split(';').find_map(|directive| {
+            let mut parts = directive.split_ascii_whitespace();
+            let name = parts.next()?;
+            name.eq_ignore_ascii_case(wanted)
+                .then(|| parts.map(str::to_ascii_lowercase).collect::<Vec<_>>())
+        })
+    };
+    directive("script-src")
+        .or_else(|| directive("default-src"))
+        .is_some_and(|sources| sources == ["'none'"])
+}
+
+/// The answer's media type parameters say UTF-8 if they name a charset at all.
+pub(super) fn expect_utf8_if_any(finding: &mut Finding, answer: &Answer) {
+    let Some(value) = answer
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return;
+    };
+    let charset = value.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+    });
+    if let Some(charset) = charset
+        && charset != "utf-8"
+    {
+        finding.fail(format!(
+            "{}: Content-Type {value:?} names the charset {charset}, expected utf-8",
+            answer.label
+        ));
+    }
+}
+
+/// `12345` as `12,345`: how the badges write a number.
+pub(super) fn grouped(number: u64) -> String {
+    let digits = number.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        for (number, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1234567, "1,234,567"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ] {
+            assert_eq!(grouped(number), text);
+        }
+    }
+
+    #[test]
+    fn only_a_policy_without_scripts_forbids_them() {
+        for policy in [
+            "default-src 'none'; style-src 'unsafe-inline'",
+            "default-src 'self'; script-src 'none'",
+            "DEFAULT-SRC 'NONE'",
+        ] {
+            assert!(forbids_scripts(policy), "{policy}");
+        }
+        for policy in [
+            "",
+            "style-src 'unsafe-inline'",
+            "default-src 'none'; script-src 'unsafe-inline'",
+            "default-src 'self'",
+            "default-src 'none' 'self'",
+        ] {
+            assert!(!forbids_scripts(policy), "{policy}");
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! | `OPTIONS /count`, CORS | [`cors`] |
 //! | any other method, any other path; errors count nothing | [`errors`] |
 //! | a body over 1 KiB | [`limits`] |
-//! | `Cache-Control: no-store` on every answer | [`caching`] |
+//! | `Cache-Control: no-store` on every answer but a badge's and the script's | [`caching`] |
 //! | `GET`, `POST /counters/{name}`: views, a GET never writes | [`counter`] |
 //! | visitors: one a day per visitor (IP, User-Agent) | [`visitors`] |
 //! | `Idempotency-Key`: a retried visit counted once, its answer replayed; a reused, malformed or concurrent key | [`idempotency`] |
@@ -17,15 +17,21 @@
 //! | a name that is not valid: 404 unknown-counter | [`names`] |
 //! | 405 on the named counters' routes | [`errors`] |
 //! | CORS on the named counters' routes | [`cors`] |
+//! | `badge.svg`, `shields.json`: the number read, the label escaped, bad parameters | [`badges`] |
+//! | `GET /counter.js`: the embed script, cached an hour | [`embed`] |
+//! | `GET /dashboard`: the page, or a 404 when turned off | [`dashboard`] |
 //!
 //! [`expect`] holds what every answer of a kind must look like; this module runs the
 //! checks in order and keeps each one's findings.
 
+mod badges;
 mod caching;
 mod cors;
 mod count;
 mod counter;
+mod dashboard;
 mod days;
+mod embed;
 mod errors;
 mod expect;
 mod idempotency;
@@ -84,6 +90,12 @@ pub const CHECK_NAMES: &[&str] = &[
     names::UNKNOWN_COUNTER,
     errors::COUNTERS_METHOD_NOT_ALLOWED,
     cors::COUNTERS_CORS,
+    badges::BADGE_SVG,
+    badges::BADGE_SHIELDS,
+    badges::BADGE_LABEL_ESCAPED,
+    badges::BADGE_INVALID_QUERY,
+    embed::EMBED_SCRIPT,
+    dashboard::DASHBOARD,
     errors::ERRORS_NOT_COUNTED,
     caching::CACHE_CONTROL_NO_STORE,
 ];
@@ -249,6 +261,28 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
     );
     checks.push(cors::counters_cors(client, origin, foreign).await?);
 
+    // The badges of the counter the run counted on, and of `site`, whose number is in
+    // the thousands on any real stage, so that its grouping shows. In read-only mode
+    // only `site`'s, whose numbers real visits move: a badge's number must lie between
+    // two reads.
+    let exact = !options.read_only;
+    let badged = if exact {
+        vec![names.counter.as_str(), SITE]
+    } else {
+        vec![SITE]
+    };
+    checks.push(badges::badge_svg(client, contract, origin, &badged, exact).await?);
+    checks.push(badges::badge_shields(client, contract, origin, &badged, exact).await?);
+    checks.push(badges::badge_label_escaped(client, contract, origin, badged[0]).await?);
+    checks.push(badges::badge_invalid_query(client, contract, origin, SITE).await?);
+    checks.push(embed::embed_script(client, contract, origin, options.read_only).await?);
+    let listed: Vec<&str> = if options.read_only {
+        Vec::new()
+    } else {
+        vec![SITE, names.counter.as_str()]
+    };
+    checks.push(dashboard::dashboard(client, contract, origin, options.read_only, &listed).await?);
+
     match before {
         None => checks.push(skipped(
             errors::ERRORS_NOT_COUNTED,
@@ -258,7 +292,7 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         Some(before) => checks.push(errors::errors_not_counted(client, origin, before).await?),
     }
 
-    checks.push(caching::cache_control_no_store(client));
+    checks.push(caching::cache_control_no_store(client, contract));
     Ok(checks)
 }
 
@@ -269,6 +303,8 @@ struct Finding {
     evidence: Vec<Exchange>,
     /// `429 Too Many Requests` answers met on the way.
     throttled: usize,
+    /// What it saw, when the contract allows more than one answer.
+    note: Option<String>,
 }
 
 impl Finding {
@@ -278,6 +314,7 @@ impl Finding {
             problems: Vec::new(),
             evidence: Vec::new(),
             throttled: 0,
+            note: None,
         }
     }
 
@@ -338,6 +375,7 @@ impl Finding {
         Check {
             name: self.name,
             outcome,
+            note: self.note,
             evidence: self.evidence,
             throttled: self.throttled,
         }
@@ -350,6 +388,7 @@ fn skipped(name: &'static str, reason: &str) -> Check {
         outcome: Outcome::Skipped {
             reason: reason.to_owned(),
         },
+        note: None,
         evidence: Vec::new(),
         throttled: 0,
     }
@@ -474,6 +513,18 @@ mod tests {
             let after = listing.strip_prefix("counters?after=").unwrap();
             assert!(contract.is_counter_name(after), "{after}");
             assert!(after < name);
+        }
+    }
+
+    #[test]
+    fn every_check_has_its_row_in_the_docs() {
+        let docs = include_str!("../../../docs/e2e.md");
+        for name in CHECK_NAMES {
+            assert!(
+                docs.lines()
+                    .any(|line| line.starts_with(&format!("| `{name}` | "))),
+                "docs/e2e.md has no row for {name}"
+            );
         }
     }
 

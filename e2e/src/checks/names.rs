@@ -1,5 +1,5 @@
 //! Counter names: a name that is not valid is a 404 unknown-counter problem on
-//! `/counters/{name}` and `/counters/{name}/days`, whatever the method.
+//! `/counters/{name}`, `/counters/{name}/days` and the badges, whatever the method.
 
 use reqwest::header::ORIGIN;
 use reqwest::{Method, StatusCode};
@@ -33,8 +33,8 @@ pub(crate) fn invalid_segments() -> Vec<String> {
 }
 
 /// `GET /counters/{name}` and `GET /counters/{name}/days` for each of
-/// [`invalid_segments`], and a `PUT` on the first (a 404, not the 405 a valid name
-/// gets), are 404 problems of the contract's unknown-counter type; in full mode a `POST`
+/// [`invalid_segments`], `GET` of both badges of the first two, and a `PUT` on the
+/// first (a 404, not the 405 a valid name gets), are 404 problems of the contract's unknown-counter type; in full mode a `POST`
 /// on the first two is too.
 pub(super) async fn unknown_counter(
     client: &Client,
@@ -48,6 +48,11 @@ pub(super) async fn unknown_counter(
     for segment in &segments {
         requests.push(get(counter_path(segment), origin));
         requests.push(get(days_path(segment, ""), origin));
+    }
+    for segment in &segments[..2] {
+        for badge in ["badge.svg", "shields.json"] {
+            requests.push(get(format!("{}/{badge}", counter_path(segment)), origin));
+        }
     }
     requests.push(Request::new(Method::PUT, counter_path(&segments[0])).header(ORIGIN, origin));
     if !read_only {

@@ -201,7 +201,11 @@ async fn a_problem_sent_as_plain_json() {
             "payload-too-large",
             "days-invalid-range",
             "unknown-counter",
-            "counters-method-not-allowed"
+            "counters-method-not-allowed",
+            // The badges' 400s, and the 405s of the script and the dashboard.
+            "badge-invalid-query",
+            "embed-script",
+            "dashboard"
         ]
     );
 }
@@ -286,14 +290,18 @@ async fn a_post_from_the_api_s_own_origin_refused() {
 
 #[tokio::test]
 async fn cache_control_missing() {
-    assert_eq!(
-        full(Fault::NoCacheControl).await,
-        ["get-count", "cache-control-no-store"]
-    );
-    assert_eq!(
-        read_only_mode(Fault::NoCacheControl).await,
-        ["get-count", "cache-control-no-store"]
-    );
+    // The badges, the script and the dashboard check their own Cache-Control too.
+    let expected = [
+        "get-count",
+        "badge-svg",
+        "badge-shields",
+        "badge-label-escaped",
+        "embed-script",
+        "dashboard",
+        "cache-control-no-store",
+    ];
+    assert_eq!(full(Fault::NoCacheControl).await, expected);
+    assert_eq!(read_only_mode(Fault::NoCacheControl).await, expected);
 }
 
 #[tokio::test]
@@ -403,6 +411,9 @@ async fn a_get_that_counts_a_view() {
             "idempotency-key-concurrent",
             "count-is-site",
             "counters-list",
+            // Their reads of the counter before and after the badges.
+            "badge-svg",
+            "badge-shields",
             // The GETs of /counters/site among the requests that must not count.
             "errors-not-counted"
         ]
@@ -519,7 +530,13 @@ async fn site_not_the_counter_of_count() {
 
 #[tokio::test]
 async fn no_store_missing_on_the_named_counters() {
-    let expected = ["cache-control-no-store"];
+    // The badges' routes are the named counters' too: the SVG lacks its no-cache.
+    let expected = [
+        "badge-svg",
+        "badge-shields",
+        "badge-label-escaped",
+        "cache-control-no-store",
+    ];
     assert_eq!(full(Fault::NoStoreOnCounters).await, expected);
     assert_eq!(read_only_mode(Fault::NoStoreOnCounters).await, expected);
 }
@@ -744,4 +761,104 @@ async fn idempotent_replayed_not_exposed() {
         "GET /count: Access-Control-Expose-Headers does not name idempotent-replayed, so a \
          page cannot read it (got \"Retry-After\")"
     );
+}
+
+#[tokio::test]
+async fn a_badge_that_is_no_store() {
+    let expected = ["badge-svg", "badge-label-escaped", "cache-control-no-store"];
+    assert_eq!(full(Fault::BadgeNoStore).await, expected);
+    assert_eq!(read_only_mode(Fault::BadgeNoStore).await, expected);
+    let report = full_report(Fault::BadgeNoStore).await;
+    let why = reason(&report, "badge-svg");
+    assert!(
+        why.contains("badge.svg: Cache-Control is \"no-store\", expected no-cache"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_badge_label_drawn_as_markup() {
+    assert_eq!(
+        full(Fault::BadgeLabelUnescaped).await,
+        ["badge-label-escaped"]
+    );
+    assert_eq!(
+        read_only_mode(Fault::BadgeLabelUnescaped).await,
+        ["badge-label-escaped"]
+    );
+    let report = full_report(Fault::BadgeLabelUnescaped).await;
+    assert!(
+        reason(&report, "badge-label-escaped").contains("holds the label as sent"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_shields_message_that_is_not_the_count() {
+    assert_eq!(full(Fault::ShieldsMessageOff).await, ["badge-shields"]);
+    assert_eq!(
+        read_only_mode(Fault::ShieldsMessageOff).await,
+        ["badge-shields"]
+    );
+    let report = full_report(Fault::ShieldsMessageOff).await;
+    let why = reason(&report, "badge-shields");
+    assert!(why.contains("message shows views"), "{why}");
+    assert!(why.contains("but GET /counters/{name} read"), "{why}");
+}
+
+#[tokio::test]
+async fn a_badge_read_that_counts() {
+    // Only full mode can tell: read-only mode reads site, which real visits move. Full
+    // mode reads site's badges too, inside errors-not-counted's bracket.
+    assert_eq!(
+        full(Fault::BadgeCounts).await,
+        ["badge-svg", "badge-shields", "errors-not-counted"]
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_metric_answered_as_views() {
+    assert_eq!(full(Fault::BadMetricAs200).await, ["badge-invalid-query"]);
+    assert_eq!(
+        read_only_mode(Fault::BadMetricAs200).await,
+        ["badge-invalid-query"]
+    );
+}
+
+#[tokio::test]
+async fn a_script_that_is_no_store() {
+    let expected = ["embed-script", "cache-control-no-store"];
+    assert_eq!(full(Fault::ScriptNoStore).await, expected);
+    assert_eq!(read_only_mode(Fault::ScriptNoStore).await, expected);
+    let report = full_report(Fault::ScriptNoStore).await;
+    let why = reason(&report, "embed-script");
+    assert!(
+        why.contains("Cache-Control is \"no-store\", expected public, max-age=3600"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_script_served_as_plain_text() {
+    assert_eq!(full(Fault::ScriptAsPlainText).await, ["embed-script"]);
+    assert_eq!(
+        read_only_mode(Fault::ScriptAsPlainText).await,
+        ["embed-script"]
+    );
+}
+
+#[tokio::test]
+async fn a_dashboard_with_a_script() {
+    assert_eq!(full(Fault::DashboardScript).await, ["dashboard"]);
+    assert_eq!(read_only_mode(Fault::DashboardScript).await, ["dashboard"]);
+}
+
+#[tokio::test]
+async fn a_badge_number_not_grouped() {
+    // site's count starts at the contract's example, 1234: its badge shows 1234.
+    assert_eq!(full(Fault::BadgeUngrouped).await, ["badge-svg"]);
+    assert_eq!(read_only_mode(Fault::BadgeUngrouped).await, ["badge-svg"]);
+    let report = full_report(Fault::BadgeUngrouped).await;
+    let why = reason(&report, "badge-svg");
+    assert!(why.contains("not digits grouped by thousands"), "{why}");
 }

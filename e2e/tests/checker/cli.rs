@@ -48,14 +48,14 @@ async fn all_passed_exits_0_with_the_closing_line() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("33 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("39 passed, 0 failed"));
     assert!(stdout.contains("\nPASS get-count\n"), "{stdout}");
     assert_eq!(
         stdout
             .lines()
             .filter(|line| line.starts_with("PASS "))
             .count(),
-        33
+        39
     );
 }
 
@@ -79,7 +79,7 @@ async fn verify_is_also_a_subcommand() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("18 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("24 passed, 0 failed"));
     assert_eq!(
         stdout
             .lines()
@@ -110,7 +110,7 @@ async fn a_failed_check_exits_1_naming_it_with_evidence() {
         stdout.contains("    < content-type: text/html\n"),
         "{stdout}"
     );
-    assert_eq!(stdout.lines().last(), Some("17 passed, 1 failed"));
+    assert_eq!(stdout.lines().last(), Some("23 passed, 1 failed"));
 }
 
 #[tokio::test]
@@ -121,12 +121,17 @@ async fn json_report_parses() {
 
     assert_eq!(output.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["passed"], 30);
+    assert_eq!(report["passed"], 36);
     assert_eq!(report["failed"], 3);
     assert_eq!(report["skipped"], 0);
     assert_eq!(report["read_only"], false);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 33);
+    assert_eq!(checks.len(), 39);
+    let dashboard = checks.iter().find(|check| check["name"] == "dashboard");
+    assert_eq!(
+        dashboard.map(|check| &check["note"]),
+        Some(&Value::from("served: 200 text/html"))
+    );
     let failed: Vec<&str> = checks
         .iter()
         .filter(|check| check["status"] == "failed")

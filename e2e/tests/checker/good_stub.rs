@@ -5,7 +5,9 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use wiremock::http::Method;
 
-use crate::helpers::{good_stub, options, paged_stub, read_only, slow_stub, stub};
+use crate::helpers::{
+    dashboard_off_stub, good_stub, options, paged_stub, read_only, slow_stub, stub,
+};
 
 const READ_ONLY_SKIPS: [&str; 15] = [
     "post-increments",
@@ -57,7 +59,7 @@ async fn every_check_passes_in_full_mode() {
     assert_eq!(stub.named_counters(), [e2e::DEFAULT_COUNTER, "site"]);
     assert_eq!(
         report.to_string().lines().last(),
-        Some("33 passed, 0 failed")
+        Some("39 passed, 0 failed")
     );
 }
 
@@ -357,5 +359,57 @@ async fn concurrent_requests_with_one_key_may_meet_it_in_flight() {
             .last()
             .map(|(_, status, replayed)| (*status, replayed.as_deref())),
         Some((Some(200), Some("true")))
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_served_or_turned_off_both_pass_and_say_which() {
+    for (stub, note) in [
+        (good_stub().await, "served: 200 text/html"),
+        (
+            dashboard_off_stub().await,
+            "turned off: 404 not-found (DASHBOARD=off)",
+        ),
+    ] {
+        for options in [options(), read_only()] {
+            let report = e2e::verify(&stub.base_url, &options).await.unwrap();
+
+            assert!(report.all_passed(), "{report}");
+            let check = report.check("dashboard").unwrap();
+            assert_eq!(check.note.as_deref(), Some(note));
+            assert!(
+                report
+                    .to_string()
+                    .contains(&format!("PASS dashboard ({note})")),
+                "{report}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_badges_show_the_checker_s_own_counter_after_it_counted() {
+    let stub = good_stub().await;
+
+    let report = e2e::verify(&stub.base_url, &options()).await.unwrap();
+
+    assert!(report.all_passed(), "{report}");
+    let svg = report.check("badge-svg").unwrap();
+    let badge = format!(
+        "{}/counters/{}/badge.svg",
+        stub.base_url,
+        e2e::DEFAULT_COUNTER
+    );
+    assert!(
+        svg.evidence.iter().any(|exchange| exchange.url == badge),
+        "{svg:?}"
+    );
+    // The views it counted, 12 (see every_check_passes_in_full_mode), are what the
+    // badge showed.
+    assert!(
+        svg.evidence
+            .iter()
+            .any(|exchange| exchange.body.contains("<title>views: 12</title>")),
+        "{svg:?}"
     );
 }

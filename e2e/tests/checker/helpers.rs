@@ -5,6 +5,7 @@
 
 mod idempotency;
 mod named;
+mod web;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -131,6 +132,24 @@ pub enum Fault {
     PreflightWithoutIdempotencyKey,
     /// `Access-Control-Expose-Headers` names `Retry-After` only.
     ReplayedNotExposed,
+    /// The SVG badge is `no-store`, like the JSON answers, not `no-cache`.
+    BadgeNoStore,
+    /// The SVG badge's number is not grouped by thousands (`1234`).
+    BadgeUngrouped,
+    /// The SVG badge holds its label as sent, markup and all.
+    BadgeLabelUnescaped,
+    /// `shields.json`'s message is one more than the counter's number.
+    ShieldsMessageOff,
+    /// Reading a badge counts a view.
+    BadgeCounts,
+    /// An unknown `metric` is answered as `views`.
+    BadMetricAs200,
+    /// `/counter.js` is `no-store`, like the JSON answers.
+    ScriptNoStore,
+    /// `/counter.js` is `text/plain`.
+    ScriptAsPlainText,
+    /// The dashboard holds a `<script>`.
+    DashboardScript,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -145,16 +164,20 @@ struct Examples {
     unknown_counter: Value,
     invalid_query: Value,
     method_not_allowed_read_only: Value,
+    method_not_allowed_get_only: Value,
     invalid_idempotency_key: Value,
     idempotency_key_reused: Value,
     idempotency_key_in_flight: Value,
     allow: String,
     allow_read_only: String,
+    allow_get: String,
     allow_methods: String,
     allow_headers: String,
     expose_headers: String,
     replayed: String,
     cache_control: String,
+    badge_cache_control: String,
+    script_cache_control: String,
 }
 
 impl Examples {
@@ -190,6 +213,7 @@ impl Examples {
             unknown_counter: problem("UnknownCounter", "invalid-name"),
             invalid_query: problem("InvalidQuery", "invalid-date"),
             method_not_allowed_read_only: problem("MethodNotAllowedReadOnly", "method-not-allowed"),
+            method_not_allowed_get_only: problem("MethodNotAllowedGetOnly", "method-not-allowed"),
             invalid_idempotency_key: problem("InvalidIdempotencyKey", "invalid-idempotency-key"),
             idempotency_key_reused: problem("IdempotencyKeyReused", "idempotency-key-reused"),
             idempotency_key_in_flight: problem(
@@ -198,6 +222,7 @@ impl Examples {
             ),
             allow: constant("Allow"),
             allow_read_only: constant("Allow-Read-Only"),
+            allow_get: constant("Allow-Get"),
             allow_methods: constant("Access-Control-Allow-Methods"),
             allow_headers: constant("Access-Control-Allow-Headers"),
             expose_headers: at(
@@ -208,6 +233,8 @@ impl Examples {
             .to_owned(),
             replayed: constant("Idempotent-Replayed"),
             cache_control: constant("Cache-Control"),
+            badge_cache_control: constant("Cache-Control-Badge"),
+            script_cache_control: constant("Cache-Control-Script"),
         }
     }
 }
@@ -229,6 +256,8 @@ pub struct Stub {
     /// The most counters a page of the list holds.
     page_size: usize,
     fault: Option<Fault>,
+    /// Whether `/dashboard` is served (`DASHBOARD` unset) or a 404 (`DASHBOARD=off`).
+    dashboard: bool,
     /// Answers to this method (or to all) are delayed this long.
     slow: Option<(Option<Method>, Duration)>,
     /// When each request came.
@@ -300,12 +329,17 @@ pub async fn broken_stub(fault: Fault) -> StubServer {
 
 /// A stub serving under `stage` (such as `/prod`), optionally broken.
 pub async fn stub(fault: Option<Fault>, stage: &str) -> StubServer {
-    start(fault, stage, None, named::PAGE_SIZE).await
+    start(fault, stage, None, named::PAGE_SIZE, true).await
 }
 
 /// A correct stub whose list pages hold at most `page_size` counters.
 pub async fn paged_stub(page_size: usize) -> StubServer {
-    start(None, "", None, page_size).await
+    start(None, "", None, page_size, true).await
+}
+
+/// A correct stub whose operator turned the dashboard off: `/dashboard` is a 404.
+pub async fn dashboard_off_stub() -> StubServer {
+    start(None, "", None, named::PAGE_SIZE, false).await
 }
 
 async fn start(
@@ -313,6 +347,7 @@ async fn start(
     stage: &str,
     slow: Option<(Option<Method>, Duration)>,
     page_size: usize,
+    dashboard: bool,
 ) -> StubServer {
     let examples = Examples::load();
     let count = Arc::new(AtomicU64::new(examples.count));
@@ -332,6 +367,7 @@ async fn start(
         keys: Mutex::default(),
         page_size,
         fault,
+        dashboard,
         slow,
     };
     Mock::given(any())
@@ -350,7 +386,7 @@ async fn start(
 
 /// A correct stub whose answers to `method` (or to everything) take `delay`.
 pub async fn slow_stub(delay: Duration, method: Option<Method>) -> StubServer {
-    start(None, "", Some((method, delay)), named::PAGE_SIZE).await
+    start(None, "", Some((method, delay)), named::PAGE_SIZE, true).await
 }
 
 impl Stub {
@@ -411,6 +447,9 @@ impl Stub {
 
     /// The answer, its status, and whether it is a preflight.
     fn route(&self, request: &Request) -> (ResponseTemplate, u16, bool) {
+        if let Some(answer) = self.web_route(request) {
+            return answer;
+        }
         if let Some(route) = self.named_route(request.url.path()) {
             return self.named(request, &route);
         }
@@ -519,7 +558,10 @@ impl Respond for Stub {
             || (preflight && self.has(Fault::GatewayPreflight))
             || (named && self.has(Fault::NoStoreOnCounters));
         if !skip_cache_control {
-            answer = answer.insert_header("Cache-Control", self.examples.cache_control.as_str());
+            let value = self
+                .own_cache_control(request, status)
+                .unwrap_or_else(|| self.examples.cache_control.clone());
+            answer = answer.insert_header("Cache-Control", value);
         }
         let no_cors = self.has(Fault::NoCors) || (named && self.has(Fault::CountersNoCors));
         if !self.has(Fault::NoVary) && !no_cors {

@@ -1,10 +1,15 @@
-//! The contract checker (the `e2e` crate) against the real binary, on both stores.
+//! The contract checker (the `e2e` crate) against the real binary, on both stores, with
+//! the dashboard served and turned off.
 
 use e2e::Options;
 
 use crate::helpers::*;
 
-async fn assert_honours_the_contract(server: &TestServer) {
+/// What the checker's `dashboard` check notes for each of the contract's two answers.
+const SERVED: &str = "served: 200 text/html";
+const TURNED_OFF: &str = "turned off: 404 not-found (DASHBOARD=off)";
+
+async fn assert_honours_the_contract(server: &TestServer, dashboard: &str) {
     let full = e2e::verify(&server.base_url, &Options::new(ORIGIN))
         .await
         .unwrap();
@@ -13,6 +18,11 @@ async fn assert_honours_the_contract(server: &TestServer) {
     // Every check ran and passed, none was throttled or skipped.
     assert_eq!(full.passed, e2e::CHECK_NAMES.len(), "{full}");
     assert_eq!(full.throttled, 0, "{full}");
+    // The dashboard check saw the answer this binary was configured to give.
+    let seen = full
+        .check("dashboard")
+        .and_then(|check| check.note.as_deref());
+    assert_eq!(seen, Some(dashboard), "{full}");
 
     let read_only = Options {
         read_only: true,
@@ -30,7 +40,7 @@ async fn assert_honours_the_contract(server: &TestServer) {
 #[tokio::test]
 async fn the_binary_on_the_embedded_store_honours_the_contract() {
     let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", ORIGIN)]);
-    assert_honours_the_contract(&server).await;
+    assert_honours_the_contract(&server, SERVED).await;
 }
 
 #[tokio::test]
@@ -40,5 +50,11 @@ async fn the_binary_on_dynamodb_local_honours_the_contract() {
     let mut env = dynamodb_env(&dynamodb_endpoint(), &table);
     env.push(("ALLOWED_ORIGINS".into(), ORIGIN.into()));
     let server = spawn_server(&env);
-    assert_honours_the_contract(&server).await;
+    assert_honours_the_contract(&server, SERVED).await;
+}
+
+#[tokio::test]
+async fn the_binary_with_the_dashboard_off_honours_the_contract() {
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", ORIGIN), ("DASHBOARD", "off")]);
+    assert_honours_the_contract(&server, TURNED_OFF).await;
 }

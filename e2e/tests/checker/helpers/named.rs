@@ -12,6 +12,7 @@ use wiremock::http::Method;
 use wiremock::{Request, ResponseTemplate};
 
 use super::idempotency::Target;
+use super::web::Badge;
 use super::{Fault, Stub};
 
 /// Counters a page of the list holds, as the contract has it.
@@ -59,6 +60,11 @@ impl Store {
     pub fn names(&self) -> Vec<String> {
         self.counters.keys().cloned().collect()
     }
+
+    /// One more view of `name` (not `site`), and nothing else.
+    pub fn add_view(&mut self, name: &str) {
+        self.counters.entry(name.to_owned()).or_default().views += 1;
+    }
 }
 
 /// A route of the named counters, its name segment decoded.
@@ -67,6 +73,7 @@ pub enum Route {
     /// The decoded name, and whether it is a valid one.
     Counter(String, bool),
     Days(String, bool),
+    Badge(String, bool, Badge),
 }
 
 /// The spec's rule: 1 to 64 of `a-z 0-9 . _ -`, first and last a letter or digit.
@@ -122,6 +129,8 @@ impl Stub {
         match (segments.next(), segments.next()) {
             (None, _) => Some(Route::Counter(name, valid)),
             (Some("days"), None) => Some(Route::Days(name, valid)),
+            (Some("badge.svg"), None) => Some(Route::Badge(name, valid, Badge::Svg)),
+            (Some("shields.json"), None) => Some(Route::Badge(name, valid, Badge::Shields)),
             _ => None,
         }
     }
@@ -130,7 +139,9 @@ impl Stub {
     pub(super) fn named(&self, request: &Request, route: &Route) -> (ResponseTemplate, u16, bool) {
         let (name, valid) = match route {
             Route::List => return self.list_route(request),
-            Route::Counter(name, valid) | Route::Days(name, valid) => (name.as_str(), *valid),
+            Route::Counter(name, valid)
+            | Route::Days(name, valid)
+            | Route::Badge(name, valid, _) => (name.as_str(), *valid),
         };
         if !valid && !self.has(Fault::UnknownCounterAs200) {
             if self.has(Fault::UnknownCounterNotFound) {
@@ -138,7 +149,15 @@ impl Stub {
             }
             return (self.problem(&self.examples.unknown_counter), 404, false);
         }
-        let days = matches!(route, Route::Days(..));
+        let badge = match route {
+            Route::Badge(_, _, badge) => Some(*badge),
+            _ => None,
+        };
+        // The routes that only read.
+        let days = matches!(route, Route::Days(..)) || badge.is_some();
+        if let (&Method::GET, Some(badge)) = (&request.method, badge) {
+            return self.badge(request, name, badge);
+        }
         match request.method {
             Method::OPTIONS => (ResponseTemplate::new(204), 204, true),
             Method::GET if days => self.days(request, name),
