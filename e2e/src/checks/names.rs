@@ -1,5 +1,6 @@
 //! Counter names: a name that is not valid is a 404 unknown-counter problem on
-//! `/counters/{name}`, `/counters/{name}/days` and the badges, whatever the method.
+//! `/counters/{name}`, `/counters/{name}/days` and the badges, whatever the method but
+//! the CORS preflight (answered for any name, so that a page can read the 404).
 
 use reqwest::header::ORIGIN;
 use reqwest::{Method, StatusCode};
