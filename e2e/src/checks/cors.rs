@@ -107,7 +107,8 @@ pub(super) async fn foreign_preflight(client: &Client, foreign: &str) -> Result<
 /// allowed origin is named back (with `Vary: Origin`, the exposed headers, no
 /// credentials); a preflight of each route shape from it (a POST to `/counters/site`
 /// with `Content-Type` and `Idempotency-Key`, a GET to `/counters` and
-/// `/counters/site/days` with `Content-Type`) is 204 with `Access-Control-Allow-Origin`,
+/// `/counters/site/days` with `Content-Type`, and a POST to `/counters/Home`, a name that
+/// is not valid, whose 404 a page must be able to read) is 204 with `Access-Control-Allow-Origin`,
 /// `Access-Control-Allow-Methods` naming that method and `Access-Control-Allow-Headers`
 /// the headers asked for; from the foreign origin, neither the GET nor a preflight gets
 /// any CORS header.
@@ -125,6 +126,8 @@ pub(super) async fn counters_cors(
         (site.clone(), "POST", COUNTING_HEADERS),
         (COUNTERS.to_owned(), "GET", READING_HEADERS),
         (days_path(SITE, ""), "GET", READING_HEADERS),
+        // Answered whatever the name, so that a page can read the POST's 404.
+        (counter_path("Home"), "POST", COUNTING_HEADERS),
     ];
     for (path, method, headers) in preflights {
         let request = preflight_to(path, origin, method, headers);

@@ -504,6 +504,19 @@ async fn an_invalid_name_answered_v1_s_not_found() {
 }
 
 #[tokio::test]
+async fn a_preflight_refused_for_an_invalid_name() {
+    assert_eq!(
+        full(Fault::UnknownCounterPreflightRefused).await,
+        ["counters-cors"]
+    );
+    let why = reason(
+        &full_report(Fault::UnknownCounterPreflightRefused).await,
+        "counters-cors",
+    );
+    assert!(why.contains("OPTIONS /counters/Home"), "{why}");
+}
+
+#[tokio::test]
 async fn a_list_not_sorted() {
     assert_eq!(full(Fault::ListUnsorted).await, ["counters-list"]);
     let why = reason(&full_report(Fault::ListUnsorted).await, "counters-list");

@@ -97,6 +97,9 @@ pub enum Fault {
     UnknownCounterAs200,
     /// A name that is not valid is answered v1's 404 not-found problem.
     UnknownCounterNotFound,
+    /// A preflight on a name that is not valid answered with the 404 problem, so that a
+    /// page sees a network error instead of the POST's 404.
+    UnknownCounterPreflightRefused,
     /// The list is sorted the wrong way round.
     ListUnsorted,
     /// The list has `next` on its last page too.

@@ -143,6 +143,13 @@ impl Stub {
             | Route::Days(name, valid)
             | Route::Badge(name, valid, _) => (name.as_str(), *valid),
         };
+        // A preflight is answered whatever the name, as the contract has it.
+        if !valid
+            && request.method == Method::OPTIONS
+            && !self.has(Fault::UnknownCounterPreflightRefused)
+        {
+            return (ResponseTemplate::new(204), 204, true);
+        }
         if !valid && !self.has(Fault::UnknownCounterAs200) {
             if self.has(Fault::UnknownCounterNotFound) {
                 return (self.problem(&self.examples.not_found), 404, false);
