@@ -198,6 +198,11 @@ fn summarise(name: &str, kind: &str, listing: &str, per: usize) -> String {
         if rest.contains("PROGRAM TOTALS") || !rest.contains(':') {
             continue;
         }
+        // The frames on the stack when the counts were dumped (main and below) show
+        // the whole total as their own: they are not where the time went.
+        if kind == "self" && total.is_some_and(|total| count >= total * 0.999) {
+            continue;
+        }
         // `(12.34%)  file:function [object]`
         let rest = rest.trim();
         let (percent, function) = match rest.strip_prefix('(').and_then(|r| r.split_once(')')) {
