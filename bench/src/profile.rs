@@ -5,8 +5,9 @@
 //! `valgrind --tool=callgrind` as a Lambda function under the emulator, on DynamoDB
 //! Local. Its counts are dumped once at the first `/next` (init), then zeroed after a
 //! few warm-up invocations and dumped again after `invocations` warm `POST`s of v2's
-//! named counter (the per-invocation path, `/next` to `/response` and back). Each dump
-//! is summarised by `callgrind_annotate` (exclusive and inclusive) into `out`.
+//! named counter from one visitor (the per-invocation path, `/next` to `/response` and
+//! back), and again after as many from a new visitor each time. Each dump is
+//! summarised by `callgrind_annotate` (exclusive and inclusive) into `out`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use testkit::lambda::{FunctionCommand, LambdaFunction};
 
-use crate::quota::{EVENT_ORIGIN, Op, V1_POST, V2_GET, V2_POST};
+use crate::quota::{EVENT_ORIGIN, Op, V1_POST, V2_GET, V2_POST, V2_POST_NEW_VISITOR};
 use crate::{REGION, Result, say};
 
 /// Everything runs some 50 times slower under callgrind.
@@ -66,22 +67,39 @@ pub async fn profile(
         invoke(&function, &V2_POST).await?;
     }
     control(pid, &["--dump=warm"])?;
+    for _ in 0..WARM_UP {
+        invoke(&function, &V2_POST_NEW_VISITOR).await?;
+    }
+    control(pid, &["--zero"])?;
+    for _ in 0..invocations {
+        invoke(&function, &V2_POST_NEW_VISITOR).await?;
+    }
+    control(pid, &["--dump=new-visitor"])?;
     drop(function);
 
     let dumps = dumps(&data)?;
-    let [init, warm] = dumps.as_slice() else {
+    let [init, warm, new_visitor, ..] = dumps.as_slice() else {
         return Err(format!(
-            "expected two dumps next to {}, found {dumps:?}",
+            "expected three dumps next to {}, found {dumps:?}",
             data.display()
         )
         .into());
     };
     let mut summary = String::new();
-    for (name, dump, per) in [("init", init, 1), ("warm", warm, invocations)] {
+    for (name, file, dump, per) in [
+        ("init", "init", init, 1),
+        ("warm v2 POST, a repeat view", "warm", warm, invocations),
+        (
+            "warm v2 POST, a new visitor each time",
+            "new-visitor",
+            new_visitor,
+            invocations,
+        ),
+    ] {
         for inclusive in [false, true] {
             let text = annotate(dump, inclusive)?;
             let kind = if inclusive { "inclusive" } else { "self" };
-            std::fs::write(out.join(format!("{name}-{kind}.txt")), &text)?;
+            std::fs::write(out.join(format!("{file}-{kind}.txt")), &text)?;
             summary.push_str(&summarise(name, kind, &text, per));
         }
     }
@@ -96,7 +114,7 @@ pub async fn profile(
 }
 
 async fn invoke(function: &LambdaFunction, op: &Op) -> Result<()> {
-    let invocation = function.invoke(op.event, TIMEOUT).await?;
+    let invocation = function.invoke(op.event(), TIMEOUT).await?;
     if invocation.status_code() != Some(200) {
         return Err(format!("{}: the function answered {}", op.name, invocation.response).into());
     }

@@ -22,24 +22,56 @@ use crate::{REGION, Result};
 pub struct Op {
     pub name: &'static str,
     pub event: &'static str,
+    /// Each invocation from a client address of its own: a new visitor every time.
+    pub new_visitor: bool,
 }
 
+/// The client address of the events.
+const EVENT_SOURCE_IP: &str = "\"sourceIp\": \"198.51.100.23\"";
+
+impl Op {
+    /// The event to send: with a fresh client address when [`new_visitor`](Self::new_visitor).
+    pub fn event(&self) -> String {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        if !self.new_visitor {
+            return self.event.to_owned();
+        }
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let [_, a, b, c] = n.to_be_bytes();
+        self.event.replace(
+            EVENT_SOURCE_IP,
+            &format!("\"sourceIp\": \"10.{a}.{b}.{c}\""),
+        )
+    }
+}
+
+/// The same visitor every time: after the first, repeat views.
 pub const V1_POST: Op = Op {
     name: "v1 POST /count",
     event: include_str!("../../service/tests/data/apigw-post-count-on-stage-with-origin.json"),
+    new_visitor: false,
 };
 pub const V2_POST: Op = Op {
     name: "v2 POST /counters/home",
     event: include_str!("../events/apigw-post-counter-home.json"),
+    new_visitor: false,
+};
+pub const V2_POST_NEW_VISITOR: Op = Op {
+    name: "v2 POST /counters/home, a new visitor each time",
+    event: V2_POST.event,
+    new_visitor: true,
 };
 pub const V2_GET: Op = Op {
     name: "v2 GET /counters/home",
     event: include_str!("../events/apigw-get-counter-home.json"),
+    new_visitor: false,
 };
 /// The Python function counts whatever it is sent; it gets v1's event.
 pub const PYTHON_POST: Op = Op {
     name: "POST (boto3 update_item ADD)",
     event: V1_POST.event,
+    new_visitor: false,
 };
 
 /// The events' `Origin`, which the Rust function must allow to count.
@@ -68,7 +100,7 @@ impl Contender {
             label: "this service (Rust)",
             command: FunctionCommand::new(binary),
             env: vec![("ALLOWED_ORIGINS".to_owned(), EVENT_ORIGIN.to_owned())],
-            ops: vec![V1_POST, V2_POST, V2_GET],
+            ops: vec![V1_POST, V2_POST, V2_POST_NEW_VISITOR, V2_GET],
             cold_starts,
         }
     }
@@ -323,7 +355,7 @@ async fn ready(function: &LambdaFunction) -> Result<Duration> {
 
 /// Invokes, expects a 200, waits until the function is back in `/next`; the duration.
 async fn invoke(function: &LambdaFunction, op: &Op) -> Result<Duration> {
-    let invocation = function.invoke(op.event, INVOCATION_TIMEOUT).await?;
+    let invocation = function.invoke(op.event(), INVOCATION_TIMEOUT).await?;
     if invocation.status_code() != Some(200) {
         return Err(format!(
             "{}: expected 200, the function answered: {}; its log:\n{}",
