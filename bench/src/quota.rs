@@ -91,6 +91,10 @@ pub struct Contender {
     pub env: Vec<(String, String)>,
     pub ops: Vec<Op>,
     pub cold_starts: usize,
+    /// Also measure init with `SSL_CERT_FILE` naming the system's bundle of trusted
+    /// roots, so that only that file is read (as on AL2023, whose certificate
+    /// directory does not hold each root again as a file of its own).
+    pub bundle_only: bool,
 }
 
 impl Contender {
@@ -102,6 +106,7 @@ impl Contender {
             env: vec![("ALLOWED_ORIGINS".to_owned(), EVENT_ORIGIN.to_owned())],
             ops: vec![V1_POST, V2_POST, V2_POST_NEW_VISITOR, V2_GET],
             cold_starts,
+            bundle_only: true,
         }
     }
 
@@ -126,6 +131,7 @@ impl Contender {
             ],
             ops: vec![PYTHON_POST],
             cold_starts,
+            bundle_only: false,
         }
     }
 
@@ -169,7 +175,19 @@ pub struct ContenderFigures {
     /// `VmHWM` at the end of each cold start.
     pub peak_rss_kib: Vec<u64>,
     pub ops: Vec<OpFigures>,
+    /// The bundle named in `SSL_CERT_FILE`, and init with only it read.
+    pub bundle_file: Option<String>,
+    pub init_cpu_bundle_only: Option<Latency>,
 }
+
+/// Where Linux distributions keep the bundle of trusted roots (as openssl-probe looks).
+const BUNDLE_FILES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
 
 impl ContenderFigures {
     pub fn op(&self, name: &str) -> Option<&OpFigures> {
@@ -280,6 +298,22 @@ async fn cold_starts(
         }
         peak_rss_kib.push(function.peak_rss_kib().ok_or("cannot read VmHWM")?);
     }
+    let bundle_file = BUNDLE_FILES
+        .iter()
+        .find(|path| std::path::Path::new(path).is_file())
+        .filter(|_| contender.bundle_only);
+    let mut init_cpu_bundle_only = Vec::new();
+    if let Some(bundle) = bundle_file {
+        let mut env = env.clone();
+        env.push(("SSL_CERT_FILE".to_owned(), (*bundle).to_owned()));
+        for _ in 0..contender.cold_starts {
+            let function =
+                LambdaFunction::start_command(&contender.command, REGION, &env, Some(quota))
+                    .await?;
+            ready(&function).await?;
+            init_cpu_bundle_only.push(cpu_time(&function)?);
+        }
+    }
     Ok(ContenderFigures {
         label: contender.label,
         cold_starts: contender.cold_starts,
@@ -288,6 +322,8 @@ async fn cold_starts(
         first_invocation: Latency::of(first),
         init_calls: None,
         first_calls: None,
+        bundle_file: bundle_file.map(|file| (*file).to_owned()),
+        init_cpu_bundle_only: Latency::of(init_cpu_bundle_only),
         peak_rss_kib,
         ops: contender
             .ops

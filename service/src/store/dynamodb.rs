@@ -101,6 +101,7 @@ use aws_config::environment::{
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
@@ -364,6 +365,10 @@ impl DynamoDbStore {
     ) -> Result<Self, ConnectError> {
         let sdk = loader
             .http_client(http_client())
+            // Stalled-stream protection fails a body that moves no bytes for 5 s; every
+            // call here is over, answered or not, within OPERATION_TIMEOUT (3 s), so it
+            // could never act, and its interceptors and body wrappers cost every call.
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
