@@ -154,6 +154,9 @@ pub struct OpFigures {
     pub cpu_per_invocation: Option<Latency>,
     /// Event handed over to answer received, under the quota, every warm invocation.
     pub wall: Option<Latency>,
+    /// The mean of those: back to back, the quota holds the function back for part of
+    /// each period, and the mean is the time per invocation under sustained load.
+    pub wall_mean_ms: Option<f64>,
     /// What one warm invocation asked of DynamoDB (through the proxy, without quota).
     pub calls: Option<Calls>,
 }
@@ -332,6 +335,9 @@ async fn cold_starts(
             .map(|(op, (cpu, wall))| OpFigures {
                 name: op.name,
                 cpu_per_invocation: Latency::of(cpu),
+                wall_mean_ms: (!wall.is_empty()).then(|| {
+                    wall.iter().sum::<Duration>().as_secs_f64() * 1000.0 / wall.len() as f64
+                }),
                 wall: Latency::of(wall),
                 calls: None,
             })

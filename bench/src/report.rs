@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::Plan;
 use crate::lambda::Measured;
 use crate::local::{LocalRun, Store};
-use crate::quota::{QuotaFigures, V1_POST, V2_GET, V2_POST};
+use crate::quota::{QuotaFigures, V1_POST, V2_GET, V2_POST, V2_POST_NEW_VISITOR};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -321,7 +321,8 @@ impl Report {
              A cgroup v1 `cpu` group with `cpu.cfs_quota_us` = {} per `cpu.cfs_period_us` = {} \
              ({} MB of 1,769 MB per vCPU), the function alone in it, under the same Runtime API \
              emulator and DynamoDB Local; {} warm invocations of each operation after each cold \
-             start, back to back. CPU time is `/proc/PID/task/*/schedstat`; what each operation \
+             start, back to back (v1's and v2's `POST`s from one visitor, so repeat views after \
+             the first, and v2's `POST` from a new visitor each time). CPU time is `/proc/PID/task/*/schedstat`; what each operation \
              asks of DynamoDB comes from a recording proxy in front of DynamoDB Local (one more \
              cold start, without the quota).\n",
             quota.quota_us, quota.period_us, quota.memory_mb, quota.warm_per_op
@@ -332,7 +333,12 @@ impl Report {
         let rust = quota.contender("this service");
         let python = quota.contender("Python");
         let mut columns: Vec<(String, Option<&crate::quota::OpFigures>)> = Vec::new();
-        for name in [V1_POST.name, V2_POST.name, V2_GET.name] {
+        for name in [
+            V1_POST.name,
+            V2_POST.name,
+            V2_POST_NEW_VISITOR.name,
+            V2_GET.name,
+        ] {
             columns.push((
                 format!("this service: {name}"),
                 rust.and_then(|r| r.op(name)),
@@ -353,7 +359,7 @@ impl Report {
         }
         md.push('\n');
         type Cell = fn(&crate::quota::OpFigures) -> String;
-        let rows: [(&str, Cell); 7] = [
+        let rows: [(&str, Cell); 8] = [
             ("CPU, ms (median of cold starts)", |op| {
                 ms(op.cpu_per_invocation, |l| l.p50_ms)
             }),
@@ -363,6 +369,13 @@ impl Report {
             ("wall under the quota, p99 ms", |op| {
                 ms(op.wall, |l| l.p99_ms)
             }),
+            (
+                "wall under the quota, mean ms (sustained, back to back)",
+                |op| {
+                    op.wall_mean_ms
+                        .map_or("-".to_owned(), |mean| format!("{mean:.3}"))
+                },
+            ),
             ("DynamoDB calls", |op| {
                 op.calls
                     .as_ref()
