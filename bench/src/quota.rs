@@ -159,6 +159,10 @@ pub struct OpFigures {
     pub wall_mean_ms: Option<f64>,
     /// What one warm invocation asked of DynamoDB (through the proxy, without quota).
     pub calls: Option<Calls>,
+    /// The share of that CPU time spent in the kernel (system calls: the loopback
+    /// HTTP of the Runtime API and of DynamoDB), from `/proc/PID/stat`'s ticks summed
+    /// over every cold start.
+    pub kernel_share: Option<f64>,
 }
 
 /// One function under the quota.
@@ -276,6 +280,7 @@ async fn cold_starts(
     let mut peak_rss_kib = Vec::new();
     let mut cpu: Vec<Vec<Duration>> = vec![Vec::new(); contender.ops.len()];
     let mut wall: Vec<Vec<Duration>> = vec![Vec::new(); contender.ops.len()];
+    let mut ticks: Vec<(u64, u64)> = vec![(0, 0); contender.ops.len()];
     for _ in 0..contender.cold_starts {
         let function =
             LambdaFunction::start_command(&contender.command, REGION, &env, Some(quota)).await?;
@@ -293,10 +298,14 @@ async fn cold_starts(
         }
         for (i, op) in contender.ops.iter().enumerate() {
             let before = cpu_time(&function)?;
+            let ticks_before = function.cpu_ticks().ok_or("cannot read /proc/PID/stat")?;
             for _ in 0..warm_per_op {
                 wall[i].push(invoke(&function, op).await?);
             }
             let used = cpu_time(&function)?.saturating_sub(before);
+            let ticks_after = function.cpu_ticks().ok_or("cannot read /proc/PID/stat")?;
+            ticks[i].0 += ticks_after.0.saturating_sub(ticks_before.0);
+            ticks[i].1 += ticks_after.1.saturating_sub(ticks_before.1);
             cpu[i].push(used / u32::try_from(warm_per_op.max(1))?);
         }
         peak_rss_kib.push(function.peak_rss_kib().ok_or("cannot read VmHWM")?);
@@ -331,8 +340,8 @@ async fn cold_starts(
         ops: contender
             .ops
             .iter()
-            .zip(cpu.into_iter().zip(wall))
-            .map(|(op, (cpu, wall))| OpFigures {
+            .zip(cpu.into_iter().zip(wall).zip(ticks))
+            .map(|(op, ((cpu, wall), (user, kernel)))| OpFigures {
                 name: op.name,
                 cpu_per_invocation: Latency::of(cpu),
                 wall_mean_ms: (!wall.is_empty()).then(|| {
@@ -340,6 +349,7 @@ async fn cold_starts(
                 }),
                 wall: Latency::of(wall),
                 calls: None,
+                kernel_share: (user + kernel > 0).then(|| kernel as f64 / (user + kernel) as f64),
             })
             .collect(),
     })

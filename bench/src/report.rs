@@ -359,9 +359,13 @@ impl Report {
         }
         md.push('\n');
         type Cell = fn(&crate::quota::OpFigures) -> String;
-        let rows: [(&str, Cell); 8] = [
+        let rows: [(&str, Cell); 9] = [
             ("CPU, ms (median of cold starts)", |op| {
                 ms(op.cpu_per_invocation, |l| l.p50_ms)
+            }),
+            ("of which in the kernel (ticks of /proc/PID/stat)", |op| {
+                op.kernel_share
+                    .map_or("-".to_owned(), |share| format!("{:.0}%", share * 100.0))
             }),
             ("wall under the quota, p50 ms", |op| {
                 ms(op.wall, |l| l.p50_ms)

@@ -382,6 +382,16 @@ impl LambdaFunction {
         crate::quota::process_cpu_time(self.pid)
     }
 
+    /// User and kernel CPU time so far, in clock ticks (`/proc/PID/stat`'s `utime` and
+    /// `stime`, 10 ms each: too coarse for one invocation, fine summed over many).
+    pub fn cpu_ticks(&self) -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // After the command's name in parentheses: state is field 3, utime 14, stime 15.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let mut fields = rest.split_whitespace().skip(11);
+        Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+    }
+
     /// Of the current resident set, KiB of anonymous memory (heap, stacks) and of
     /// mapped files (the binary's and libraries' pages that were touched).
     pub fn rss_anon_and_file_kib(&self) -> Option<(u64, u64)> {
