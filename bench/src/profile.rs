@@ -217,8 +217,9 @@ fn summarise(name: &str, kind: &str, listing: &str, per: usize) -> String {
             continue;
         }
         // The frames on the stack when the counts were dumped (main and below) show
-        // the whole total as their own: they are not where the time went.
-        if kind == "self" && total.is_some_and(|total| count >= total * 0.999) {
+        // the whole total, as their own too; recursive cycles (`name'2`) more than it.
+        // Neither says where the time went.
+        if total.is_some_and(|total| count >= total * 0.999) {
             continue;
         }
         // `(12.34%)  file:function [object]`
@@ -235,6 +236,12 @@ fn summarise(name: &str, kind: &str, listing: &str, per: usize) -> String {
             Some(at) => function[..at].to_owned(),
             None => function,
         };
+        if function
+            .rsplit_once('\'')
+            .is_some_and(|(_, depth)| depth.parse::<u32>().is_ok())
+        {
+            continue;
+        }
         md.push_str(&format!(
             "| {:.0} | {percent} | `{}` |\n",
             count / per,
