@@ -445,7 +445,7 @@ impl DynamoDbStore {
                 // Every SDK call is boxed: its future holds the SDK's whole orchestrator
                 // and is kilobytes large. Held inline, it would make each future around
                 // it (the store's, the app's, the runtime's) as large, copied whole each
-                // time one is moved: about 10% of a warm invocation's instructions.
+                // time one is moved: 5% of a warm invocation's instructions, measured.
                 match Box::pin(request.clone().send()).await {
                     Ok(output) => {
                         self.usage
@@ -1415,4 +1415,48 @@ impl DynamoDbStore {
 fn day_of(id: &str) -> Option<(CounterName, Day)> {
     let (name, date) = id.strip_prefix(DAY_PREFIX)?.rsplit_once('#')?;
     Some((CounterName::parse(name).ok()?, Day::parse(date)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{MARKED_LIMIT, Marked};
+    use crate::day::Day;
+    use crate::visitor::Marker;
+
+    fn marker(n: usize) -> Marker {
+        let mut bytes = [0; crate::visitor::MARKER_BYTES];
+        bytes[..8].copy_from_slice(&(n as u64).to_be_bytes());
+        Marker(bytes)
+    }
+
+    #[test]
+    fn the_marked_set_holds_one_day_and_forgets_it_at_the_next() {
+        let today = Day::parse("2026-12-04").unwrap();
+        let tomorrow = Day::parse("2026-12-05").unwrap();
+        let mut marked = Marked::default();
+        assert!(!marked.contains(today, &marker(1)));
+        marked.insert(today, marker(1));
+        assert!(marked.contains(today, &marker(1)));
+        assert!(!marked.contains(today, &marker(2)));
+        // The same visitor's marker of another day is another marker in the table.
+        assert!(!marked.contains(tomorrow, &marker(1)));
+        marked.insert(tomorrow, marker(2));
+        assert!(!marked.contains(today, &marker(1)));
+        assert!(marked.contains(tomorrow, &marker(2)));
+    }
+
+    #[test]
+    fn the_marked_set_stops_growing_at_its_limit() {
+        let today = Day::parse("2026-12-04").unwrap();
+        let mut marked = Marked::default();
+        for n in 0..MARKED_LIMIT + 10 {
+            marked.insert(today, marker(n));
+        }
+        assert_eq!(marked.markers.len(), MARKED_LIMIT);
+        assert!(marked.contains(today, &marker(0)));
+        // Past the limit, a visitor is asked of DynamoDB, as without the set.
+        assert!(!marked.contains(today, &marker(MARKED_LIMIT)));
+    }
 }
