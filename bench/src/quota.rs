@@ -259,9 +259,6 @@ pub async fn measure(
         usage(admin, &proxy, contender, &mut measured).await?;
         figures.push(measured);
     }
-    if contenders.iter().all(|c| !c.label.starts_with("Python")) {
-        notes.push("Python was not measured".to_owned());
-    }
     Ok(QuotaFigures {
         memory_mb: MEMORY_MB,
         quota_us,
