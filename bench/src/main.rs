@@ -8,6 +8,8 @@
 //! 3. the release binary in local mode, on DynamoDB and on the embedded store, loaded
 //!    with the e2e load generator at concurrency 1 and 32 ([`local`]);
 //! 4. the binary's and the deployment zip's sizes;
+//! 5. the 128 MB mode: the release binary and the classic Python/boto3 function side by
+//!    side, each alone in a cgroup with a 128 MB Lambda function's CPU share ([`quota`]);
 //!
 //! and the targets against what was measured, in one [`Report`](report::Report) that is
 //! written as Markdown and as JSON. `scripts/bench` builds the binary, starts DynamoDB
@@ -21,6 +23,9 @@
 mod floor;
 mod lambda;
 mod local;
+mod profile;
+mod proxy;
+mod quota;
 mod report;
 
 use std::path::PathBuf;
@@ -70,6 +75,24 @@ struct Args {
     /// The floor, Lambda mode and sizes only.
     #[arg(long)]
     lambda_only: bool,
+    /// The 128 MB mode (and sizes) only.
+    #[arg(long)]
+    quota_only: bool,
+    /// The Python interpreter (with boto3 and awslambdaric) of the comparison; without
+    /// it the 128 MB mode measures this service alone.
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
+    /// The directory of the Python function (`lambda_function.py`).
+    #[arg(long, value_name = "DIR", default_value = "bench/python")]
+    python_function: PathBuf,
+    /// Instead of the benchmark: count the binary's instructions under callgrind (init,
+    /// and warm v2 POSTs) and write the profile to OUT/profile. Give it the `profiling`
+    /// build (the release build with symbols).
+    #[arg(long)]
+    profile: bool,
+    /// Warm invocations the profile counts.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    profile_invocations: usize,
     /// Extra environment for the Lambda function, for experiments.
     #[arg(long, value_name = "NAME=VALUE", value_parser = name_value)]
     function_env: Vec<(String, String)>,
@@ -96,6 +119,11 @@ pub struct Plan {
     pub local_c1: u64,
     pub dynamodb_c32: u64,
     pub embedded_c32: u64,
+    /// Cold starts in the 128 MB mode: this service's, Python's (whose init takes
+    /// seconds at that share), and warm invocations of each operation after each.
+    pub quota_cold_starts: usize,
+    pub quota_cold_starts_python: usize,
+    pub quota_warm_per_op: usize,
 }
 
 impl Plan {
@@ -106,6 +134,9 @@ impl Plan {
         local_c1: 1000,
         dynamodb_c32: 8000,
         embedded_c32: 20_000,
+        quota_cold_starts: 10,
+        quota_cold_starts_python: 4,
+        quota_warm_per_op: 40,
     };
 
     fn quick() -> Self {
@@ -117,6 +148,9 @@ impl Plan {
             local_c1: full.local_c1 / 10,
             dynamodb_c32: full.dynamodb_c32 / 10,
             embedded_c32: full.embedded_c32 / 10,
+            quota_cold_starts: 2,
+            quota_cold_starts_python: 1,
+            quota_warm_per_op: full.quota_warm_per_op / 8,
         }
     }
 
@@ -161,6 +195,17 @@ async fn run(args: Args) -> Result<()> {
         Plan::FULL
     };
 
+    if args.profile {
+        return profile::profile(
+            &admin,
+            &binary,
+            &endpoint,
+            &args.out.join("profile"),
+            args.profile_invocations,
+        )
+        .await;
+    }
+
     let floor = floor::FloorWorker::start()?;
     say("warming up DynamoDB Local's JVM");
     let warm_table = testkit::dynamodb::fresh_table(&admin, "bench").await?;
@@ -170,15 +215,18 @@ async fn run(args: Args) -> Result<()> {
         floor.call(FloorCall::GetItem, &warm_store).await?;
     }
 
-    say("1-2/4 Lambda mode under the runtime emulator, and the floor");
-    let measured =
-        lambda::measure(&admin, &floor, &binary, &endpoint, &args.function_env, plan).await?;
+    let measured = if args.quota_only {
+        None
+    } else {
+        say("1-2/5 Lambda mode under the runtime emulator, and the floor");
+        Some(lambda::measure(&admin, &floor, &binary, &endpoint, &args.function_env, plan).await?)
+    };
 
     let mut local = Vec::new();
-    if args.lambda_only {
-        say("skipping local mode (--lambda-only)");
+    if args.lambda_only || args.quota_only {
+        say("skipping local mode");
     } else {
-        say("3/4 local mode: DynamoDB and the embedded store");
+        say("3/5 local mode: DynamoDB and the embedded store");
         for store in [Store::DynamoDb, Store::Embedded] {
             for concurrency in [1, 32] {
                 for mix in [Mix::GET_ONLY, Mix::POST_ONLY] {
@@ -207,7 +255,30 @@ async fn run(args: Args) -> Result<()> {
         }
     }
 
-    say("4/4 sizes");
+    say("4/5 the 128 MB mode: each function alone on a 128 MB Lambda's CPU share");
+    let mut contenders = vec![quota::Contender::rust(
+        binary.clone(),
+        plan.quota_cold_starts,
+    )];
+    let mut notes = Vec::new();
+    match &args.python {
+        Some(python) => contenders.push(quota::Contender::python(
+            std::path::absolute(python)?,
+            std::path::absolute(&args.python_function)?,
+            plan.quota_cold_starts_python,
+        )),
+        None => notes.push("no --python given: the Python comparison was not run".to_owned()),
+    }
+    let quota = quota::measure(
+        &admin,
+        &endpoint,
+        &contenders,
+        plan.quota_warm_per_op,
+        notes,
+    )
+    .await?;
+
+    say("5/5 sizes");
     let zip = match &args.zip {
         Some(path) => Some(Zip {
             label: args.zip_label.clone(),
@@ -227,6 +298,7 @@ async fn run(args: Args) -> Result<()> {
         plan,
         measured,
         local,
+        Some(quota),
         sizes,
     );
     let markdown = report.markdown();

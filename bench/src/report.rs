@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::Plan;
 use crate::lambda::Measured;
 use crate::local::{LocalRun, Store};
+use crate::quota::{QuotaFigures, V1_POST, V2_GET, V2_POST, V2_POST_NEW_VISITOR};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -16,9 +17,12 @@ pub struct Report {
     /// The binary measured.
     pub binary: String,
     pub plan: Plan,
-    pub floor: Floor,
-    pub lambda: LambdaFigures,
+    /// The first two are not measured with `--quota-only`.
+    pub floor: Option<Floor>,
+    pub lambda: Option<LambdaFigures>,
     pub local: Vec<LocalRun>,
+    /// The 128 MB mode.
+    pub quota: Option<QuotaFigures>,
     pub sizes: Sizes,
     /// The targets against what was measured.
     pub targets: Vec<Target>,
@@ -103,17 +107,23 @@ impl Report {
         machine: Machine,
         binary: String,
         plan: Plan,
-        measured: Measured,
+        measured: Option<Measured>,
         local: Vec<LocalRun>,
+        quota: Option<QuotaFigures>,
         sizes: Sizes,
     ) -> Self {
+        let (floor, lambda) = match measured {
+            Some(measured) => (Some(measured.floor), Some(measured.lambda)),
+            None => (None, None),
+        };
         let mut report = Self {
             machine,
             binary,
             plan,
-            floor: measured.floor,
-            lambda: measured.lambda,
+            floor,
+            lambda,
             local,
+            quota,
             sizes,
             targets: Vec::new(),
         };
@@ -128,40 +138,9 @@ impl Report {
     }
 
     fn judge(&self) -> Vec<Target> {
-        let mut targets = Vec::new();
-        let lambda = &self.lambda;
-        if let Some(init) = lambda.init {
-            targets.push(Target {
-                figure: "Lambda init, process start to first /next (median of cold starts)",
-                target: "<= 15 ms",
-                measured: format!("{:.2} ms", init.p50_ms),
-                met: Some(init.p50_ms <= 15.0),
-            });
-        }
-        if let (Some(first), Some(warm)) = (lambda.first_post, lambda.warm_post) {
-            let ratio = first.p50_ms / warm.p50_ms;
-            targets.push(Target {
-                figure: "first invocation / warm invocation (POST, p50)",
-                target: "<= 2x",
-                measured: format!("{ratio:.2}x ({:.2} / {:.2} ms)", first.p50_ms, warm.p50_ms),
-                met: Some(ratio <= 2.0),
-            });
-        }
-        for (figure, warm, floor) in [
-            (
-                "warm Lambda GET p50 / SDK GetItem p50",
-                lambda.warm_get,
-                self.floor.get_item,
-            ),
-            (
-                "warm Lambda POST p50 / SDK UpdateItem p50",
-                lambda.warm_post,
-                self.floor.update_item,
-            ),
-        ] {
-            if let (Some(warm), Some(floor)) = (warm, floor) {
-                targets.push(ratio_target(figure, warm.p50_ms, floor.p50_ms));
-            }
+        let mut targets = self.judge_quota();
+        if let (Some(lambda), Some(floor)) = (&self.lambda, &self.floor) {
+            Self::judge_lambda(lambda, floor, &mut targets);
         }
         for (figure, post) in [
             (
@@ -178,7 +157,11 @@ impl Report {
                 targets.push(ratio_target(figure, latency.p50_ms, floor.p50_ms));
             }
         }
-        if let Some(peak) = lambda.peak_rss_kib.iter().copied().max() {
+        if let Some(peak) = self
+            .lambda
+            .as_ref()
+            .and_then(|lambda| lambda.peak_rss_kib.iter().copied().max())
+        {
             targets.push(Target {
                 figure: "peak RSS in Lambda mode (VmHWM, worst cold start)",
                 target: "<= 10 MB",
@@ -219,6 +202,259 @@ impl Report {
         targets
     }
 
+    fn judge_lambda(lambda: &LambdaFigures, floor: &Floor, targets: &mut Vec<Target>) {
+        if let Some(init) = lambda.init {
+            targets.push(Target {
+                figure: "Lambda init, process start to first /next (median of cold starts)",
+                target: "<= 15 ms",
+                measured: format!("{:.2} ms", init.p50_ms),
+                met: Some(init.p50_ms <= 15.0),
+            });
+        }
+        if let (Some(first), Some(warm)) = (lambda.first_post, lambda.warm_post) {
+            let ratio = first.p50_ms / warm.p50_ms;
+            targets.push(Target {
+                figure: "first invocation / warm invocation (POST, p50)",
+                target: "<= 2x",
+                measured: format!("{ratio:.2}x ({:.2} / {:.2} ms)", first.p50_ms, warm.p50_ms),
+                met: Some(ratio <= 2.0),
+            });
+        }
+        for (figure, warm, floor) in [
+            (
+                "warm Lambda GET p50 / SDK GetItem p50",
+                lambda.warm_get,
+                floor.get_item,
+            ),
+            (
+                "warm Lambda POST p50 / SDK UpdateItem p50",
+                lambda.warm_post,
+                floor.update_item,
+            ),
+        ] {
+            if let (Some(warm), Some(floor)) = (warm, floor) {
+                targets.push(ratio_target(figure, warm.p50_ms, floor.p50_ms));
+            }
+        }
+    }
+
+    /// The targets of the 128 MB mode, all at v2's `POST` of a named counter.
+    fn judge_quota(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
+        let Some(quota) = &self.quota else {
+            return targets;
+        };
+        let Some(rust) = quota.contender("this service") else {
+            return targets;
+        };
+        let python = quota.contender("Python");
+        let python_op = python.and_then(|p| p.ops.first());
+        let times = |ours: f64, theirs: Option<f64>| match theirs {
+            Some(theirs) => format!(", {:.1}x less than Python's {theirs:.3} ms", theirs / ours),
+            None => String::new(),
+        };
+        if let Some(cpu) = rust.op(V2_POST.name).and_then(|op| op.cpu_per_invocation) {
+            let theirs = python_op
+                .and_then(|op| op.cpu_per_invocation)
+                .map(|l| l.p50_ms);
+            targets.push(Target {
+                figure: "CPU per warm invocation, v2 POST (median of cold starts)",
+                target: "<= 0.25 ms and >= 8x less than Python",
+                measured: format!("{:.3} ms{}", cpu.p50_ms, times(cpu.p50_ms, theirs)),
+                met: Some(cpu.p50_ms <= 0.25 && theirs.is_none_or(|t| t >= 8.0 * cpu.p50_ms)),
+            });
+        }
+        if let Some(init) = rust.init_cpu {
+            let theirs = python.and_then(|p| p.init_cpu).map(|l| l.p50_ms);
+            targets.push(Target {
+                figure: "init CPU, spawn to first /next (median of cold starts)",
+                target: "<= 4 ms and >= 40x less than Python",
+                measured: format!(
+                    "{:.3} ms{}{}",
+                    init.p50_ms,
+                    times(init.p50_ms, theirs),
+                    rust.init_cpu_bundle_only
+                        .map_or(String::new(), |bundle| format!(
+                            "; {:.3} ms with only the bundle of roots read (SSL_CERT_FILE)",
+                            bundle.p50_ms
+                        ))
+                ),
+                met: Some(init.p50_ms <= 4.0 && theirs.is_none_or(|t| t >= 40.0 * init.p50_ms)),
+            });
+        }
+        if let (Some(ours), Some(theirs)) = (
+            rust.op(V2_POST.name).and_then(|op| op.wall),
+            python_op.and_then(|op| op.wall),
+        ) {
+            targets.push(Target {
+                figure: "wall p50 under the 128 MB quota, v2 POST",
+                target: "<= half of Python's",
+                measured: format!(
+                    "{:.2} ms against Python's {:.2} ms ({:.2}x)",
+                    ours.p50_ms,
+                    theirs.p50_ms,
+                    ours.p50_ms / theirs.p50_ms
+                ),
+                met: Some(ours.p50_ms <= theirs.p50_ms / 2.0),
+            });
+        }
+        if let Some(peak) = rust.peak_rss_kib() {
+            targets.push(Target {
+                figure: "peak RSS under the 128 MB quota (VmHWM, worst cold start)",
+                target: "<= 10 MB",
+                measured: format!("{:.1} MB ({peak} KiB)", kib_to_mb(peak)),
+                met: Some(kib_to_mb(peak) <= 10.0),
+            });
+        }
+        targets
+    }
+
+    /// The 128 MB mode, side by side with Python's.
+    fn quota_markdown(&self) -> String {
+        let mut md = String::new();
+        let Some(quota) = &self.quota else {
+            return md;
+        };
+        let _ = writeln!(
+            md,
+            "\n## The 128 MB mode: each function alone on a 128 MB Lambda's CPU share\n\n\
+             A cgroup v1 `cpu` group with `cpu.cfs_quota_us` = {} per `cpu.cfs_period_us` = {} \
+             ({} MB of 1,769 MB per vCPU), the function alone in it, under the same Runtime API \
+             emulator and DynamoDB Local; {} warm invocations of each operation after each cold \
+             start, back to back (v1's and v2's `POST`s from one visitor, so repeat views after \
+             the first, and v2's `POST` from a new visitor each time). CPU time is `/proc/PID/task/*/schedstat`; what each operation \
+             asks of DynamoDB comes from a recording proxy in front of DynamoDB Local (one more \
+             cold start, without the quota).\n",
+            quota.quota_us, quota.period_us, quota.memory_mb, quota.warm_per_op
+        );
+        for note in &quota.notes {
+            let _ = writeln!(md, "Note: {note}.\n");
+        }
+        let rust = quota.contender("this service");
+        let python = quota.contender("Python");
+        let mut columns: Vec<(String, Option<&crate::quota::OpFigures>)> = Vec::new();
+        for name in [
+            V1_POST.name,
+            V2_POST.name,
+            V2_POST_NEW_VISITOR.name,
+            V2_GET.name,
+        ] {
+            columns.push((
+                format!("this service: {name}"),
+                rust.and_then(|r| r.op(name)),
+            ));
+        }
+        if let Some(python) = python {
+            for op in &python.ops {
+                columns.push((format!("Python + boto3: {}", op.name), Some(op)));
+            }
+        }
+        let _ = write!(md, "| per warm invocation |");
+        for (name, _) in &columns {
+            let _ = write!(md, " {name} |");
+        }
+        let _ = write!(md, "\n| --- |");
+        for _ in &columns {
+            let _ = write!(md, " ---: |");
+        }
+        md.push('\n');
+        type Cell = fn(&crate::quota::OpFigures) -> String;
+        let rows: [(&str, Cell); 9] = [
+            ("CPU, ms (median of cold starts)", |op| {
+                ms(op.cpu_per_invocation, |l| l.p50_ms)
+            }),
+            ("of which in the kernel (ticks of /proc/PID/stat)", |op| {
+                op.kernel_share
+                    .map_or("-".to_owned(), |share| format!("{:.0}%", share * 100.0))
+            }),
+            ("wall under the quota, p50 ms", |op| {
+                ms(op.wall, |l| l.p50_ms)
+            }),
+            ("wall under the quota, p99 ms", |op| {
+                ms(op.wall, |l| l.p99_ms)
+            }),
+            (
+                "wall under the quota, mean ms (sustained, back to back)",
+                |op| {
+                    op.wall_mean_ms
+                        .map_or("-".to_owned(), |mean| format!("{mean:.3}"))
+                },
+            ),
+            ("DynamoDB calls", |op| {
+                op.calls
+                    .as_ref()
+                    .map_or("-".to_owned(), crate::proxy::Calls::operations_text)
+            }),
+            ("DynamoDB round trips in sequence", |op| {
+                op.calls
+                    .as_ref()
+                    .map_or("-".to_owned(), |c| c.round_trips.to_string())
+            }),
+            ("write units (as DynamoDB reported them)", |op| {
+                units(op.calls.as_ref().and_then(|c| c.write_units))
+            }),
+            ("read units", |op| {
+                units(op.calls.as_ref().and_then(|c| c.read_units))
+            }),
+        ];
+        for (label, cell) in rows {
+            let _ = write!(md, "| {label} |");
+            for (_, op) in &columns {
+                let _ = write!(md, " {} |", op.map_or("-".to_owned(), cell));
+            }
+            md.push('\n');
+        }
+        let _ = writeln!(
+            md,
+            "\n| per cold start | this service | Python + boto3 |\n| --- | ---: | ---: |"
+        );
+        type Whole = fn(&crate::quota::ContenderFigures) -> String;
+        let whole: [(&str, Whole); 8] = [
+            ("cold starts", |c| c.cold_starts.to_string()),
+            ("init CPU, spawn to first `/next`, ms (median)", |c| {
+                ms(c.init_cpu, |l| l.p50_ms)
+            }),
+            (
+                "init CPU with only the bundle of roots read (`SSL_CERT_FILE`, as on AL2023), ms (median)",
+                |c| ms(c.init_cpu_bundle_only, |l| l.p50_ms),
+            ),
+            ("init wall under the quota, ms (median)", |c| {
+                ms(c.init_wall, |l| l.p50_ms)
+            }),
+            ("first invocation under the quota, ms (median)", |c| {
+                ms(c.first_invocation, |l| l.p50_ms)
+            }),
+            ("DynamoDB calls during init", |c| {
+                c.init_calls.as_ref().map_or("-".to_owned(), |calls| {
+                    none_if_empty(calls.operations_text())
+                })
+            }),
+            ("DynamoDB calls of the first invocation", |c| {
+                c.first_calls.as_ref().map_or("-".to_owned(), |calls| {
+                    none_if_empty(calls.operations_text())
+                })
+            }),
+            ("peak RSS (VmHWM, worst cold start), MB", |c| {
+                c.peak_rss_kib()
+                    .map_or("-".to_owned(), |kib| format!("{:.1}", kib_to_mb(kib)))
+            }),
+        ];
+        for (label, cell) in whole {
+            let _ = writeln!(
+                md,
+                "| {label} | {} | {} |",
+                rust.map_or("-".to_owned(), cell),
+                python.map_or("not run".to_owned(), cell)
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nboto3 does not ask DynamoDB for `ReturnConsumedCapacity`, so its write units are \
+             not reported: one `UpdateItem` of an item under 1 KB is 1 write unit."
+        );
+        md
+    }
+
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         let m = &self.machine;
@@ -252,81 +488,83 @@ impl Report {
             );
         }
 
-        let _ = writeln!(
-            md,
-            "\n## 1. The floor: the store alone, one call at a time on a single-threaded runtime, \
-             interleaved with the warm Lambda invocations on the same table\n"
-        );
-        let _ = writeln!(md, "| call | samples | p50 ms | p90 ms | p99 ms |");
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: |");
-        for (name, latency) in [
-            ("GetItem (consistent)", self.floor.get_item),
-            ("UpdateItem (ADD, UPDATED_NEW)", self.floor.update_item),
-        ] {
-            if let Some(l) = latency {
-                let _ = writeln!(
-                    md,
-                    "| {name} | {} | {:.3} | {:.3} | {:.3} |",
-                    l.samples, l.p50_ms, l.p90_ms, l.p99_ms
-                );
+        md.push_str(&self.quota_markdown());
+        if let (Some(floor), Some(l)) = (&self.floor, &self.lambda) {
+            let _ = writeln!(
+                md,
+                "\n## 1. The floor: the store alone, one call at a time on a single-threaded runtime, \
+                 interleaved with the warm Lambda invocations on the same table\n"
+            );
+            let _ = writeln!(md, "| call | samples | p50 ms | p90 ms | p99 ms |");
+            let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: |");
+            for (name, latency) in [
+                ("GetItem (consistent)", floor.get_item),
+                ("UpdateItem (ADD, UPDATED_NEW)", floor.update_item),
+            ] {
+                if let Some(l) = latency {
+                    let _ = writeln!(
+                        md,
+                        "| {name} | {} | {:.3} | {:.3} | {:.3} |",
+                        l.samples, l.p50_ms, l.p90_ms, l.p99_ms
+                    );
+                }
             }
-        }
 
-        let l = &self.lambda;
-        let _ = writeln!(md, "\n## 2. Lambda mode, under the runtime emulator\n");
-        let _ = writeln!(md, "| figure | p50 | p99 | min | max | samples |");
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: |");
-        for (name, latency) in [
-            (
-                "init: process start to first `/next` (incl. DynamoDB warm-up), ms",
-                l.init,
-            ),
-            ("first invocation (POST), ms", l.first_post),
-            ("warm GET, ms", l.warm_get),
-            ("warm POST, ms", l.warm_post),
-            (
-                "warm 404 (no storage call: the Lambda path's own cost), ms",
-                l.warm_not_found,
-            ),
-            ("CPU time of the process during init, ms", l.init_cpu),
-            (
-                "init with only the certificate bundle file read (SSL_CERT_FILE, as on AL2023), ms",
-                l.init_bundle_only,
-            ),
-            ("CPU time during that init, ms", l.init_cpu_bundle_only),
-            (
-                "CPU time per warm invocation (mean of each cold start's GET/POST loop), ms",
-                l.warm_cpu_per_invocation,
-            ),
-        ] {
-            if let Some(s) = latency {
-                let _ = writeln!(
-                    md,
-                    "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
-                    s.p50_ms, s.p99_ms, s.min_ms, s.max_ms, s.samples
-                );
+            let _ = writeln!(md, "\n## 2. Lambda mode, under the runtime emulator\n");
+            let _ = writeln!(md, "| figure | p50 | p99 | min | max | samples |");
+            let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: |");
+            for (name, latency) in [
+                (
+                    "init: process start to first `/next` (incl. DynamoDB warm-up), ms",
+                    l.init,
+                ),
+                ("first invocation (POST), ms", l.first_post),
+                ("warm GET, ms", l.warm_get),
+                ("warm POST, ms", l.warm_post),
+                (
+                    "warm 404 (no storage call: the Lambda path's own cost), ms",
+                    l.warm_not_found,
+                ),
+                ("CPU time of the process during init, ms", l.init_cpu),
+                (
+                    "init with only the certificate bundle file read (SSL_CERT_FILE, as on AL2023), ms",
+                    l.init_bundle_only,
+                ),
+                ("CPU time during that init, ms", l.init_cpu_bundle_only),
+                (
+                    "CPU time per warm invocation (mean of each cold start's GET/POST loop), ms",
+                    l.warm_cpu_per_invocation,
+                ),
+            ] {
+                if let Some(s) = latency {
+                    let _ = writeln!(
+                        md,
+                        "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+                        s.p50_ms, s.p99_ms, s.min_ms, s.max_ms, s.samples
+                    );
+                }
             }
+            let rss = |pick: fn(&(u64, u64)) -> u64| {
+                kib_to_mb(l.rss_anon_file_kib.iter().map(pick).max().unwrap_or(0))
+            };
+            let _ = writeln!(
+                md,
+                "\nPeak RSS (VmHWM after {} invocations): {:.1} MB worst, {:.1} MB best of {} cold starts; \
+                 at the end, {:.1} MB anonymous (heap, stacks) + {:.1} MB file-backed (code and data \
+                 pages of the binary and libc). \
+                 Log output: {:.0} bytes per invocation. \
+                 The count moved by {} for {} POSTs answered.",
+                l.invocations_per_start,
+                kib_to_mb(l.peak_rss_kib.iter().copied().max().unwrap_or(0)),
+                kib_to_mb(l.peak_rss_kib.iter().copied().min().unwrap_or(0)),
+                l.peak_rss_kib.len(),
+                rss(|(anon, _)| *anon),
+                rss(|(_, file)| *file),
+                l.log_bytes_per_invocation,
+                l.count_moved,
+                l.posts_answered
+            );
         }
-        let rss = |pick: fn(&(u64, u64)) -> u64| {
-            kib_to_mb(l.rss_anon_file_kib.iter().map(pick).max().unwrap_or(0))
-        };
-        let _ = writeln!(
-            md,
-            "\nPeak RSS (VmHWM after {} invocations): {:.1} MB worst, {:.1} MB best of {} cold starts; \
-             at the end, {:.1} MB anonymous (heap, stacks) + {:.1} MB file-backed (code and data \
-             pages of the binary and libc). \
-             Log output: {:.0} bytes per invocation. \
-             The count moved by {} for {} POSTs answered.",
-            l.invocations_per_start,
-            kib_to_mb(l.peak_rss_kib.iter().copied().max().unwrap_or(0)),
-            kib_to_mb(l.peak_rss_kib.iter().copied().min().unwrap_or(0)),
-            l.peak_rss_kib.len(),
-            rss(|(anon, _)| *anon),
-            rss(|(_, file)| *file),
-            l.log_bytes_per_invocation,
-            l.count_moved,
-            l.posts_answered
-        );
 
         let _ = writeln!(
             md,
@@ -375,6 +613,22 @@ impl Report {
             let _ = writeln!(md, "| {} | {} |", zip.label, mb(zip.bytes));
         }
         md
+    }
+}
+
+fn ms(latency: Option<Latency>, pick: fn(&Latency) -> f64) -> String {
+    latency.map_or("-".to_owned(), |l| format!("{:.3}", pick(&l)))
+}
+
+fn units(units: Option<f64>) -> String {
+    units.map_or("not reported".to_owned(), |u| format!("{u}"))
+}
+
+fn none_if_empty(text: String) -> String {
+    if text.is_empty() {
+        "none".to_owned()
+    } else {
+        text
     }
 }
 
@@ -493,8 +747,9 @@ mod tests {
             machine,
             "bin".to_owned(),
             Plan::FULL,
-            measured,
+            Some(measured),
             Vec::new(),
+            None,
             sizes,
         )
     }

@@ -154,6 +154,37 @@ pub fn lambda_env(region: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// What to run as the function: the `visitor-counter` binary, or another runtime's
+/// command (the benchmark's Python function, a profiler wrapping the binary).
+#[derive(Debug, Clone)]
+pub struct FunctionCommand {
+    pub program: std::path::PathBuf,
+    pub args: Vec<OsString>,
+    /// The working directory; the emulator's own when `None`.
+    pub dir: Option<std::path::PathBuf>,
+}
+
+impl FunctionCommand {
+    /// `program` with no arguments.
+    pub fn new(program: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            program: program.into(),
+            args: Vec::new(),
+            dir: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+}
+
 impl LambdaFunction {
     /// Serves the Runtime API on a free loopback port and starts `binary` with
     /// [`lambda_env`] plus `env` (later entries win), and nothing else from this
@@ -162,6 +193,17 @@ impl LambdaFunction {
         binary: &Path,
         region: &str,
         env: &[(String, String)],
+    ) -> Result<Self, EmulatorError> {
+        Self::start_command(&FunctionCommand::new(binary), region, env, None).await
+    }
+
+    /// As [`start`](Self::start), for any command, and inside `quota` when given: the
+    /// process is in that CPU group from its first instruction.
+    pub async fn start_command(
+        function: &FunctionCommand,
+        region: &str,
+        env: &[(String, String)],
+        quota: Option<&crate::quota::CpuQuota>,
     ) -> Result<Self, EmulatorError> {
         let (events, queue) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -179,8 +221,9 @@ impl LambdaFunction {
             let _ = axum::serve(listener, router).await;
         });
 
-        let mut command = Command::new(binary);
+        let mut command = Command::new(&function.program);
         command
+            .args(&function.args)
             .env_clear()
             .envs(lambda_env(region))
             .envs(
@@ -191,8 +234,15 @@ impl LambdaFunction {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(dir) = &function.dir {
+            command.current_dir(dir);
+        }
         let spawned_at = Instant::now();
-        let mut child = match command.spawn() {
+        let spawned = match quota {
+            Some(quota) => quota.spawn(&mut command),
+            None => command.spawn(),
+        };
+        let mut child = match spawned {
             Ok(child) => child,
             Err(error) => {
                 server.abort();
@@ -325,12 +375,21 @@ impl LambdaFunction {
         proc_status_kib(self.pid, "VmRSS:")
     }
 
-    /// CPU time the process has used so far (`/proc/PID/schedstat`, nanoseconds on a
-    /// CPU, user and kernel), which does not count waiting.
+    /// CPU time the process has used so far, all its threads (the first field of each
+    /// `/proc/PID/task/*/schedstat`: nanoseconds on a CPU, user and kernel), which does
+    /// not count waiting. Threads that have already exited are not in it.
     pub fn cpu_time(&self) -> Option<Duration> {
-        let schedstat = std::fs::read_to_string(format!("/proc/{}/schedstat", self.pid)).ok()?;
-        let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
-        Some(Duration::from_nanos(nanos))
+        crate::quota::process_cpu_time(self.pid)
+    }
+
+    /// User and kernel CPU time so far, in clock ticks (`/proc/PID/stat`'s `utime` and
+    /// `stime`, 10 ms each: too coarse for one invocation, fine summed over many).
+    pub fn cpu_ticks(&self) -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // After the command's name in parentheses: state is field 3, utime 14, stime 15.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let mut fields = rest.split_whitespace().skip(11);
+        Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
     }
 
     /// Of the current resident set, KiB of anonymous memory (heap, stacks) and of

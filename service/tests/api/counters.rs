@@ -754,17 +754,31 @@ async fn each_operation_costs_what_the_docs_say() {
     assert_eq!(first.calls_of("GetItem"), 1, "{first:?}");
     assert_eq!(first.calls_of("UpdateItem"), 4, "{first:?}");
 
-    // Every later POST: the marker, then the counter and the day (2 in sequence), 3 WCU.
-    for (address, what) in [
-        ("192.0.2.2", "a new visitor"),
-        ("192.0.2.2", "a repeat view"),
+    // Every later POST: the marker, then the counter and the day (2 in sequence), 3 WCU;
+    // a repeat view whose marker this process wrote today skips the marker (1, 2 WCU).
+    // Either way the numbers are the ones a marker read from DynamoDB gives.
+    for (address, counter, what, calls, totals) in [
+        ("192.0.2.2", "home", "a new visitor", 3, (2, 2)),
+        ("192.0.2.2", "home", "a repeat view", 2, (3, 2)),
+        (
+            "192.0.2.2",
+            "about",
+            "the same visitor on another counter",
+            3,
+            (1, 1),
+        ),
+        ("192.0.2.2", "home", "a repeat view again", 2, (4, 2)),
     ] {
         let before = store.usage();
-        count_visit(&h.app, "home", address, "A").await;
+        assert_eq!(
+            count_visit(&h.app, counter, address, "A").await,
+            totals,
+            "{what}"
+        );
         let post = cost(before);
-        assert_eq!(post.calls_of("UpdateItem"), 3, "{what}: {post:?}");
-        assert_eq!(post.total_calls(), 3, "{what}: {post:?}");
-        assert_eq!(post.write_units, 3.0, "{what}: {post:?}");
+        assert_eq!(post.calls_of("UpdateItem"), calls, "{what}: {post:?}");
+        assert_eq!(post.total_calls(), calls, "{what}: {post:?}");
+        assert_eq!(post.write_units, calls as f64, "{what}: {post:?}");
         eprintln!("POST, {what}: {post:?}");
     }
     // A restarted process reads the day's salt once (it exists now), then as above.
@@ -781,6 +795,15 @@ async fn each_operation_costs_what_the_docs_say() {
     assert_eq!(restarted.calls_of("GetItem"), 1, "{restarted:?}");
     assert_eq!(restarted.calls_of("UpdateItem"), 3, "{restarted:?}");
     assert_eq!(restarted.write_units, 3.0, "{restarted:?}");
+    // A visitor the first process marked is not new to the second either; the second
+    // has not written that marker, so it asks DynamoDB.
+    let before = other_store.usage();
+    assert_eq!(
+        count_visit(&other.app, "home", "192.0.2.2", "A").await,
+        (6, 3)
+    );
+    let repeat = other_store.usage().since(&before);
+    assert_eq!(repeat.calls_of("UpdateItem"), 3, "{repeat:?}");
 
     let before = store.usage();
     h.counter("home").await;
