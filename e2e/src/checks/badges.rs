@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::expect::{
-    Numbers, expect_cache_control, expect_counter, expect_json, expect_media_type,
-    expect_no_script_policy, expect_no_store, expect_problem, expect_status, grouped, shown,
+    Numbers, expect_cache_control, expect_json, expect_media_type, expect_no_script_policy,
+    expect_no_store, expect_problem, expect_status, grouped, read_counter, shown,
 };
 use super::{Finding, counter_path, get};
 use crate::contract::Contract;
@@ -126,19 +126,6 @@ fn parse_grouped(text: &str) -> Option<u64> {
     let digits: String = text.chars().filter(|c| *c != ',').collect();
     let number: u64 = digits.parse().ok()?;
     (grouped(number) == text).then_some(number)
-}
-
-async fn read_counter(
-    finding: &mut Finding,
-    client: &Client,
-    contract: &Contract,
-    origin: &str,
-    counter: &str,
-) -> Result<Option<Numbers>, Error> {
-    Ok(finding
-        .send(client, get(counter_path(counter), origin))
-        .await?
-        .and_then(|answer| expect_counter(finding, &answer, contract, counter)))
 }
 
 /// The text of the SVG's first `<title>`, if it has one.

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::expect::{Numbers, expect_counter, expect_json, expect_name, expect_problem};
+use super::expect::{
+    Numbers, expect_counter, expect_json, expect_name, expect_problem, read_counter,
+};
 use super::{Finding, SITE, counter_path, days_path, get, post};
 use crate::contract::Contract;
 use crate::date::Date;
@@ -389,19 +391,6 @@ fn moved(before: &[Day], after: &[Day], posted_on: Today) -> Moved {
         moved.visitors += i128::from(day.numbers.visitors) - i128::from(was.visitors);
     }
     moved
-}
-
-async fn read_counter(
-    finding: &mut Finding,
-    client: &Client,
-    contract: &Contract,
-    origin: &str,
-    counter: &str,
-) -> Result<Option<Numbers>, Error> {
-    Ok(finding
-        .send(client, get(counter_path(counter), origin))
-        .await?
-        .and_then(|answer| expect_counter(finding, &answer, contract, counter)))
 }
 
 async fn read_days(

@@ -5,9 +5,10 @@ use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 
-use super::Finding;
+use super::{Finding, counter_path, get};
 use crate::contract::{Contract, Schema, count_in};
-use crate::http::{Answer, header_tokens};
+use crate::error::Error;
+use crate::http::{Answer, Client, header_tokens};
 
 pub(super) fn expect_status(finding: &mut Finding, answer: &Answer, expected: StatusCode) -> bool {
     if answer.status == expected {
@@ -205,6 +206,20 @@ pub(super) fn expect_counter(
         return None;
     }
     Numbers::of(&body)
+}
+
+/// `GET /counters/{counter}` from `origin`, checked as [`expect_counter`]: its numbers.
+pub(super) async fn read_counter(
+    finding: &mut Finding,
+    client: &Client,
+    contract: &Contract,
+    origin: &str,
+    counter: &str,
+) -> Result<Option<Numbers>, Error> {
+    Ok(finding
+        .send(client, get(counter_path(counter), origin))
+        .await?
+        .and_then(|answer| expect_counter(finding, &answer, contract, counter)))
 }
 
 /// The body's `name` member is `name`.
