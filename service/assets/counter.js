@@ -167,8 +167,21 @@
     }
     return fetch(url, options).then(
       function (response) {
+        if (response.ok) {
+          // The timer also covers the body: an answer cut off or stalled after its
+          // headers is given up and asked again, like one that never came.
+          return response.json().then(
+            function (body) {
+              clearTimeout(timer);
+              return body;
+            },
+            function () {
+              clearTimeout(timer);
+              return again(backoff);
+            }
+          );
+        }
         clearTimeout(timer);
-        if (response.ok) return response.json();
         if (response.status === 503 || response.status === 409) {
           return again(retryAfter(response, backoff));
         }

@@ -438,6 +438,8 @@ enum FirstPost {
     Drop,
     /// Holds it, neither passing it on nor answering.
     Stall,
+    /// Passes it on, then sends the answer's head and holds back its body.
+    StallBody,
 }
 
 /// A proxy in front of the binary that may spoil the first POST, and records every
@@ -552,6 +554,15 @@ async fn relay(
     server.read_to_end(&mut answer).await?;
     match fault {
         None | Some(FirstPost::Stall) => client.write_all(&answer).await,
+        Some(FirstPost::StallBody) => {
+            let head = answer
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(answer.len(), |at| at + 4);
+            client.write_all(&answer[..head]).await?;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        }
         Some(FirstPost::Drop) => Ok(()),
         Some(FirstPost::Answer503) => {
             // The real answer's CORS headers, so that the page may read the 503.
@@ -599,7 +610,7 @@ async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
     // Retry-After: 1 after a 503; the script's own first back-off (1 s) after a drop;
     // the attempt's 10 s and that back-off after a stall.
     let least = match fault {
-        FirstPost::Stall => Duration::from_millis(10_900),
+        FirstPost::Stall | FirstPost::StallBody => Duration::from_millis(10_900),
         _ => Duration::from_millis(900),
     };
     assert!(waited >= least, "{fault:?}: {waited:?}");
@@ -618,6 +629,11 @@ async fn a_first_post_whose_connection_drops_is_sent_again_with_its_key() {
 #[tokio::test]
 async fn a_first_post_that_hangs_is_given_up_after_10_s_and_sent_again_with_its_key() {
     a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Stall).await;
+}
+
+#[tokio::test]
+async fn a_first_answer_whose_body_hangs_is_given_up_after_10_s_and_asked_again() {
+    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::StallBody).await;
 }
 
 #[tokio::test]
