@@ -24,25 +24,37 @@ pub struct Op {
     pub event: &'static str,
     /// Each invocation from a client address of its own: a new visitor every time.
     pub new_visitor: bool,
+    /// Each invocation with an `Idempotency-Key` of its own, as the embed script sends.
+    pub keyed: bool,
 }
 
 /// The client address of the events.
 const EVENT_SOURCE_IP: &str = "\"sourceIp\": \"198.51.100.23\"";
 
 impl Op {
-    /// The event to send: with a fresh client address when [`new_visitor`](Self::new_visitor).
+    /// The event to send: with a fresh client address when [`new_visitor`](Self::new_visitor),
+    /// with a fresh `Idempotency-Key` when [`keyed`](Self::keyed).
     pub fn event(&self) -> String {
         use std::sync::atomic::{AtomicU32, Ordering};
         static NEXT: AtomicU32 = AtomicU32::new(1);
-        if !self.new_visitor {
-            return self.event.to_owned();
+        let mut event = self.event.to_owned();
+        if self.new_visitor {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let [_, a, b, c] = n.to_be_bytes();
+            event = event.replace(
+                EVENT_SOURCE_IP,
+                &format!("\"sourceIp\": \"10.{a}.{b}.{c}\""),
+            );
         }
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let [_, a, b, c] = n.to_be_bytes();
-        self.event.replace(
-            EVENT_SOURCE_IP,
-            &format!("\"sourceIp\": \"10.{a}.{b}.{c}\""),
-        )
+        if self.keyed {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            event = event.replacen(
+                "\"headers\": {",
+                &format!("\"headers\": {{\"idempotency-key\": \"bench-{n:08x}\", "),
+                1,
+            );
+        }
+        event
     }
 }
 
@@ -51,27 +63,39 @@ pub const V1_POST: Op = Op {
     name: "v1 POST /count",
     event: include_str!("../../service/tests/data/apigw-post-count-on-stage-with-origin.json"),
     new_visitor: false,
+    keyed: false,
 };
 pub const V2_POST: Op = Op {
     name: "v2 POST /counters/home",
     event: include_str!("../events/apigw-post-counter-home.json"),
     new_visitor: false,
+    keyed: false,
 };
 pub const V2_POST_NEW_VISITOR: Op = Op {
     name: "v2 POST /counters/home, a new visitor each time",
     event: V2_POST.event,
     new_visitor: true,
+    keyed: false,
+};
+/// What the embed script sends: a key of its own with each page view.
+pub const V2_POST_KEYED: Op = Op {
+    name: "v2 POST /counters/home with an Idempotency-Key (as counter.js sends it)",
+    event: V2_POST.event,
+    new_visitor: false,
+    keyed: true,
 };
 pub const V2_GET: Op = Op {
     name: "v2 GET /counters/home",
     event: include_str!("../events/apigw-get-counter-home.json"),
     new_visitor: false,
+    keyed: false,
 };
 /// The Python function counts whatever it is sent; it gets v1's event.
 pub const PYTHON_POST: Op = Op {
     name: "POST (boto3 update_item ADD)",
     event: V1_POST.event,
     new_visitor: false,
+    keyed: false,
 };
 
 /// The events' `Origin`, which the Rust function must allow to count.
@@ -104,7 +128,7 @@ impl Contender {
             label: "this service (Rust)",
             command: FunctionCommand::new(binary),
             env: vec![("ALLOWED_ORIGINS".to_owned(), EVENT_ORIGIN.to_owned())],
-            ops: vec![V1_POST, V2_POST, V2_POST_NEW_VISITOR, V2_GET],
+            ops: vec![V1_POST, V2_POST, V2_POST_NEW_VISITOR, V2_POST_KEYED, V2_GET],
             cold_starts,
             bundle_only: true,
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::Plan;
 use crate::lambda::Measured;
 use crate::local::{LocalRun, Store};
-use crate::quota::{QuotaFigures, V1_POST, V2_GET, V2_POST, V2_POST_NEW_VISITOR};
+use crate::quota::{QuotaFigures, V1_POST, V2_GET, V2_POST, V2_POST_KEYED, V2_POST_NEW_VISITOR};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -322,7 +322,8 @@ impl Report {
              ({} MB of 1,769 MB per vCPU), the function alone in it, under the same Runtime API \
              emulator and DynamoDB Local; {} warm invocations of each operation after each cold \
              start, back to back (v1's and v2's `POST`s from one visitor, so repeat views after \
-             the first, and v2's `POST` from a new visitor each time). CPU time is `/proc/PID/task/*/schedstat`; what each operation \
+             the first, v2's `POST` from a new visitor each time, and v2's `POST` from one visitor \
+             with an `Idempotency-Key` of its own each time, as the embed script sends it). CPU time is `/proc/PID/task/*/schedstat`; what each operation \
              asks of DynamoDB comes from a recording proxy in front of DynamoDB Local (one more \
              cold start, without the quota).\n",
             quota.quota_us, quota.period_us, quota.memory_mb, quota.warm_per_op
@@ -337,6 +338,7 @@ impl Report {
             V1_POST.name,
             V2_POST.name,
             V2_POST_NEW_VISITOR.name,
+            V2_POST_KEYED.name,
             V2_GET.name,
         ] {
             columns.push((
