@@ -10,6 +10,7 @@ use e2e::Latency;
 use testkit::lambda::{Invocation, LambdaFunction};
 
 use crate::floor::{FloorCall, FloorWorker};
+use crate::quota::EVENT_ORIGIN;
 use crate::report::{Floor, LambdaFigures};
 use crate::{Plan, REGION, Result};
 
@@ -19,18 +20,8 @@ const POST_EVENT: &str =
 /// Answered by the app without touching the store: the cost of the Lambda path alone.
 const NOT_FOUND_EVENT: &str = include_str!("../../service/tests/data/apigw-get-unknown-path.json");
 /// The origin of [`POST_EVENT`], which the function must allow to count.
-const EVENT_ORIGIN: &str = "https://example.com";
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where Linux distributions keep the bundle of trusted roots (as openssl-probe looks).
-const BUNDLE_FILES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
 
 /// What the cold starts measured, and the floor interleaved with them.
 pub struct Measured {
@@ -127,10 +118,10 @@ pub async fn measure(
     // only that one file is read. Without it, the native-roots loader also reads every
     // file of the certificate directory, which on Debian and Ubuntu holds each root
     // again as a file of its own; AL2023 (Lambda's provided.al2023) has no such files.
-    let bundle_file = BUNDLE_FILES.iter().find(|path| Path::new(path).is_file());
+    let bundle_file = crate::quota::bundle_file();
     if let Some(bundle) = bundle_file {
         let mut env = env.clone();
-        env.push(("SSL_CERT_FILE".to_owned(), (*bundle).to_owned()));
+        env.push(("SSL_CERT_FILE".to_owned(), bundle.to_owned()));
         for _ in 0..plan.cold_starts / 2 {
             let (function, init) = start_ready(binary, &env).await?;
             samples.init_bundle_only.push(init);
@@ -143,7 +134,7 @@ pub async fn measure(
         lambda: LambdaFigures {
             init: Latency::of(samples.init),
             init_cpu: Latency::of(samples.init_cpu),
-            bundle_file: bundle_file.map(|file| (*file).to_owned()),
+            bundle_file: bundle_file.map(str::to_owned),
             init_bundle_only: Latency::of(samples.init_bundle_only),
             init_cpu_bundle_only: Latency::of(samples.init_cpu_bundle_only),
             warm_cpu_per_invocation: Latency::of(samples.warm_cpu),

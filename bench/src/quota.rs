@@ -220,6 +220,14 @@ const BUNDLE_FILES: &[&str] = &[
     "/etc/ssl/cert.pem",
 ];
 
+/// This machine's bundle of trusted roots, if it has one where distributions keep it.
+pub fn bundle_file() -> Option<&'static str> {
+    BUNDLE_FILES
+        .iter()
+        .copied()
+        .find(|path| std::path::Path::new(path).is_file())
+}
+
 impl ContenderFigures {
     pub fn op(&self, name: &str) -> Option<&OpFigures> {
         self.ops.iter().find(|op| op.name == name)
@@ -338,14 +346,11 @@ async fn cold_starts(
         }
         peak_rss_kib.push(function.peak_rss_kib().ok_or("cannot read VmHWM")?);
     }
-    let bundle_file = BUNDLE_FILES
-        .iter()
-        .find(|path| std::path::Path::new(path).is_file())
-        .filter(|_| contender.bundle_only);
+    let bundle_file = bundle_file().filter(|_| contender.bundle_only);
     let mut init_cpu_bundle_only = Vec::new();
     if let Some(bundle) = bundle_file {
         let mut env = env.clone();
-        env.push(("SSL_CERT_FILE".to_owned(), (*bundle).to_owned()));
+        env.push(("SSL_CERT_FILE".to_owned(), bundle.to_owned()));
         for _ in 0..contender.cold_starts {
             let function =
                 LambdaFunction::start_command(&contender.command, REGION, &env, Some(quota))
@@ -362,7 +367,7 @@ async fn cold_starts(
         first_invocation: Latency::of(first),
         init_calls: None,
         first_calls: None,
-        bundle_file: bundle_file.map(|file| (*file).to_owned()),
+        bundle_file: bundle_file.map(str::to_owned),
         init_cpu_bundle_only: Latency::of(init_cpu_bundle_only),
         peak_rss_kib,
         ops: contender
