@@ -17,6 +17,13 @@ pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 pub const COUNTERS: &str = "COUNTERS";
 /// `off` turns the dashboard (`GET /dashboard`) into a 404; `on` (the default) serves it.
 pub const DASHBOARD: &str = "DASHBOARD";
+/// The most views one visitor counts on one counter in one UTC day (default 50).
+pub const VIEWS_PER_VISITOR: &str = "VIEWS_PER_VISITOR";
+/// The most counters the store holds (default 10,000); a POST that would make one more
+/// is refused.
+pub const MAX_COUNTERS: &str = "MAX_COUNTERS";
+/// When set, `/dashboard` and `GET /counters` ask for it (HTTP Basic, any user name).
+pub const DASHBOARD_PASSWORD: &str = "DASHBOARD_PASSWORD";
 /// Local server address.
 pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
 /// Set by AWS Lambda; when present the binary runs as a Lambda function.
@@ -29,7 +36,15 @@ pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 
 /// The variables the deployed function is configured with (Terraform sets these).
-pub const FUNCTION_VARIABLES: &[&str] = &[COUNTER_TABLE, ALLOWED_ORIGINS, COUNTERS, DASHBOARD];
+pub const FUNCTION_VARIABLES: &[&str] = &[
+    COUNTER_TABLE,
+    ALLOWED_ORIGINS,
+    COUNTERS,
+    DASHBOARD,
+    VIEWS_PER_VISITOR,
+    MAX_COUNTERS,
+    DASHBOARD_PASSWORD,
+];
 
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_COUNTER_DB: &str = "visitor-counter.redb";

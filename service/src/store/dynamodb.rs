@@ -67,21 +67,35 @@ pub const KEY_PATTERNS: &[&str] = &[
     "visitor#*",
     "salt",
     "idem#*",
+    "registry",
+    "site#*",
 ];
+/// The sparse global secondary index that lists the counters: only counter items carry
+/// its keys ([`LIST_ATTRIBUTE`] = [`LIST_VALUE`], [`NAME_ATTRIBUTE`] = the name), and it
+/// projects keys only, so a page of the list reads the page and nothing else.
+pub const COUNTER_INDEX: &str = "counters";
+/// The index's hash key (String): [`LIST_VALUE`] on every counter item, absent elsewhere.
+pub const LIST_ATTRIBUTE: &str = "list";
+/// The one value of [`LIST_ATTRIBUTE`].
+pub const LIST_VALUE: &str = "counter";
+/// The index's range key (String): the counter's name, so the index is sorted by name.
+pub const NAME_ATTRIBUTE: &str = "name";
 /// Every DynamoDB operation the service calls (its throttling alarms watch these).
+/// No `Scan`: every request reads what it answers and nothing else.
 pub const OPERATIONS: &[&str] = &[
     "BatchGetItem",
     "GetItem",
-    "Scan",
+    "Query",
     "TransactWriteItems",
     "UpdateItem",
 ];
 /// The IAM actions those operations need: the function's policy grants exactly these.
 /// `TransactWriteItems` has no action of its own: IAM authorises each of its items as
 /// the `UpdateItem` it is (every item the service puts in one is an `Update`).
-pub const ACTIONS: &[&str] = &["BatchGetItem", "GetItem", "Scan", "UpdateItem"];
-/// The actions that name their keys (limited to [`KEY_PATTERNS`]). `Scan` (the list of
-/// counters) names no key, so it cannot be limited by key.
+pub const ACTIONS: &[&str] = &["BatchGetItem", "GetItem", "Query", "UpdateItem"];
+/// The actions that name their keys (limited to [`KEY_PATTERNS`]). `Query` reads the
+/// list's index ([`COUNTER_INDEX`]), whose hash key is not an item's `id`, so it is
+/// granted on that index alone, without a key condition.
 pub const KEYED_ACTIONS: &[&str] = &["BatchGetItem", "GetItem", "UpdateItem"];
 /// What the operator commands (`visitor-counter counters ...`) call, with the operator's
 /// own credentials: `Scan` (list, export), `GetItem` and a conditional `UpdateItem`
