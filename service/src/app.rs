@@ -32,6 +32,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use crate::auth::Password;
 use crate::badge::Badge;
 use crate::config::AllowedOrigins;
 use crate::cors::Cors;
@@ -41,7 +42,9 @@ use crate::error::error_chain;
 use crate::idempotency::IdempotencyKey;
 use crate::names::{AllowedCounters, CounterName};
 use crate::problem::Problem;
-use crate::store::{CounterStore, DEADLINE, Once, PAGE_SIZE, StoreError, Totals, Visit};
+use crate::store::{
+    CounterStore, DEADLINE, DayTotals, Filter, Limits, Once, PAGE_SIZE, StoreError, Totals, Visit,
+};
 use crate::visitor::{ClientAddress, SaltCache};
 
 /// The largest request body accepted, in bytes.
@@ -55,11 +58,15 @@ pub const DEFAULT_DAYS: i32 = 30;
 /// The most dates one `days` answer holds.
 pub const MAX_DAYS: i64 = 366;
 /// The methods of the routes that count.
-pub const COUNTING_METHODS: &str = "GET, POST, OPTIONS";
+pub const COUNTING_METHODS: &str = "GET, HEAD, POST, OPTIONS";
 /// The methods of the routes that only read.
-pub const READING_METHODS: &str = "GET, OPTIONS";
+pub const READING_METHODS: &str = "GET, HEAD, OPTIONS";
 /// The methods of the pages and the script, which browsers load without CORS.
-pub const PAGE_METHODS: &str = "GET";
+pub const PAGE_METHODS: &str = "GET, HEAD";
+/// The header of a POST answered without being counted: `bot` or `limited`.
+pub const FILTERED_HEADER: HeaderName = HeaderName::from_static("visit-filtered");
+/// The whole site's totals.
+pub const TOTALS_PATH: &str = "/totals";
 
 /// What the app is configured with besides its store.
 #[derive(Debug, Clone)]
@@ -68,6 +75,9 @@ pub struct Settings {
     pub counters: AllowedCounters,
     /// Whether `/dashboard` is served (`DASHBOARD`).
     pub dashboard: bool,
+    pub limits: Limits,
+    /// The owner's password for the dashboard and the list (`DASHBOARD_PASSWORD`).
+    pub dashboard_password: Option<Password>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -77,6 +87,8 @@ impl Default for Settings {
             allowed_origins: AllowedOrigins::None,
             counters: AllowedCounters::Any,
             dashboard: true,
+            limits: Limits::default(),
+            dashboard_password: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -95,8 +107,11 @@ struct AppState<S> {
     store: Arc<S>,
     counters: AllowedCounters,
     dashboard: bool,
+    limits: Limits,
+    password: Option<Password>,
     clock: Arc<dyn Clock>,
     salts: SaltCache,
+    pages: crate::dashboard::PageCache,
 }
 
 type Shared<S> = State<Arc<AppState<S>>>;
@@ -109,11 +124,17 @@ pub fn app<S: CounterStore>(store: Arc<S>, settings: impl Into<Settings>) -> Rou
         store,
         counters: settings.counters,
         dashboard: settings.dashboard,
+        limits: settings.limits,
+        password: settings.dashboard_password,
         clock: settings.clock,
         salts: SaltCache::default(),
+        pages: crate::dashboard::PageCache::default(),
     });
     Router::new()
+        .route("/", any(index))
         .route(COUNT_PATH, any(count::<S>))
+        .route(TOTALS_PATH, any(totals::<S>))
+        .route("/totals/days", any(totals_days::<S>))
         .route("/counters", any(list::<S>))
         .route("/counters/{name}", any(counter::<S>))
         .route("/counters/{name}/days", any(days::<S>))
@@ -121,11 +142,35 @@ pub fn app<S: CounterStore>(store: Arc<S>, settings: impl Into<Settings>) -> Rou
         .route("/counters/{name}/shields.json", any(shields_json::<S>))
         .route(crate::embed::PATH, any(embed_script))
         .route(crate::dashboard::PATH, any(dashboard::<S>))
+        .route("/dashboard/", any(dashboard_slash))
         .fallback(not_found)
         .with_state(state)
         .layer(middleware::from_fn(read_body))
         .layer(middleware::from_fn_with_state(cors, crate::cors::layer))
         .layer(middleware::from_fn(no_store))
+        .layer(middleware::from_fn(head))
+}
+
+/// `HEAD` is answered wherever `GET` is: the `GET`'s status and headers, no body
+/// (RFC 9110 section 9.3.2). Uptime monitors and link checkers use it.
+async fn head(mut request: Request, next: Next) -> Response {
+    if request.method() != Method::HEAD {
+        return next.run(request).await;
+    }
+    *request.method_mut() = Method::GET;
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    // Answers are small and already in memory: their length is what GET would send.
+    if let Ok(bytes) = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+    {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    }
+    Response::from_parts(parts, Body::empty())
 }
 
 /// Who is visiting, as far as counting needs to know: the client's address (an
@@ -133,17 +178,22 @@ pub fn app<S: CounterStore>(store: Arc<S>, settings: impl Into<Settings>) -> Rou
 struct Visitor<'a> {
     address: Option<&'a ClientAddress>,
     user_agent: &'a [u8],
+    /// Whether a `User-Agent` was sent at all.
+    has_user_agent: bool,
 }
 
 impl<'a> Visitor<'a> {
     fn of(request: &'a Parts) -> Self {
+        let agent = request.headers.get(header::USER_AGENT);
         Self {
             address: request.extensions.get::<ClientAddress>(),
-            user_agent: request
-                .headers
-                .get(header::USER_AGENT)
-                .map_or(&[][..], HeaderValue::as_bytes),
+            user_agent: agent.map_or(&[][..], HeaderValue::as_bytes),
+            has_user_agent: agent.is_some(),
         }
+    }
+
+    fn user_agent(&self) -> Option<&[u8]> {
+        self.has_user_agent.then_some(self.user_agent)
     }
 }
 
@@ -155,18 +205,23 @@ impl<S: CounterStore> AppState<S> {
         visitor: Visitor<'_>,
     ) -> Result<Visit, StoreError> {
         let day = self.clock.today();
-        let marker = match visitor.address {
+        let (marker, site_marker) = match visitor.address {
             Some(address) => {
                 let salt = self.salts.get_or_fetch(day, self.store.salt(day)).await?;
-                Some(salt.marker(&counter, &address.0, visitor.user_agent))
+                (
+                    Some(salt.marker(&counter, &address.0, visitor.user_agent)),
+                    Some(salt.site_marker(&address.0, visitor.user_agent)),
+                )
             }
             // No address (an in-process caller): the view counts, no visitor.
-            None => None,
+            None => (None, None),
         };
         Ok(Visit {
             counter,
             day,
             marker,
+            site_marker,
+            limits: self.limits,
         })
     }
 
@@ -179,10 +234,17 @@ impl<S: CounterStore> AppState<S> {
         key: Option<&IdempotencyKey>,
     ) -> Result<Once, StoreError> {
         within_deadline(async {
+            // A bot's POST is tallied, not counted: its User-Agent is read here, in
+            // memory, and dropped; no marker is made of it.
+            if crate::bots::is_bot(visitor.user_agent()) {
+                let day = self.clock.today();
+                let totals = self.store.filtered(&counter, day, Filter::Bot).await?;
+                return Ok(Once::Filtered(Filter::Bot, totals));
+            }
             let visit = self.visit_of(counter, visitor).await?;
             match key {
                 Some(key) => self.store.record_once(&visit, key, self.clock.now()).await,
-                None => self.store.record(&visit).await.map(Once::Counted),
+                None => self.store.record(&visit).await,
             }
         })
         .await
@@ -194,7 +256,7 @@ impl<S: CounterStore> AppState<S> {
         &self,
         counter: CounterName,
         request: &Parts,
-    ) -> Result<(Totals, Replayed), Response> {
+    ) -> Result<(Totals, Answered), Response> {
         let method = &request.method;
         let once = match *method {
             Method::GET => within_deadline(self.store.get(&counter))
@@ -210,11 +272,22 @@ impl<S: CounterStore> AppState<S> {
             _ => return Err(Problem::MethodNotAllowed(COUNTING_METHODS).into_response()),
         };
         match once {
-            Ok(Once::Counted(totals)) => Ok((totals, Replayed(false))),
-            Ok(Once::Replayed(totals)) => Ok((totals, Replayed(true))),
+            Ok(Once::Counted(totals)) => Ok((totals, Answered::Counted)),
+            Ok(Once::Replayed(totals)) => Ok((totals, Answered::Replayed)),
+            Ok(Once::Filtered(filter, totals)) => Ok((totals, Answered::Filtered(filter))),
+            Ok(Once::TooManyCounters) => Err(Problem::TooManyCounters.into_response()),
             Ok(Once::OtherCounter) => Err(Problem::IdempotencyKeyReused.into_response()),
             Ok(Once::InFlight) => Err(Problem::IdempotencyKeyInFlight.into_response()),
             Err(error) => Err(store_failure(method, &error)),
+        }
+    }
+
+    /// Whether the request may see the owner's pages (the dashboard, the list): always
+    /// without `DASHBOARD_PASSWORD`, with it only when the request carries it.
+    fn owner(&self, headers: &HeaderMap) -> Result<(), Problem> {
+        match &self.password {
+            Some(password) if !password.admits(headers) => Err(Problem::Unauthorized),
+            _ => Ok(()),
         }
     }
 
@@ -237,18 +310,29 @@ async fn within_deadline<T>(
         })
 }
 
-/// Whether an answer replays a keyed visit's first answer (`Idempotent-Replayed: true`).
+/// What a counter's `200` says besides its numbers: that it replays a keyed visit's
+/// first answer (`Idempotent-Replayed: true`), or that the POST was not counted
+/// (`Visit-Filtered`).
 #[derive(Debug, Clone, Copy)]
-struct Replayed(bool);
+enum Answered {
+    Counted,
+    Replayed,
+    Filtered(Filter),
+}
 
-impl Replayed {
+impl Answered {
     fn mark(self, mut response: Response) -> Response {
-        if self.0 {
-            response.headers_mut().insert(
-                crate::idempotency::REPLAYED_HEADER,
+        let (name, value): (HeaderName, HeaderValue) = match self {
+            Answered::Counted => return response,
+            Answered::Replayed => (
+                HeaderName::from_static(crate::idempotency::REPLAYED_HEADER),
                 HeaderValue::from_static("true"),
-            );
-        }
+            ),
+            Answered::Filtered(filter) => {
+                (FILTERED_HEADER, HeaderValue::from_static(filter.as_str()))
+            }
+        };
+        response.headers_mut().insert(name, value);
         response
     }
 }
@@ -258,7 +342,7 @@ impl Replayed {
 async fn count<S: CounterStore>(State(state): Shared<S>, request: Request) -> Response {
     let (request, _) = request.into_parts();
     match state.read_or_count(CounterName::site(), &request).await {
-        Ok((totals, replayed)) => replayed.mark(json(&CountBody {
+        Ok((totals, answered)) => answered.mark(json(&CountBody {
             count: totals.views,
         })),
         Err(response) => response,
@@ -279,7 +363,7 @@ async fn counter<S: CounterStore>(
     };
     let (request, _) = request.into_parts();
     match state.read_or_count(counter.clone(), &request).await {
-        Ok((totals, replayed)) => replayed.mark(json(&counter_json(&counter, totals))),
+        Ok((totals, answered)) => answered.mark(json(&counter_json(&counter, totals))),
         Err(response) => response,
     }
 }
@@ -311,6 +395,27 @@ struct DayBody {
     date: String,
     views: u64,
     visitors: u64,
+    bots: u64,
+    limited: u64,
+}
+
+/// The days of a range, dated from `from`.
+fn day_bodies(from: Day, days: &[DayTotals]) -> Vec<DayBody> {
+    days.iter()
+        .enumerate()
+        .map(|(i, totals)| DayBody {
+            date: from.plus(i as i32).to_string(),
+            views: totals.views,
+            visitors: totals.visitors,
+            bots: totals.bots,
+            limited: totals.limited,
+        })
+        .collect()
+}
+
+#[derive(serde::Serialize)]
+struct SiteDaysBody {
+    days: Vec<DayBody>,
 }
 
 #[derive(serde::Serialize)]
@@ -347,23 +452,91 @@ async fn days<S: CounterStore>(
         Err(problem) => return problem.into_response(),
     };
     match within_deadline(state.store.days(&counter, from, to)).await {
-        Ok(days) => {
-            let days = days
-                .iter()
-                .enumerate()
-                .map(|(i, totals)| DayBody {
-                    date: from.plus(i as i32).to_string(),
-                    views: totals.views,
-                    visitors: totals.visitors,
-                })
-                .collect();
-            json(&DaysBody {
-                name: counter.as_str(),
-                days,
-            })
-        }
+        Ok(days) => json(&DaysBody {
+            name: counter.as_str(),
+            days: day_bodies(from, &days),
+        }),
         Err(error) => store_failure(&method, &error),
     }
+}
+
+#[derive(serde::Serialize)]
+struct SiteBody {
+    views: u64,
+    visitors: u64,
+    counters: u64,
+}
+
+/// `GET /totals`: the whole site.
+async fn totals<S: CounterStore>(State(state): Shared<S>, method: Method) -> Response {
+    match method {
+        Method::GET => {}
+        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
+        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    }
+    match within_deadline(state.store.site_totals(state.clock.today())).await {
+        Ok(site) => json(&SiteBody {
+            views: site.views,
+            visitors: site.visitors,
+            counters: site.counters,
+        }),
+        Err(error) => store_failure(&method, &error),
+    }
+}
+
+/// `GET /totals/days`: the whole site's days, with a counter's range rules.
+async fn totals_days<S: CounterStore>(
+    State(state): Shared<S>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    match method {
+        Method::GET => {}
+        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
+        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    }
+    let (from, to) = match range(&Query::parse(&uri), state.clock.today()) {
+        Ok(range) => range,
+        Err(problem) => return problem.into_response(),
+    };
+    match within_deadline(state.store.site_days(from, to)).await {
+        Ok(days) => json(&SiteDaysBody {
+            days: day_bodies(from, &days),
+        }),
+        Err(error) => store_failure(&method, &error),
+    }
+}
+
+/// `/`: where things are, for whoever opens the API's address.
+async fn index(method: Method) -> Response {
+    if method != Method::GET {
+        return Problem::MethodNotAllowed(PAGE_METHODS).into_response();
+    }
+    json(&serde_json::json!({
+        "service": "visitor-counter",
+        "links": {
+            "dashboard": crate::dashboard::PATH,
+            "script": crate::embed::PATH,
+            "totals": TOTALS_PATH,
+            "counters": "/counters",
+            "contract": CONTRACT_URL,
+        }
+    }))
+}
+
+/// Where the API's contract and documentation are published.
+pub const CONTRACT_URL: &str =
+    "https://github.com/visitor-counter/visitor-counter/blob/main/contracts/openapi.json";
+
+/// `/dashboard/` is `/dashboard`. The `Location` is relative (`../dashboard`), so
+/// that behind a named stage (`/prod/dashboard/`) it stays under the stage.
+async fn dashboard_slash() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+    response
+        .headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("../dashboard"));
+    response
 }
 
 /// `badge.svg` and `shields.json`: the badge asked for and the counter's totals, or
@@ -431,18 +604,31 @@ async fn embed_script(method: Method) -> Response {
     }
 }
 
-async fn dashboard<S: CounterStore>(State(state): Shared<S>, method: Method) -> Response {
+async fn dashboard<S: CounterStore>(
+    State(state): Shared<S>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     if !state.dashboard {
         return Problem::NotFound.into_response();
     }
     if method != Method::GET {
         return Problem::MethodNotAllowed(PAGE_METHODS).into_response();
     }
+    if let Err(problem) = state.owner(&headers) {
+        return problem.into_response();
+    }
+    let _ = &uri;
     let today = state.clock.today();
-    let read = Dashboard::read(state.store.as_ref(), &state.counters, today);
-    match within_deadline(read).await {
-        Ok(dashboard) => with_headers(
-            dashboard.html(),
+    let render = async {
+        Dashboard::read(state.store.as_ref(), &state.counters, today)
+            .await
+            .map(|dashboard| dashboard.html())
+    };
+    match within_deadline(state.pages.get_or_render(today, render)).await {
+        Ok(page) => with_headers(
+            page,
             &[
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CONTENT_SECURITY_POLICY, crate::dashboard::POLICY),
@@ -488,11 +674,19 @@ fn range(query: &Query, today: Day) -> Result<(Day, Day), Problem> {
     Ok((from, to))
 }
 
-async fn list<S: CounterStore>(State(state): Shared<S>, method: Method, uri: Uri) -> Response {
+async fn list<S: CounterStore>(
+    State(state): Shared<S>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     match method {
         Method::GET => {}
         Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
         _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    }
+    if let Err(problem) = state.owner(&headers) {
+        return problem.into_response();
     }
     let query = Query::parse(&uri);
     let after = match query.one("after").and_then(|after| {

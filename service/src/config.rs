@@ -5,7 +5,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::auth::Password;
 use crate::names::AllowedCounters;
+use crate::store::Limits;
 
 /// DynamoDB table name; when set, the DynamoDB store is used.
 pub const COUNTER_TABLE: &str = "COUNTER_TABLE";
@@ -46,6 +48,12 @@ pub const FUNCTION_VARIABLES: &[&str] = &[
     DASHBOARD_PASSWORD,
 ];
 
+/// The largest `VIEWS_PER_VISITOR` or `MAX_COUNTERS`: 2^53 - 1, the largest integer
+/// every JSON reader keeps exactly.
+pub const MAX_LIMIT: u64 = (1 << 53) - 1;
+/// The shortest `DASHBOARD_PASSWORD` accepted.
+pub const MIN_PASSWORD: usize = 8;
+
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_COUNTER_DB: &str = "visitor-counter.redb";
 
@@ -57,6 +65,10 @@ pub struct Config {
     pub counters: AllowedCounters,
     /// Whether `GET /dashboard` is served (`DASHBOARD`).
     pub dashboard: bool,
+    /// `VIEWS_PER_VISITOR` and `MAX_COUNTERS`.
+    pub limits: Limits,
+    /// `DASHBOARD_PASSWORD`: the dashboard and the list are the owner's when set.
+    pub dashboard_password: Option<Password>,
     pub logging: Logging,
 }
 
@@ -365,6 +377,47 @@ impl Config {
             }
         };
 
+        let positive = |variable: &'static str,
+                        default: u64|
+         -> Result<u64, (&'static str, String)> {
+            match text(variable)?.as_deref().map(str::trim) {
+                None | Some("") => Ok(default),
+                Some(value) => match value.replace('_', "").parse::<u64>() {
+                    Ok(n) if n >= 1 && n <= MAX_LIMIT => Ok(n),
+                    _ => Err((
+                        variable,
+                        format!(
+                            "{value:?} is not a whole number from 1 to {MAX_LIMIT} (unset, it is {default})"
+                        ),
+                    )),
+                },
+            }
+        };
+        let limits = Limits {
+            views_per_visitor: positive(VIEWS_PER_VISITOR, Limits::DEFAULT_VIEWS_PER_VISITOR)?,
+            max_counters: positive(MAX_COUNTERS, Limits::DEFAULT_MAX_COUNTERS)?,
+        };
+
+        let dashboard_password = match text(DASHBOARD_PASSWORD)? {
+            None => None,
+            Some(value) if value.is_empty() => None,
+            Some(value) if value.trim() != value || value.chars().any(char::is_control) => {
+                return Err((
+                    DASHBOARD_PASSWORD,
+                    "has spaces at its ends or control characters, which a browser's password prompt cannot send; unset it to leave the dashboard open".to_owned(),
+                ));
+            }
+            Some(value) if value.chars().count() < MIN_PASSWORD => {
+                return Err((
+                    DASHBOARD_PASSWORD,
+                    format!(
+                        "is shorter than {MIN_PASSWORD} characters; choose a longer one, or unset it to leave the dashboard open"
+                    ),
+                ));
+            }
+            Some(value) => Some(Password::new(&value)),
+        };
+
         // Lambda's own level setting wins there; RUST_LOG is read only when it is unset.
         let lambda_level = match lambda
             .then(|| text(AWS_LAMBDA_LOG_LEVEL))
@@ -404,6 +457,8 @@ impl Config {
             allowed_origins,
             counters,
             dashboard,
+            limits,
+            dashboard_password,
             logging: Logging { level, format },
         })
     }

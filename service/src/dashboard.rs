@@ -21,7 +21,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use crate::day::Day;
 use crate::markup::{escape, grouped};
 use crate::names::{AllowedCounters, CounterName};
-use crate::store::{CounterStore, PAGE_SIZE, StoreError, Totals};
+use crate::store::{CounterStore, DayTotals, PAGE_SIZE, StoreError, Totals};
 
 /// Its path.
 pub const PATH: &str = "/dashboard";
@@ -35,6 +35,34 @@ pub const MAX_COUNTERS: usize = 10 * PAGE_SIZE;
 const PARALLEL_READS: usize = 8;
 /// What the page may do: draw itself with its own inline style, nothing else.
 pub const POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// How long a rendered page is served again from memory: a reload, or a crowd of them,
+/// reads nothing more within it.
+pub const PAGE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The last page rendered, for [`PAGE_LIFETIME`].
+#[derive(Debug, Default)]
+pub struct PageCache(tokio::sync::Mutex<Option<(std::time::Instant, Day, String)>>);
+
+impl PageCache {
+    /// The page of `today` from memory if it is fresh, else from `render` (then kept).
+    /// One render at a time: loads that arrive while one renders wait for its page.
+    pub async fn get_or_render<F>(&self, today: Day, render: F) -> Result<String, StoreError>
+    where
+        F: Future<Output = Result<String, StoreError>>,
+    {
+        let mut cached = self.0.lock().await;
+        if let Some((made, day, page)) = cached.as_ref()
+            && *day == today
+            && made.elapsed() < PAGE_LIFETIME
+        {
+            return Ok(page.clone());
+        }
+        let page = render.await?;
+        *cached = Some((std::time::Instant::now(), today, page.clone()));
+        Ok(page)
+    }
+}
 
 /// What the page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,20 +87,36 @@ impl Dashboard {
         allowed: &AllowedCounters,
         today: Day,
     ) -> Result<Self, StoreError> {
-        // Every counter at once: the most viewed may sort anywhere by name.
-        let page = store.list(None, usize::MAX).await?;
-        let mut counters: Vec<(CounterName, Totals)> = page
-            .counters
-            .into_iter()
-            .filter(|(name, _)| allowed.allows(name))
-            .collect();
-        let all = counters.len();
-        let total = counters
-            .iter()
-            .fold(Totals::default(), |sum, (_, t)| Totals {
-                views: sum.views.saturating_add(t.views),
-                visitors: sum.visitors.saturating_add(t.visitors),
-            });
+        // The counters page after page of the list (the most viewed may sort anywhere
+        // by name), at most MAX_COUNTERS of them: the page's reads are bounded whatever
+        // the store holds. The whole site's numbers come from the site's own totals, so
+        // its visitors are distinct people, not a sum of each page's.
+        let (site, counters) = tokio::join!(store.site_totals(today), async {
+            let mut counters: Vec<(CounterName, Totals)> = Vec::new();
+            let mut after: Option<CounterName> = None;
+            while counters.len() <= MAX_COUNTERS {
+                let page = store.list(after.as_ref(), PAGE_SIZE).await?;
+                after = page.counters.last().map(|(name, _)| name.clone());
+                counters.extend(
+                    page.counters
+                        .into_iter()
+                        .filter(|(name, _)| allowed.allows(name)),
+                );
+                if !page.more || after.is_none() {
+                    break;
+                }
+            }
+            Ok::<_, StoreError>(counters)
+        });
+        let site = site?;
+        let mut counters = counters?;
+        let all = usize::try_from(site.counters)
+            .unwrap_or(usize::MAX)
+            .max(counters.len());
+        let total = Totals {
+            views: site.views,
+            visitors: site.visitors,
+        };
         counters.sort_by(|(a, x), (b, y)| y.views.cmp(&x.views).then_with(|| a.cmp(b)));
         counters.truncate(MAX_COUNTERS);
 
@@ -83,7 +127,10 @@ impl Dashboard {
             .map(|(name, _)| name.clone())
             .collect();
         let charts = stream::iter(charted)
-            .map(|name| async move { store.days(&name, from, today).await })
+            .map(|name| async move {
+                let days = store.days(&name, from, today).await?;
+                Ok::<_, StoreError>(days.iter().map(DayTotals::counted).collect())
+            })
             .buffered(PARALLEL_READS)
             .try_collect()
             .await?;

@@ -7,7 +7,9 @@
 //! operator's commands on the same store.
 
 pub mod app;
+pub mod auth;
 pub mod badge;
+pub mod bots;
 pub mod config;
 pub mod cors;
 pub mod dashboard;
@@ -57,17 +59,27 @@ async fn run_async(config: Config) -> Result<(), StartError> {
         allowed_origins,
         counters,
         dashboard,
+        limits,
+        dashboard_password,
         logging: _,
     } = config;
+    let origins = match &allowed_origins {
+        config::AllowedOrigins::None => {
+            "no origin may count from a page (ALLOWED_ORIGINS is unset)".to_owned()
+        }
+        other => format!("origins allowed: {other}"),
+    };
     let settings = Settings {
         allowed_origins,
         counters,
         dashboard,
+        limits,
+        dashboard_password,
         ..Settings::default()
     };
     match store {
         StoreConfig::DynamoDb { table } => {
-            let description = format!("DynamoDB table {table}");
+            let description = format!("DynamoDB table {table}; {origins}");
             let store = DynamoDbStore::connect(&table).await?;
             store.warm_up().await;
             serve(mode, store, settings, &description).await
@@ -76,7 +88,7 @@ async fn run_async(config: Config) -> Result<(), StartError> {
             let store = EmbeddedStore::open(&path)
                 .map_err(|source| StartError::EmbeddedStore { path, source })?;
             let shown = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().into());
-            let description = format!("embedded store {}", shown.display());
+            let description = format!("embedded store {}; {origins}", shown.display());
             serve(mode, store, settings, &description).await
         }
     }

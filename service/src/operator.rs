@@ -26,8 +26,8 @@ use crate::export::{self, FormatError};
 use crate::names::{AllowedCounters, CounterName, NameError};
 use crate::store::dynamodb::ConnectError;
 use crate::store::{
-    CounterRecord, DynamoDbStore, EmbeddedStore, OperatorStore, PAGE_SIZE, SetOutcome, StoreError,
-    Totals, embedded,
+    CounterRecord, DynamoDbStore, EmbeddedStore, OperatorStore, PAGE_SIZE, RenameOutcome,
+    SetOutcome, StoreError, Totals, embedded,
 };
 
 /// What the command line asks for.
@@ -96,6 +96,23 @@ left as they are. Nothing is added up, so running the same import again is safe.
         /// The export to read, or - for stdin
         file: PathBuf,
     },
+    /// Delete a counter and its days (the site's totals keep the visits it had)
+    Delete {
+        /// The counter to delete
+        name: String,
+    },
+    /// Give a counter, with its days, a name no counter has
+    Rename {
+        /// The counter's name now
+        old: String,
+        /// Its new name
+        new: String,
+    },
+    /// Put every counter in the list's index and count them (once, after an upgrade)
+    #[command(
+        long_about = "Put every counter in the list's index and count them for MAX_COUNTERS. A DynamoDB table written by a version before the index needs it once: counters that were there appear in GET /counters and /totals after it (or after their next visit). Running it again changes nothing. On the embedded store it recounts the counters."
+    )]
+    Reindex,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +231,10 @@ pub enum OperatorError {
         before: Totals,
         now: Totals,
     },
+    #[error("there is no counter {name}; `visitor-counter counters list` shows them")]
+    NoSuchCounter { name: CounterName },
+    #[error("a counter named {name} exists; delete it first or choose another name")]
+    NameTaken { name: CounterName },
     #[error("cannot read {file}")]
     Read {
         file: String,
@@ -242,7 +263,14 @@ fn moved(before: &Totals, now: &Totals) -> String {
 }
 
 fn shown(totals: &Totals) -> String {
-    format!("{} views and {} visitors", totals.views, totals.visitors)
+    format!(
+        "{} and {}",
+        plural(usize::try_from(totals.views).unwrap_or(usize::MAX), "view"),
+        plural(
+            usize::try_from(totals.visitors).unwrap_or(usize::MAX),
+            "visitor"
+        )
+    )
 }
 
 /// Runs an operator command on the store the environment configures; one line on
@@ -270,6 +298,14 @@ enum Checked {
     Import {
         records: Vec<CounterRecord>,
     },
+    Delete {
+        name: CounterName,
+    },
+    Rename {
+        old: CounterName,
+        new: CounterName,
+    },
+    Reindex,
 }
 
 fn run_command(command: CountersCommand) -> Result<(), OperatorError> {
@@ -328,6 +364,14 @@ fn check(command: CountersCommand, allowed: &AllowedCounters) -> Result<Checked,
         },
         CountersCommand::List => Checked::List,
         CountersCommand::Export => Checked::Export,
+        CountersCommand::Delete { name } => Checked::Delete {
+            name: counter_name(&name, &AllowedCounters::Any)?,
+        },
+        CountersCommand::Rename { old, new } => Checked::Rename {
+            old: counter_name(&old, &AllowedCounters::Any)?,
+            new: counter_name(&new, allowed)?,
+        },
+        CountersCommand::Reindex => Checked::Reindex,
         CountersCommand::Import { file } => {
             let (shown, text) = read_import(&file)?;
             let records =
@@ -451,6 +495,28 @@ async fn act<S: OperatorStore>(
         Checked::Export => {
             let records = store.export().await.map_err(failed)?;
             export::write(&records, &mut out)
+        }
+        Checked::Delete { name } => {
+            if store.delete(&name).await.map_err(failed)? {
+                writeln!(out, "counter {name} and its days are deleted")
+            } else {
+                return Err(OperatorError::NoSuchCounter { name });
+            }
+        }
+        Checked::Rename { old, new } => match store.rename(&old, &new).await.map_err(failed)? {
+            RenameOutcome::Renamed => writeln!(out, "counter {old} is now {new}, with its days"),
+            RenameOutcome::NoSuchCounter => {
+                return Err(OperatorError::NoSuchCounter { name: old });
+            }
+            RenameOutcome::Taken => return Err(OperatorError::NameTaken { name: new }),
+        },
+        Checked::Reindex => {
+            let counters = store.reindex().await.map_err(failed)?;
+            writeln!(
+                out,
+                "{} in the index of the {description}",
+                plural(usize::try_from(counters).unwrap_or(usize::MAX), "counter")
+            )
         }
         Checked::Import { records } => {
             store.restore(&records).await.map_err(failed)?;

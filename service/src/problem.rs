@@ -28,6 +28,10 @@ pub enum Problem {
     /// An `Idempotency-Key` whose first request is being written at this moment.
     IdempotencyKeyInFlight,
     OriginNotAllowed,
+    /// A POST that would create one more counter than `MAX_COUNTERS`.
+    TooManyCounters,
+    /// The dashboard or the list without the owner's password (`DASHBOARD_PASSWORD`).
+    Unauthorized,
     NotFound,
     /// The methods the path answers, as sent in `Allow`.
     MethodNotAllowed(&'static str),
@@ -50,7 +54,8 @@ impl Problem {
             Problem::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Problem::IdempotencyKeyInFlight => StatusCode::CONFLICT,
             Problem::UnknownCounter => StatusCode::NOT_FOUND,
-            Problem::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Problem::OriginNotAllowed | Problem::TooManyCounters => StatusCode::FORBIDDEN,
+            Problem::Unauthorized => StatusCode::UNAUTHORIZED,
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Problem::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -77,6 +82,8 @@ impl Problem {
                 "urn:visitor-counter:problem:idempotency-key-in-flight"
             }
             Problem::OriginNotAllowed => "urn:visitor-counter:problem:origin-not-allowed",
+            Problem::TooManyCounters => "urn:visitor-counter:problem:too-many-counters",
+            Problem::Unauthorized => "urn:visitor-counter:problem:unauthorized",
             Problem::NotFound => "urn:visitor-counter:problem:not-found",
             Problem::MethodNotAllowed(_) => "urn:visitor-counter:problem:method-not-allowed",
             Problem::RequestTimeout => "urn:visitor-counter:problem:request-timeout",
@@ -97,6 +104,8 @@ impl Problem {
             Problem::IdempotencyKeyReused => "Idempotency-Key reused",
             Problem::IdempotencyKeyInFlight => "Idempotency-Key in flight",
             Problem::OriginNotAllowed => "Origin not allowed",
+            Problem::TooManyCounters => "Too many counters",
+            Problem::Unauthorized => "Unauthorized",
             Problem::NotFound => "Not found",
             Problem::MethodNotAllowed(_) => "Method not allowed",
             Problem::RequestTimeout => "Request timeout",
@@ -117,8 +126,10 @@ impl Problem {
             Problem::IdempotencyKeyReused => "This Idempotency-Key was first used on another counter; nothing was counted. A key is one visit of one counter and is kept 24 hours: send a new key with each visit.".into(),
             Problem::IdempotencyKeyInFlight => "The first request with this Idempotency-Key is being counted at this moment; nothing more was counted. Send it again after Retry-After seconds for its answer.".into(),
             Problem::OriginNotAllowed => "Pages on this origin may not count visits here; the operator decides which origins may (ALLOWED_ORIGINS).".into(),
+            Problem::TooManyCounters => "This counter does not exist and the store holds as many counters as the operator allows (MAX_COUNTERS); nothing was counted. Existing counters keep counting.".into(),
+            Problem::Unauthorized => "This page is the owner's: send the password the operator set (DASHBOARD_PASSWORD) with HTTP Basic authentication, under any user name.".into(),
             Problem::NotFound => {
-                "There is nothing at this path; counters are at /counters/{name}, and /count is the counter site.".into()
+                "There is nothing at this path; counters are at /counters/{name}, /count is the counter site, the whole site is at /totals and the dashboard at /dashboard.".into()
             }
             Problem::MethodNotAllowed(allow) => format!("This path answers {allow}."),
             Problem::RequestTimeout => "The request body did not arrive in time.".into(),
@@ -172,6 +183,12 @@ impl IntoResponse for Problem {
         match self {
             Problem::MethodNotAllowed(allow) => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            Problem::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(crate::auth::CHALLENGE),
+                );
             }
             Problem::StorageUnavailable | Problem::IdempotencyKeyInFlight => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

@@ -60,11 +60,21 @@ impl Salt {
 
     /// The marker of one visitor on one counter, under this salt.
     pub fn marker(&self, counter: &CounterName, address: &str, user_agent: &[u8]) -> Marker {
+        self.keyed(counter.as_str().as_bytes(), address, user_agent)
+    }
+
+    /// The marker of one visitor on the whole site (every counter), under this salt:
+    /// no counter's marker, since no counter's name is empty.
+    pub fn site_marker(&self, address: &str, user_agent: &[u8]) -> Marker {
+        self.keyed(b"", address, user_agent)
+    }
+
+    fn keyed(&self, scope: &[u8], address: &str, user_agent: &[u8]) -> Marker {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
         let mut context = hmac::Context::with_key(&key);
-        // Length-prefixed, so no two (counter, address, agent) triples hash the same
+        // Length-prefixed, so no two (scope, address, agent) triples hash the same
         // bytes; the User-Agent, last, needs no prefix.
-        for part in [counter.as_str().as_bytes(), address.as_bytes()] {
+        for part in [scope, address.as_bytes()] {
             context.update(&(part.len() as u64).to_be_bytes());
             context.update(part);
         }
@@ -136,6 +146,14 @@ mod tests {
             salt.marker(&home, "1\x002", b"x")
         );
         assert_eq!(base.hex().len(), 2 * MARKER_BYTES);
+        // The site's marker is no counter's.
+        let site = salt.site_marker("192.0.2.1", b"Firefox");
+        assert_ne!(site, base);
+        assert_ne!(
+            site,
+            salt.marker(&CounterName::site(), "192.0.2.1", b"Firefox")
+        );
+        assert_eq!(site, salt.site_marker("192.0.2.1", b"Firefox"));
     }
 
     #[test]

@@ -4,9 +4,22 @@
 //! - `visitorCount`: the counter `site` (v1's item, so a v1 table keeps its number);
 //!   `count` (views) and `visitors`
 //! - `counter#NAME`: every other counter; `count` and `visitors`
-//! - `day#NAME#YYYY-MM-DD`: a counter's day; `count` and `visitors`
+//!   (and, once in the list's index, `list` = `counter` and `name`: see [`COUNTER_INDEX`])
+//! - `day#NAME#YYYY-MM-DD`: a counter's day; `count` and `visitors`, and what was not
+//!   counted: `bots` and `limited`
 //! - `visitor#YYYY-MM-DD#MARKER`: a visitor marker (a keyed hash, never an address);
-//!   `ttl` at the start of the day two days later
+//!   `ttl` at the start of the day two days later, and `views`: the visitor's views of
+//!   the counter that day (the limit, [`crate::store::Limits::views_per_visitor`]). A
+//!   site marker (the visitor on the whole site) has the same shape and no `views`
+//! - `site#YYYY-MM-DD#S` (S from 0 to [`SITE_SHARDS`] - 1): the whole site's day, spread
+//!   over a few items so that no item takes a write for every view of the site; each
+//!   counted view adds to one of them; read by summing them. `count`, `visitors`,
+//!   `bots`, `limited`
+//! - `site#total`: the site's visitors summed over every day up to `through` (two days
+//!   ago or earlier), rolled forward by the reads of `/totals` (see
+//!   [`DynamoDbStore::site_visitors`])
+//! - `registry`: `counters`, how many counters are in the index (the cap,
+//!   [`crate::store::Limits::max_counters`])
 //! - `salt`: the current day's salt; `day`, `salt` (32 random bytes), `ttl`
 //! - `idem#SHA256`: an `Idempotency-Key`'s record (the SHA-256 of the key, in hex):
 //!   `counter` (the name), `count` and `visitors` (the answer), `ttl` 24 hours on,
@@ -16,13 +29,25 @@
 //! What each operation costs, in round trips one after another (measured on DynamoDB
 //! Local by `service/tests/api/dynamodb.rs`, which counts the calls and sums the
 //! `ConsumedCapacity` DynamoDB reports):
-//! - `POST`: 2 round trips, 3 write units. First the marker (`UpdateItem` `SET ttl`,
-//!   `UPDATED_OLD`: the visitor is new iff no old `ttl` came back), then the counter
-//!   and the day together (two `UpdateItem` `ADD`s in parallel). The counter's own
-//!   update must know whether the visitor is new, and answers this visit's views, so
-//!   a first view cannot be done in one: a transaction could, but returns no values
-//!   and costs twice the write units. A repeat view whose marker this process wrote
-//!   today: 1 round trip, 2 write units (the counter and the day; see `Marked`).
+//! - `POST`: 2 round trips. First the visitor's marker on the counter (`UpdateItem`
+//!   `SET ttl ADD views`, only while `views` is under the limit, `UPDATED_OLD`: the
+//!   visitor is new iff no old `ttl` came back; refused: the view is `limited`) and on
+//!   the site (`SET ttl`, skipped when this process wrote it today: see `Marked`), in
+//!   parallel; then the counter, its day and one of the site's day items together
+//!   (three `UpdateItem` `ADD`s in parallel). The counter's own update must know whether
+//!   the visitor is new, and answers this visit's views, so it cannot be done in one: a
+//!   transaction could, but returns no values and costs twice the write units. Write
+//!   units: 5 for a new visitor (markers 2, counter, day, site day), 4 for a repeat
+//!   view (the counter's marker counts every view, for the limit).
+//!   The first visit a process sees of a counter also reads whether the counter is in
+//!   the index (a `GetItem` in the first round trip); a counter not yet in it is put
+//!   there, and counted against the cap, by one `TransactWriteItems` (the registry's
+//!   conditional `ADD` and the counter's index keys): a third round trip, once per
+//!   counter, 4 write units.
+//! - a `POST` not counted: a bot, 2 round trips (`GetItem` of the counter's totals with
+//!   the site day's tally, then the counter day's tally if the counter exists): 2 write
+//!   units, 1 for a name never counted; a `limited` view, 2 round trips (the marker's
+//!   refused update, then both tallies and the counter's totals): 3 write units.
 //! - `POST` with an `Idempotency-Key`: 1 `BatchGetItem` (the key's record, the counter,
 //!   the marker), then, unless the record exists (a replay: 1 round trip, 0 write
 //!   units), 1 `TransactWriteItems`: 2 round trips, 6 write units (8 for a new visitor).
@@ -31,7 +56,13 @@
 //!   whole table, 1 conditional `UpdateItem` that makes it (and so destroys the last).
 //! - `GET` a counter: 1 `GetItem`, 0 write units.
 //! - `days`: 1 `BatchGetItem` per 100 days, all in parallel: 1 round trip, 0 write units.
-//! - the list: `Scan` with a filter, one round trip per MB of table (markers included).
+//! - the list: a `Query` of the index ([`COUNTER_INDEX`], keys only) from the page's
+//!   `after`, then the page's totals by `BatchGetItem` (100 keys each, in parallel): 2
+//!   round trips, read units in proportion to the page, whatever else the table holds.
+//! - `/totals/days`: `BatchGetItem`s of the site's day items, [`SITE_SHARDS`] per day.
+//! - `/totals`: the registry, the site's rolled-up visitors and the days since, and the
+//!   sum of every counter's views (the list, read whole at most once a minute per
+//!   process: see [`TOTALS_LIFETIME`]).
 
 /// The table's hash key (String).
 pub const HASH_KEY: &str = "id";
@@ -89,6 +120,28 @@ pub const OPERATIONS: &[&str] = &[
     "TransactWriteItems",
     "UpdateItem",
 ];
+/// How many items the site's day is spread over: each holds the writes of a quarter
+/// of the site's counted views, so the site takes up to 4,000 counted views a second
+/// (DynamoDB's 1,000 write units a second per item, four times) before its day items
+/// throttle; a counter's own item still takes 1,000 a second.
+pub const SITE_SHARDS: u32 = 4;
+/// The item of the site's rolled-up visitors.
+pub const SITE_TOTAL_ID: &str = "site#total";
+/// The item that counts the counters in the index.
+pub const REGISTRY_ID: &str = "registry";
+/// The registry's Number attribute.
+pub const REGISTRY_COUNTERS: &str = "counters";
+/// The most days one read of `/totals` adds to the site's rolled-up visitors.
+pub const ROLL_DAYS: i32 = 92;
+/// How far back the roll-up of a table that has none starts.
+pub const MAX_DAYS_BACK: i32 = 366;
+/// How long the sum of every counter's views (`/totals`) is kept in memory.
+pub const TOTALS_LIFETIME: Duration = Duration::from_secs(60);
+/// The day items' tallies of POSTs not counted.
+pub const BOTS_ATTRIBUTE: &str = "bots";
+pub const LIMITED_ATTRIBUTE: &str = "limited";
+/// A marker's views that day (for the limit).
+pub const MARKER_VIEWS_ATTRIBUTE: &str = "views";
 /// The IAM actions those operations need: the function's policy grants exactly these.
 /// `TransactWriteItems` has no action of its own: IAM authorises each of its items as
 /// the `UpdateItem` it is (every item the service puts in one is an `Update`).
@@ -98,11 +151,20 @@ pub const ACTIONS: &[&str] = &["BatchGetItem", "GetItem", "Query", "UpdateItem"]
 /// granted on that index alone, without a key condition.
 pub const KEYED_ACTIONS: &[&str] = &["BatchGetItem", "GetItem", "UpdateItem"];
 /// What the operator commands (`visitor-counter counters ...`) call, with the operator's
-/// own credentials: `Scan` (list, export), `GetItem` and a conditional `UpdateItem`
-/// (set), `BatchWriteItem` (import). Only [`OperatorStore`]'s methods call
+/// own credentials: `Query` (list), `Scan` (export, reindex, the days of a counter to
+/// delete or rename), `GetItem` and a conditional `UpdateItem` (set), `BatchWriteItem`
+/// (import, delete, rename), `TransactWriteItems` (delete, rename: the counter and the
+/// registry together). Only [`OperatorStore`]'s methods call
 /// `BatchWriteItem`, and the function never holds one (it serves a [`CounterStore`]),
 /// so its role is not granted it.
-pub const OPERATOR_OPERATIONS: &[&str] = &["BatchWriteItem", "GetItem", "Scan", "UpdateItem"];
+pub const OPERATOR_OPERATIONS: &[&str] = &[
+    "BatchWriteItem",
+    "GetItem",
+    "Query",
+    "Scan",
+    "TransactWriteItems",
+    "UpdateItem",
+];
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,8 +196,9 @@ use aws_sdk_dynamodb::types::{
 
 use super::operator::Records;
 use super::{
-    BoxError, CounterPage, CounterRecord, CounterStore, KeyRecord, Once, OperatorStore, SetOutcome,
-    StoreError, Totals, Visit, epoch_seconds, key_expiry,
+    BoxError, CounterPage, CounterRecord, CounterStore, DayTotals, Filter, KeyRecord, Once,
+    OperatorStore, RenameOutcome, SetOutcome, SiteTotals, StoreError, Totals, Visit, epoch_seconds,
+    key_expiry,
 };
 use crate::config::TableName;
 use crate::day::Day;
@@ -215,11 +278,19 @@ pub struct DynamoDbStore {
     table: String,
     usage: Arc<Usage>,
     marked: Arc<Mutex<Marked>>,
+    /// Counters this process has seen in the index (at most [`MARKED_LIMIT`]): their
+    /// visits skip the read that asks.
+    indexed: Arc<Mutex<HashSet<CounterName>>>,
+    /// Which of the site's day items the next counted view adds to.
+    shard: Arc<AtomicU64>,
+    /// The sum of every counter's views, and when it was read.
+    all_views: Arc<tokio::sync::Mutex<Option<(std::time::Instant, u64)>>>,
 }
 
-/// The markers this process has written today, so that a repeat view it has already
-/// marked skips the marker's `UpdateItem`: 1 round trip and 2 write units instead of 2
-/// and 3. Only a marker DynamoDB has confirmed is kept, and a marker lives until two
+/// The site markers this process has written today, so that a repeat view it has
+/// already marked skips the site marker's `UpdateItem` (1 write unit). (A counter's
+/// marker is written on every view: it counts them, for the limit.) Only a marker
+/// DynamoDB has confirmed is kept, and a marker lives until two
 /// days after its day, so one kept for `day` exists in the table for every visit of
 /// `day`: the visitor is not new, as the `UpdateItem` would have said. Keyed hashes
 /// only, never an address; forgotten at the next day's first visit.
@@ -306,7 +377,7 @@ impl UsageSnapshot {
 enum Op {
     BatchGetItem = 0,
     GetItem = 1,
-    Scan = 2,
+    Query = 2,
     TransactWriteItems = 3,
     UpdateItem = 4,
 }
@@ -326,7 +397,7 @@ impl Usage {
             Op::UpdateItem | Op::TransactWriteItems => {
                 self.write_units.fetch_add(milli, Ordering::Relaxed)
             }
-            Op::BatchGetItem | Op::GetItem | Op::Scan => {
+            Op::BatchGetItem | Op::GetItem | Op::Query => {
                 self.read_units.fetch_add(milli, Ordering::Relaxed)
             }
         };
@@ -423,6 +494,9 @@ impl DynamoDbStore {
             table: table.as_str().to_owned(),
             usage: Arc::default(),
             marked: Arc::default(),
+            indexed: Arc::default(),
+            shard: Arc::default(),
+            all_views: Arc::default(),
         }
     }
 
@@ -510,8 +584,14 @@ impl DynamoDbStore {
             .is_ok_and(|marked| marked.contains(day, marker))
     }
 
-    /// Marks the visitor on `day`; whether the mark is new.
-    async fn mark(&self, day: Day, marker: &Marker) -> Result<bool, StoreError> {
+    /// Marks the visitor on the whole site on `day`; whether the mark is new.
+    async fn mark_site(&self, day: Day, marker: Option<&Marker>) -> Result<bool, StoreError> {
+        let Some(marker) = marker else {
+            return Ok(false);
+        };
+        if self.marked_today(day, marker) {
+            return Ok(false);
+        }
         let expires = day.plus(MARKER_DAYS).start_epoch_seconds();
         let request = self
             .writes
@@ -522,9 +602,215 @@ impl DynamoDbStore {
             .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
             .return_values(ReturnValue::UpdatedOld);
         let output = self.update(request).await.map_err(|e| classify(e, false))?;
+        if let Ok(mut marked) = self.marked.lock() {
+            marked.insert(day, *marker);
+        }
         Ok(output
             .attributes()
             .is_none_or(|old| !old.contains_key(TTL_ATTRIBUTE)))
+    }
+
+    /// Counts the visitor's view of the counter on its marker, unless the marker has
+    /// counted `limit` views that day.
+    async fn mark_counter(&self, visit: &Visit) -> Result<Mark, StoreError> {
+        let Some(marker) = &visit.marker else {
+            return Ok(Mark::Unknown);
+        };
+        let expires = visit.day.plus(MARKER_DAYS).start_epoch_seconds();
+        let request = self
+            .writes
+            .update_item()
+            .key(HASH_KEY, AttributeValue::S(marker_id(visit.day, marker)))
+            .update_expression("SET #ttl = :ttl ADD #views :one")
+            .condition_expression("attribute_not_exists(#views) OR #views < :limit")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#views", MARKER_VIEWS_ATTRIBUTE)
+            .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":limit", number(visit.limits.views_per_visitor))
+            .return_values(ReturnValue::UpdatedOld);
+        match self.update(request).await {
+            Ok(output) => Ok(
+                if output
+                    .attributes()
+                    .is_none_or(|old| !old.contains_key(TTL_ATTRIBUTE))
+                {
+                    Mark::New
+                } else {
+                    Mark::Repeat
+                },
+            ),
+            Err(SdkError::ServiceError(service))
+                if service.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(Mark::Limited)
+            }
+            Err(error) => Err(classify(error, false)),
+        }
+    }
+
+    /// Whether the counter is in the list's index (asked of DynamoDB once per process).
+    async fn is_indexed(&self, counter: &CounterName) -> Result<bool, StoreError> {
+        if self
+            .indexed
+            .lock()
+            .is_ok_and(|indexed| indexed.contains(counter))
+        {
+            return Ok(true);
+        }
+        let item = self
+            .get_item(counter_id(counter), &[LIST_ATTRIBUTE])
+            .await?;
+        let indexed = item.is_some_and(|item| item.contains_key(LIST_ATTRIBUTE));
+        if indexed {
+            self.remember_indexed(counter);
+        }
+        Ok(indexed)
+    }
+
+    fn remember_indexed(&self, counter: &CounterName) {
+        if let Ok(mut indexed) = self.indexed.lock()
+            && indexed.len() < MARKED_LIMIT
+        {
+            indexed.insert(counter.clone());
+        }
+    }
+
+    /// Puts a counter in the index, counting it against the cap: one transaction of the
+    /// registry's conditional `ADD` and the counter's index keys, so the count and the
+    /// index agree whatever races. Whether the counter may count (false: the cap is
+    /// reached and it was not created).
+    async fn index_counter(&self, counter: &CounterName, max: u64) -> Result<bool, StoreError> {
+        let registry = Update::builder()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+            .update_expression("ADD #counters :one")
+            .condition_expression("attribute_not_exists(#counters) OR #counters < :max")
+            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":max", number(max))
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        let item = Update::builder()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
+            .update_expression("SET #list = :list, #name = :name")
+            .condition_expression("attribute_not_exists(#list)")
+            .expression_attribute_names("#list", LIST_ATTRIBUTE)
+            .expression_attribute_names("#name", NAME_ATTRIBUTE)
+            .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
+            .expression_attribute_values(":name", AttributeValue::S(counter.to_string()))
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        for attempt in 1..=MAX_ATTEMPTS {
+            self.usage.call(Op::TransactWriteItems);
+            let request = self
+                .writes
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .update(registry.clone())
+                        .build(),
+                )
+                .transact_items(TransactWriteItem::builder().update(item.clone()).build());
+            let error = match Box::pin(request.send()).await {
+                Ok(_) => {
+                    self.remember_indexed(counter);
+                    return Ok(true);
+                }
+                Err(error) => error,
+            };
+            let reasons = cancellation_reasons(&error);
+            let code = |i: usize| {
+                reasons
+                    .as_ref()
+                    .and_then(|r| r.get(i))
+                    .and_then(CancellationReason::code)
+            };
+            // Another visit put it in the index first: it counts.
+            if code(1) == Some("ConditionalCheckFailed") {
+                self.remember_indexed(counter);
+                return Ok(true);
+            }
+            if code(0) == Some("ConditionalCheckFailed") {
+                return Ok(false);
+            }
+            // Both writes are absolute (a set of keys, an ADD guarded by the item's own
+            // absence from the index), so sending the transaction again cannot count a
+            // counter twice: had it landed, its second send fails the item's condition.
+            let busy = reasons.is_some() || never_applied(&error);
+            if !busy || attempt == MAX_ATTEMPTS {
+                return Err(classify(error, true));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(StoreError::Unavailable(
+            "the counter could not be put in the index".into(),
+        ))
+    }
+
+    /// One of the site's day items, in turn.
+    fn site_day_id(&self, day: Day) -> String {
+        let shard = self.shard.fetch_add(1, Ordering::Relaxed) % u64::from(SITE_SHARDS);
+        site_day_id(day, shard as u32)
+    }
+
+    /// `ADD` to the numbers of one item (a day, a site day); `None` when there is
+    /// nothing to add.
+    fn add_numbers(&self, id: String, numbers: &[(&str, u64)]) -> Option<UpdateItemFluentBuilder> {
+        let numbers: Vec<&(&str, u64)> = numbers.iter().filter(|(_, n)| *n > 0).collect();
+        if numbers.is_empty() {
+            return None;
+        }
+        let mut request = self
+            .writes
+            .update_item()
+            .key(HASH_KEY, AttributeValue::S(id))
+            .return_values(ReturnValue::None);
+        let mut parts = Vec::new();
+        for (i, (attribute, n)) in numbers.iter().enumerate() {
+            parts.push(format!("#n{i} :v{i}"));
+            request = request
+                .expression_attribute_names(format!("#n{i}"), *attribute)
+                .expression_attribute_values(format!(":v{i}"), number(*n));
+        }
+        Some(request.update_expression(format!("ADD {}", parts.join(", "))))
+    }
+
+    /// Sends an `ADD` of tallies or site numbers; a failure is logged, not answered:
+    /// the visit itself is counted (or refused) either way, and answering an error
+    /// would have it retried.
+    async fn add_logged(&self, request: Option<UpdateItemFluentBuilder>, what: &'static str) {
+        if let Some(request) = request
+            && let Err(error) = self.update(request).await
+        {
+            tracing::warn!(
+                error = %crate::error::error_chain(&classify(error, true)),
+                "{what} was not written"
+            );
+        }
+    }
+
+    /// Tallies a POST not counted: on the counter's day when `exists`, and on the site's.
+    async fn tally(&self, counter: &CounterName, day: Day, filter: Filter, exists: bool) {
+        let attribute = match filter {
+            Filter::Bot => BOTS_ATTRIBUTE,
+            Filter::Limited => LIMITED_ATTRIBUTE,
+        };
+        let site = self.add_logged(
+            self.add_numbers(self.site_day_id(day), &[(attribute, 1)]),
+            "the site day's tally",
+        );
+        let own = async {
+            if exists {
+                self.add_logged(
+                    self.add_numbers(day_id(counter, day), &[(attribute, 1)]),
+                    "the counter day's tally",
+                )
+                .await;
+            }
+        };
+        tokio::join!(site, own);
     }
 
     async fn get_item(
@@ -562,15 +848,190 @@ impl DynamoDbStore {
         Ok(item.and_then(|item| salt_of(&item, day)))
     }
 
-    async fn days_chunk(&self, ids: Vec<String>) -> Result<HashMap<String, Totals>, StoreError> {
+    /// The day items of `ids` (days or site days) that exist, by id: `BatchGetItem`s of
+    /// 100 keys, all in parallel.
+    async fn day_items(&self, ids: &[String]) -> Result<HashMap<String, DayTotals>, StoreError> {
+        let attributes = [
+            COUNT_ATTRIBUTE,
+            VISITORS_ATTRIBUTE,
+            BOTS_ATTRIBUTE,
+            LIMITED_ATTRIBUTE,
+        ];
+        let chunks = ids
+            .chunks(100)
+            .map(|chunk| self.batch_get(chunk.to_vec(), &attributes));
         let mut found = HashMap::new();
-        for (id, item) in self
-            .batch_get(ids, &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE])
-            .await?
-        {
-            found.insert(id, totals_of(&item)?);
+        for chunk in futures_util::future::join_all(chunks).await {
+            for (id, item) in chunk? {
+                found.insert(id, day_totals_of(&item)?);
+            }
         }
         Ok(found)
+    }
+
+    /// A view past the visitor's limit: tallied, and answered the counter's totals.
+    async fn limited(&self, visit: &Visit) -> Result<Once, StoreError> {
+        let (item, ()) = tokio::join!(
+            self.get_item(
+                counter_id(&visit.counter),
+                &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE]
+            ),
+            // The marker has counted views of this counter: it exists.
+            self.tally(&visit.counter, visit.day, Filter::Limited, true),
+        );
+        let totals = item?.as_ref().map_or(Ok(Totals::default()), totals_of)?;
+        Ok(Once::Filtered(Filter::Limited, totals))
+    }
+
+    /// Up to `count` names of the index after `after`, in name order: `Query` pages of
+    /// the keys-only index, each read costing what it returns.
+    async fn index_page(
+        &self,
+        after: Option<&CounterName>,
+        count: usize,
+    ) -> Result<Vec<CounterName>, StoreError> {
+        let mut names = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let wanted = count.saturating_sub(names.len());
+            if wanted == 0 {
+                return Ok(names);
+            }
+            let mut request = self
+                .reads
+                .query()
+                .table_name(&self.table)
+                .index_name(COUNTER_INDEX)
+                .expression_attribute_names("#list", LIST_ATTRIBUTE)
+                .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            request = match after {
+                Some(after) => request
+                    .key_condition_expression("#list = :list AND #name > :after")
+                    .expression_attribute_names("#name", NAME_ATTRIBUTE)
+                    .expression_attribute_values(":after", AttributeValue::S(after.to_string())),
+                None => request.key_condition_expression("#list = :list"),
+            };
+            self.usage.call(Op::Query);
+            let output = Box::pin(request.send())
+                .await
+                .map_err(|e| classify(e, false))?;
+            self.usage.consumed(Op::Query, output.consumed_capacity());
+            for item in output.items() {
+                if let Some(AttributeValue::S(name)) = item.get(NAME_ATTRIBUTE)
+                    && let Ok(name) = CounterName::parse(name)
+                {
+                    names.push(name);
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    /// The sum of every counter's views: the whole list read page by page, kept for
+    /// [`TOTALS_LIFETIME`] (one read at a time; loads that arrive meanwhile wait for
+    /// it). Its cost is the list's, at most once a minute per process.
+    async fn all_views(&self) -> Result<u64, StoreError> {
+        let mut cached = self.all_views.lock().await;
+        if let Some((read, views)) = cached.as_ref()
+            && read.elapsed() < TOTALS_LIFETIME
+        {
+            return Ok(*views);
+        }
+        let mut views = 0u64;
+        let mut after: Option<CounterName> = None;
+        loop {
+            let page = self.list(after.as_ref(), super::PAGE_SIZE).await?;
+            views = page
+                .counters
+                .iter()
+                .fold(views, |sum, (_, totals)| sum.saturating_add(totals.views));
+            after = page.counters.last().map(|(name, _)| name.clone());
+            if !page.more || after.is_none() {
+                break;
+            }
+        }
+        *cached = Some((std::time::Instant::now(), views));
+        Ok(views)
+    }
+
+    /// The site's visitors summed over every day up to `today`: the rolled-up sum in
+    /// `site#total` (every day up to its `through`) and the days since.
+    ///
+    /// A day's site items take writes until the day is over (and for the moments a
+    /// visit answered at midnight takes to land), so the roll-up only takes days two
+    /// days old or older, which no visit writes any more. It moves forward by at most
+    /// [`ROLL_DAYS`] days per read, with a condition on its `through`, so two readers
+    /// rolling at once add each day once: the loser's write is refused and it reads
+    /// again. A table that has none yet starts it from [`MAX_DAYS_BACK`] days ago:
+    /// the site's days exist only since this version first counted.
+    async fn site_visitors(&self, today: Day) -> Result<u64, StoreError> {
+        let through_limit = today.plus(-2);
+        // Enough rounds to roll the longest start forward, and a few races.
+        for _ in 0..(MAX_DAYS_BACK / ROLL_DAYS + 4) {
+            let item = self
+                .get_item(SITE_TOTAL_ID.to_owned(), &["through", VISITORS_ATTRIBUTE])
+                .await?;
+            let (through, rolled) = match &item {
+                Some(item) => (
+                    match item.get("through") {
+                        Some(AttributeValue::S(day)) => Day::parse(day),
+                        _ => None,
+                    },
+                    totals_of(item)?.visitors,
+                ),
+                None => (None, 0),
+            };
+            let first = through.map_or(today.plus(-MAX_DAYS_BACK), |day| day.plus(1));
+            if first > through_limit {
+                // Up to date: add the days since.
+                let since = self.site_days(first, today).await?;
+                return Ok(since
+                    .iter()
+                    .fold(rolled, |sum, day| sum.saturating_add(day.visitors)));
+            }
+            let last = first.plus(ROLL_DAYS - 1).min(through_limit);
+            let added = self
+                .site_days(first, last)
+                .await?
+                .iter()
+                .fold(0u64, |sum, day| sum.saturating_add(day.visitors));
+            let condition = match through {
+                Some(_) => "#through = :old",
+                None => "attribute_not_exists(#through)",
+            };
+            let mut request = self
+                .reads
+                .update_item()
+                .table_name(&self.table)
+                .key(HASH_KEY, AttributeValue::S(SITE_TOTAL_ID.to_owned()))
+                .update_expression("SET #through = :through ADD #visitors :added")
+                .condition_expression(condition)
+                .expression_attribute_names("#through", "through")
+                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_values(":through", AttributeValue::S(last.to_string()))
+                .expression_attribute_values(":added", number(added));
+            if let Some(old) = through {
+                request =
+                    request.expression_attribute_values(":old", AttributeValue::S(old.to_string()));
+            }
+            self.usage.call(Op::UpdateItem);
+            match Box::pin(request.send()).await {
+                // Rolled (or another reader did): read it again.
+                Ok(_) => {}
+                Err(SdkError::ServiceError(service))
+                    if service.err().code() == Some("ConditionalCheckFailedException") => {}
+                Err(error) => return Err(classify(error, false)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the site's visitors are being rolled up; try again".into(),
+        ))
     }
 
     /// The items of `ids` (at most 100, no two alike) that exist, by id, with `attributes`
@@ -635,19 +1096,24 @@ impl DynamoDbStore {
     }
 
     /// The transaction that counts a keyed visit: the key's record (only if it has none
-    /// that is live at `now`), the counter, the day and, for a new visitor, the marker
-    /// (only if it is still new). `answer` is what the record keeps.
-    #[allow(clippy::too_many_arguments, reason = "every part of one transaction")]
+    /// that is live at `now`), the counter, the day, the visitor's marker (only if it is
+    /// still new, or still under the limit), one of the site's day items and, for a
+    /// new site visitor, the site marker (only if still new). The order is the one
+    /// [`Cancelled::of`] reads the reasons in.
     fn visit_once_items(
         &self,
         visit: &Visit,
         key_id: &str,
         writer: &str,
-        new_visitor: bool,
-        answer: Totals,
+        decided: Decided,
         now: u64,
         expires: u64,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let Decided {
+            new_visitor,
+            site_new,
+            answer,
+        } = decided;
         let record = Update::builder()
             .table_name(&self.table)
             .key(HASH_KEY, AttributeValue::S(key_id.to_owned()))
@@ -677,12 +1143,50 @@ impl DynamoDbStore {
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
         };
+        let marker_ttl = AttributeValue::N(
+            visit
+                .day
+                .plus(MARKER_DAYS)
+                .start_epoch_seconds()
+                .to_string(),
+        );
         let mut updates = vec![
             record,
             add(counter_id(&visit.counter)),
             add(day_id(&visit.counter, visit.day)),
         ];
-        if let (true, Some(marker)) = (new_visitor, &visit.marker) {
+        if let Some(marker) = &visit.marker {
+            let condition = if new_visitor {
+                "attribute_not_exists(#ttl)"
+            } else {
+                "attribute_not_exists(#views) OR #views < :limit"
+            };
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .key(HASH_KEY, AttributeValue::S(marker_id(visit.day, marker)))
+                .update_expression("SET #ttl = :ttl ADD #views :one")
+                .condition_expression(condition)
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_names("#views", MARKER_VIEWS_ATTRIBUTE)
+                .expression_attribute_values(":ttl", marker_ttl.clone())
+                .expression_attribute_values(":one", number(1));
+            if !new_visitor {
+                update = update
+                    .expression_attribute_values(":limit", number(visit.limits.views_per_visitor));
+            }
+            updates.push(update);
+        }
+        updates.push(
+            Update::builder()
+                .table_name(&self.table)
+                .key(HASH_KEY, AttributeValue::S(self.site_day_id(visit.day)))
+                .update_expression("ADD #count :one, #visitors :visitors")
+                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":visitors", number(u64::from(site_new))),
+        );
+        if let (true, Some(marker)) = (site_new, &visit.site_marker) {
             updates.push(
                 Update::builder()
                     .table_name(&self.table)
@@ -690,16 +1194,7 @@ impl DynamoDbStore {
                     .update_expression("SET #ttl = :ttl")
                     .condition_expression("attribute_not_exists(#ttl)")
                     .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-                    .expression_attribute_values(
-                        ":ttl",
-                        AttributeValue::N(
-                            visit
-                                .day
-                                .plus(MARKER_DAYS)
-                                .start_epoch_seconds()
-                                .to_string(),
-                        ),
-                    ),
+                    .expression_attribute_values(":ttl", marker_ttl),
             );
         }
         updates
@@ -712,7 +1207,8 @@ impl DynamoDbStore {
     }
 
     /// Every counter item (and, with `days`, every day item) of the table, by one Scan
-    /// of it page after page: each item's id and numbers.
+    /// of it page after page: each item's id and numbers. Only the operator commands
+    /// call it (export, reindex), with the operator's credentials.
     async fn scan_numbers(&self, days: bool) -> Result<Vec<(String, Totals)>, StoreError> {
         let filter = if days {
             "begins_with(#id, :counter) OR begins_with(#id, :day) OR #id = :site"
@@ -743,11 +1239,10 @@ impl DynamoDbStore {
                 request = request
                     .expression_attribute_values(":day", AttributeValue::S(DAY_PREFIX.to_owned()));
             }
-            self.usage.call(Op::Scan);
+            // The operator's, never a request's: not among OPERATIONS.
             let output = Box::pin(request.send())
                 .await
                 .map_err(|e| classify(e, false))?;
-            self.usage.consumed(Op::Scan, output.consumed_capacity());
             for item in output.items() {
                 if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
                     found.push((id.clone(), totals_of(item)?));
@@ -763,6 +1258,53 @@ impl DynamoDbStore {
 
 fn failed(error: BoxError) -> StoreError {
     StoreError::Failed(error)
+}
+
+/// What the visitor's marker on the counter says of this view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// No visitor is known (no client address): the view counts, no visitor.
+    Unknown,
+    /// The visitor's first view of the counter today.
+    New,
+    Repeat,
+    /// The visitor has counted the limit today: this view does not count.
+    Limited,
+}
+
+/// The reasons DynamoDB gave for cancelling a transaction, if it did.
+fn cancellation_reasons(
+    error: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Option<Vec<CancellationReason>> {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Some(cancelled.cancellation_reasons().to_vec())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One of the site's day items.
+pub fn site_day_id(day: Day, shard: u32) -> String {
+    format!("site#{day}#{shard}")
+}
+
+/// A day item's four numbers; missing ones are 0.
+fn day_totals_of(item: &HashMap<String, AttributeValue>) -> Result<DayTotals, StoreError> {
+    let totals = totals_of(item)?;
+    let read = |attribute: &str| match item.get(attribute) {
+        Some(AttributeValue::N(number)) => number.parse().unwrap_or(0),
+        _ => 0,
+    };
+    Ok(DayTotals {
+        views: totals.views,
+        visitors: totals.visitors,
+        bots: read(BOTS_ATTRIBUTE),
+        limited: read(LIMITED_ATTRIBUTE),
+    })
 }
 
 fn number(n: u64) -> AttributeValue {
@@ -823,12 +1365,21 @@ fn writer_id() -> Result<String, StoreError> {
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
+/// What a keyed visit's read decided: who is new, and the answer to keep.
+#[derive(Debug, Clone, Copy)]
+struct Decided {
+    new_visitor: bool,
+    site_new: bool,
+    answer: Totals,
+}
+
 /// Why DynamoDB cancelled a keyed visit's transaction (its reasons are in the order
-/// of [`DynamoDbStore::visit_once_items`]: record, counter, day, marker).
+/// of [`DynamoDbStore::visit_once_items`]: record, counter, day, then the markers and
+/// the site's day).
 enum Cancelled {
-    /// The key has a live record: it was counted before (the record, if DynamoDB
-    /// returned it).
-    Recorded(Option<HashMap<String, AttributeValue>>),
+    /// The key has a live record: it was counted before (the read that follows
+    /// replays it).
+    Recorded,
     /// Another transaction is writing the key's record at this moment.
     KeyInUse,
     /// The counter or the day holds something that is not a count.
@@ -847,12 +1398,7 @@ impl Cancelled {
         let code = |i: usize| reasons.get(i).and_then(CancellationReason::code);
         match code(0) {
             Some("ConditionalCheckFailed") => {
-                return Cancelled::Recorded(
-                    reasons
-                        .first()
-                        .and_then(|reason| reason.item().cloned())
-                        .filter(|item| !item.is_empty()),
-                );
+                return Cancelled::Recorded;
             }
             Some("TransactionConflict") => return Cancelled::KeyInUse,
             _ => {}
@@ -861,7 +1407,7 @@ impl Cancelled {
             || matches!(code(2), Some("ConditionalCheckFailed"))
         {
             Cancelled::NotACount
-        } else if matches!(code(3), Some("ConditionalCheckFailed")) {
+        } else if (3..reasons.len()).any(|i| matches!(code(i), Some("ConditionalCheckFailed"))) {
             Cancelled::Marked
         } else if reasons.iter().all(|reason| {
             matches!(
@@ -932,18 +1478,25 @@ impl CounterStore for DynamoDbStore {
         item.map_or(Ok(Totals::default()), |item| totals_of(&item))
     }
 
-    async fn record(&self, visit: &Visit) -> Result<Totals, StoreError> {
-        let new_visitor = match &visit.marker {
-            Some(marker) if self.marked_today(visit.day, marker) => false,
-            Some(marker) => {
-                let new = self.mark(visit.day, marker).await?;
-                if let Ok(mut marked) = self.marked.lock() {
-                    marked.insert(visit.day, *marker);
-                }
-                new
-            }
-            None => false,
-        };
+    async fn record(&self, visit: &Visit) -> Result<Once, StoreError> {
+        let (mark, site_new, indexed) = tokio::join!(
+            self.mark_counter(visit),
+            self.mark_site(visit.day, visit.site_marker.as_ref()),
+            self.is_indexed(&visit.counter),
+        );
+        let mark = mark?;
+        if mark == Mark::Limited {
+            return self.limited(visit).await;
+        }
+        let new_visitor = mark == Mark::New;
+        let site_new = site_new?;
+        if !indexed?
+            && !self
+                .index_counter(&visit.counter, visit.limits.max_counters)
+                .await?
+        {
+            return Ok(Once::TooManyCounters);
+        }
         let counter = self.update(self.add_visit(
             counter_id(&visit.counter),
             new_visitor,
@@ -954,7 +1507,17 @@ impl CounterStore for DynamoDbStore {
             new_visitor,
             ReturnValue::None,
         ));
-        let (counter, day) = tokio::join!(counter, day);
+        let site = self.add_logged(
+            self.add_numbers(
+                self.site_day_id(visit.day),
+                &[
+                    (COUNT_ATTRIBUTE, 1),
+                    (VISITORS_ATTRIBUTE, u64::from(site_new)),
+                ],
+            ),
+            "the site's day",
+        );
+        let (counter, day, ()) = tokio::join!(counter, day, site);
         if let Err(error) = day {
             // The visit is counted on the counter; only its day missed it. Answering
             // an error would have the client retry and count it twice.
@@ -966,11 +1529,72 @@ impl CounterStore for DynamoDbStore {
         }
         let output = counter.map_err(|error| classify(error, true))?;
         match output.attributes() {
-            Some(item) if item.contains_key(COUNT_ATTRIBUTE) => totals_of(item),
+            Some(item) if item.contains_key(COUNT_ATTRIBUTE) => totals_of(item).map(Once::Counted),
             other => Err(StoreError::Failed(
                 format!("UpdateItem answered {other:?} for the counter").into(),
             )),
         }
+    }
+
+    async fn filtered(
+        &self,
+        counter: &CounterName,
+        day: Day,
+        filter: Filter,
+    ) -> Result<Totals, StoreError> {
+        let item = self
+            .get_item(counter_id(counter), &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE])
+            .await?;
+        let totals = item.as_ref().map_or(Ok(Totals::default()), totals_of)?;
+        self.tally(counter, day, filter, item.is_some()).await;
+        Ok(totals)
+    }
+
+    async fn site_totals(&self, today: Day) -> Result<SiteTotals, StoreError> {
+        let registry = async {
+            let item = self
+                .get_item(REGISTRY_ID.to_owned(), &[REGISTRY_COUNTERS])
+                .await?;
+            Ok::<_, StoreError>(match item.as_ref().and_then(|i| i.get(REGISTRY_COUNTERS)) {
+                Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
+                _ => 0,
+            })
+        };
+        let (counters, visitors, views) =
+            tokio::join!(registry, self.site_visitors(today), self.all_views());
+        Ok(SiteTotals {
+            views: views?,
+            visitors: visitors?,
+            counters: counters?,
+        })
+    }
+
+    async fn site_days(&self, from: Day, to: Day) -> Result<Vec<DayTotals>, StoreError> {
+        let length = super::range_length(from, to);
+        let ids: Vec<String> = (0..length)
+            .flat_map(|i| {
+                let day = from.plus(i as i32);
+                (0..SITE_SHARDS).map(move |shard| site_day_id(day, shard))
+            })
+            .collect();
+        let found = self.day_items(&ids).await?;
+        Ok((0..length)
+            .map(|i| {
+                let day = from.plus(i as i32);
+                (0..SITE_SHARDS).fold(DayTotals::default(), |sum, shard| {
+                    let part = found
+                        .get(&site_day_id(day, shard))
+                        .copied()
+                        .unwrap_or_default();
+                    DayTotals {
+                        views: sum.views.saturating_add(part.views),
+                        visitors: sum.visitors.saturating_add(part.visitors),
+                        bots: sum.bots.saturating_add(part.bots),
+                        limited: sum.limited.saturating_add(part.limited),
+                    }
+                })
+            })
+            .collect())
     }
 
     async fn record_once(
@@ -984,36 +1608,79 @@ impl CounterStore for DynamoDbStore {
         let key_id = key_id(key);
         let counter = counter_id(&visit.counter);
         let marker = visit.marker.as_ref().map(|m| marker_id(visit.day, m));
-        // 1 round trip, 0 write units: all a retry with a known key costs.
-        let mut ids = vec![key_id.clone(), counter.clone()];
-        ids.extend(marker.clone());
-        let found = self
-            .batch_get(
-                ids,
-                &[
-                    KEY_COUNTER_ATTRIBUTE,
-                    COUNT_ATTRIBUTE,
-                    VISITORS_ATTRIBUTE,
-                    TTL_ATTRIBUTE,
-                ],
-            )
-            .await?;
-        if let Some(record) = found.get(&key_id).and_then(|item| live_record(item, now)) {
-            return Ok(record?.replay(&visit.counter));
-        }
-        let before = found
-            .get(&counter)
-            .map_or(Ok(Totals::default()), totals_of)?;
-        let mut new_visitor = marker.as_ref().is_some_and(|id| !found.contains_key(id));
+        let site_marker = visit.site_marker.as_ref().map(|m| marker_id(visit.day, m));
         let writer = writer_id()?;
         let mut attempt = 1;
         loop {
+            // 1 round trip, 0 write units: all a retry with a known key costs.
+            let mut ids = vec![key_id.clone(), counter.clone()];
+            ids.extend(marker.clone());
+            ids.extend(site_marker.clone().filter(|id| Some(id) != marker.as_ref()));
+            let found = self
+                .batch_get(
+                    ids,
+                    &[
+                        KEY_COUNTER_ATTRIBUTE,
+                        COUNT_ATTRIBUTE,
+                        VISITORS_ATTRIBUTE,
+                        TTL_ATTRIBUTE,
+                        LIST_ATTRIBUTE,
+                        MARKER_VIEWS_ATTRIBUTE,
+                        KEY_WRITER_ATTRIBUTE,
+                    ],
+                )
+                .await?;
+            if let Some(item) = found.get(&key_id)
+                && let Some(record) = live_record(item, now)
+            {
+                let own = matches!(
+                    item.get(KEY_WRITER_ATTRIBUTE),
+                    Some(AttributeValue::S(w)) if *w == writer
+                );
+                // This request's own earlier attempt landed: its answer.
+                return match record? {
+                    record if own => Ok(Once::Counted(record.totals)),
+                    record => Ok(record.replay(&visit.counter)),
+                };
+            }
+            let marker_item = marker.as_ref().and_then(|id| found.get(id));
+            let seen = marker_item.map_or(0, |item| match item.get(MARKER_VIEWS_ATTRIBUTE) {
+                Some(AttributeValue::N(n)) => n.parse().unwrap_or(u64::MAX),
+                // A marker of the version before, which kept no views: at least one.
+                _ => 1,
+            });
+            if marker.is_some() && seen >= visit.limits.views_per_visitor {
+                return self.limited(visit).await;
+            }
+            let counter_item = found.get(&counter);
+            if !counter_item.is_some_and(|item| item.contains_key(LIST_ATTRIBUTE))
+                && !self
+                    .index_counter(&visit.counter, visit.limits.max_counters)
+                    .await?
+            {
+                return Ok(Once::TooManyCounters);
+            }
+            let before = counter_item.map_or(Ok(Totals::default()), totals_of)?;
+            let new_visitor = marker.is_some() && marker_item.is_none();
+            let site_new = site_marker
+                .as_ref()
+                .is_some_and(|id| !found.contains_key(id));
             let answer = Totals {
                 views: before.views.saturating_add(1),
                 visitors: before.visitors.saturating_add(u64::from(new_visitor)),
             };
-            let items =
-                self.visit_once_items(visit, &key_id, &writer, new_visitor, answer, now, expires)?;
+            let items = self.visit_once_items(
+                visit,
+                &key_id,
+                &writer,
+                Decided {
+                    new_visitor,
+                    site_new,
+                    answer,
+                },
+                now,
+                expires,
+            )?;
             let written = items.len() as u64;
             self.usage.call(Op::TransactWriteItems);
             let request = self
@@ -1032,49 +1699,12 @@ impl CounterStore for DynamoDbStore {
                 }
                 Err(error) => error,
             };
-            let reasons = match &error {
-                SdkError::ServiceError(service) => match service.err() {
-                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                        Some(cancelled.cancellation_reasons().to_vec())
-                    }
-                    _ => None,
-                },
-                _ => None,
-            };
+            let reasons = cancellation_reasons(&error);
             // A cancelled transaction wrote nothing: each reason says what to do.
             let retry = match reasons.as_deref().map(Cancelled::of) {
-                Some(Cancelled::Recorded(item)) => {
-                    let item = match item {
-                        Some(item) => item,
-                        // DynamoDB did not return it: read it.
-                        None => self
-                            .batch_get(
-                                vec![key_id.clone()],
-                                &[
-                                    KEY_COUNTER_ATTRIBUTE,
-                                    COUNT_ATTRIBUTE,
-                                    VISITORS_ATTRIBUTE,
-                                    TTL_ATTRIBUTE,
-                                    KEY_WRITER_ATTRIBUTE,
-                                ],
-                            )
-                            .await?
-                            .remove(&key_id)
-                            .unwrap_or_default(),
-                    };
-                    let own = matches!(
-                        item.get(KEY_WRITER_ATTRIBUTE),
-                        Some(AttributeValue::S(w)) if *w == writer
-                    );
-                    return match live_record(&item, now) {
-                        // This request's own earlier attempt landed: its answer.
-                        Some(Ok(record)) if own => Ok(Once::Counted(record.totals)),
-                        Some(record) => Ok(record?.replay(&visit.counter)),
-                        None => Err(failed(
-                            "a key's record refused the write, yet it has expired".into(),
-                        )),
-                    };
-                }
+                // The key's record appeared: the read at the top replays it (or, if it
+                // is this request's own, answers it).
+                Some(Cancelled::Recorded) => true,
                 // Another request with the key, unless this request has sent its
                 // transaction before: then it may be its own, still running.
                 Some(Cancelled::KeyInUse) if attempt == 1 => return Ok(Once::InFlight),
@@ -1084,11 +1714,9 @@ impl CounterStore for DynamoDbStore {
                         "the stored count is not a non-negative Number".to_owned(),
                     ));
                 }
-                Some(Cancelled::Marked) => {
-                    // Another visit of this visitor made the marker since the read.
-                    new_visitor = false;
-                    true
-                }
+                // Another visit of this visitor marked (or reached the limit) since the
+                // read: read again.
+                Some(Cancelled::Marked) => true,
                 Some(Cancelled::Busy) => true,
                 Some(Cancelled::Refused) => {
                     return Err(failed(
@@ -1105,7 +1733,7 @@ impl CounterStore for DynamoDbStore {
                     ) || never_applied(&error)
                 }
             };
-            if !retry || attempt >= MAX_ATTEMPTS {
+            if !retry || attempt >= MAX_ATTEMPTS + 1 {
                 return Err(match reasons {
                     // Still conflicting or throttled after every attempt.
                     Some(_) => StoreError::Unavailable(Box::new(error)),
@@ -1122,17 +1750,12 @@ impl CounterStore for DynamoDbStore {
         counter: &CounterName,
         from: Day,
         to: Day,
-    ) -> Result<Vec<Totals>, StoreError> {
+    ) -> Result<Vec<DayTotals>, StoreError> {
         let length = super::range_length(from, to);
         let ids: Vec<String> = (0..length)
             .map(|i| day_id(counter, from.plus(i as i32)))
             .collect();
-        // BatchGetItem takes at most 100 keys; the chunks go out together.
-        let chunks = ids.chunks(100).map(|chunk| self.days_chunk(chunk.to_vec()));
-        let mut found = HashMap::new();
-        for chunk in futures_util::future::join_all(chunks).await {
-            found.extend(chunk?);
-        }
+        let found = self.day_items(&ids).await?;
         Ok(ids
             .iter()
             .map(|id| found.get(id).copied().unwrap_or_default())
@@ -1144,17 +1767,26 @@ impl CounterStore for DynamoDbStore {
         after: Option<&CounterName>,
         limit: usize,
     ) -> Result<CounterPage, StoreError> {
-        let mut counters = Vec::new();
-        for (id, totals) in self.scan_numbers(false).await? {
-            let Some(name) = counter_of(&id) else {
-                continue;
-            };
-            if after.is_some_and(|after| &name <= after) {
-                continue;
-            }
-            counters.push((name, totals));
+        let names = self.index_page(after, limit.saturating_add(1)).await?;
+        let more = names.len() > limit;
+        let names: Vec<CounterName> = names.into_iter().take(limit).collect();
+        let ids: Vec<String> = names.iter().map(counter_id).collect();
+        let chunks = ids
+            .chunks(100)
+            .map(|chunk| self.batch_get(chunk.to_vec(), &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE]));
+        let mut found = HashMap::new();
+        for chunk in futures_util::future::join_all(chunks).await {
+            found.extend(chunk?);
         }
-        Ok(CounterPage::first(counters, limit))
+        let mut counters = Vec::with_capacity(names.len());
+        for (name, id) in names.into_iter().zip(&ids) {
+            // The index is eventually consistent: a counter deleted a moment ago may
+            // still be in it, without its item. It is not listed.
+            if let Some(item) = found.get(id) {
+                counters.push((name, totals_of(item)?));
+            }
+        }
+        Ok(CounterPage { counters, more })
     }
 
     async fn salt(&self, day: Day) -> Result<Salt, StoreError> {
@@ -1381,9 +2013,20 @@ impl OperatorStore for DynamoDbStore {
                 .map_err(|e| failed(e.into()))?;
             Ok::<_, StoreError>(WriteRequest::builder().put_request(put).build())
         };
+        let counter_item = |name: &CounterName, totals: &Totals| {
+            let put = PutRequest::builder()
+                .item(HASH_KEY, AttributeValue::S(counter_id(name)))
+                .item(COUNT_ATTRIBUTE, number(totals.views))
+                .item(VISITORS_ATTRIBUTE, number(totals.visitors))
+                .item(LIST_ATTRIBUTE, AttributeValue::S(LIST_VALUE.to_owned()))
+                .item(NAME_ATTRIBUTE, AttributeValue::S(name.to_string()))
+                .build()
+                .map_err(|e| failed(e.into()))?;
+            Ok::<_, StoreError>(WriteRequest::builder().put_request(put).build())
+        };
         let mut requests = Vec::new();
         for record in records {
-            requests.push(item(counter_id(&record.name), &record.totals)?);
+            requests.push(counter_item(&record.name, &record.totals)?);
             for (day, totals) in &record.days {
                 requests.push(item(day_id(&record.name, *day), totals)?);
             }
@@ -1395,11 +2038,278 @@ impl OperatorStore for DynamoDbStore {
                 written?;
             }
         }
-        Ok(())
+        // The counters restored are in the index; the registry counts them again.
+        self.reindex().await.map(|_| ())
+    }
+
+    async fn delete(&self, counter: &CounterName) -> Result<bool, StoreError> {
+        let item = self
+            .get_item(counter_id(counter), &[LIST_ATTRIBUTE])
+            .await?;
+        let Some(item) = item else {
+            return Ok(false);
+        };
+        let mut delete = TransactWriteItem::builder().delete(
+            aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
+                .condition_expression("attribute_exists(#id)")
+                .expression_attribute_names("#id", HASH_KEY)
+                .build()
+                .map_err(|e| failed(e.into()))?,
+        );
+        let mut request = self.reads.transact_write_items();
+        if item.contains_key(LIST_ATTRIBUTE) {
+            // Counted in the registry: one fewer, in the same transaction.
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+                            .update_expression("ADD #counters :minus")
+                            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+                            .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+                            .build()
+                            .map_err(|e| failed(e.into()))?,
+                    )
+                    .build(),
+            );
+        }
+        delete = delete.clone();
+        match Box::pin(request.transact_items(delete.build()).send()).await {
+            Ok(_) => {}
+            Err(error) if cancellation_reasons(&error).is_some() => return Ok(false),
+            Err(error) => return Err(classify(error, true)),
+        }
+        let days = self.day_ids_of(counter).await?;
+        self.delete_ids(days).await?;
+        Ok(true)
+    }
+
+    async fn rename(
+        &self,
+        from: &CounterName,
+        to: &CounterName,
+    ) -> Result<RenameOutcome, StoreError> {
+        let ids = vec![counter_id(from), counter_id(to)];
+        let found = self
+            .batch_get(ids, &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE, LIST_ATTRIBUTE])
+            .await?;
+        if found.contains_key(&counter_id(to)) {
+            return Ok(RenameOutcome::Taken);
+        }
+        let Some(old) = found.get(&counter_id(from)) else {
+            return Ok(RenameOutcome::NoSuchCounter);
+        };
+        let totals = totals_of(old)?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .item(HASH_KEY, AttributeValue::S(counter_id(to)))
+            .item(COUNT_ATTRIBUTE, number(totals.views))
+            .item(VISITORS_ATTRIBUTE, number(totals.visitors))
+            .item(LIST_ATTRIBUTE, AttributeValue::S(LIST_VALUE.to_owned()))
+            .item(NAME_ATTRIBUTE, AttributeValue::S(to.to_string()))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", HASH_KEY)
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        // The old item only if it still holds what was read: a visit in between would
+        // otherwise be lost.
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(counter_id(from)))
+            .condition_expression("#count = :views")
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_values(":views", number(totals.views))
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        let mut request = self
+            .reads
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build());
+        if !old.contains_key(LIST_ATTRIBUTE) {
+            // The old one was not yet counted in the registry; the new one is.
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+                            .update_expression("ADD #counters :one")
+                            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+                            .expression_attribute_values(":one", number(1))
+                            .build()
+                            .map_err(|e| failed(e.into()))?,
+                    )
+                    .build(),
+            );
+        }
+        match Box::pin(request.send()).await {
+            Ok(_) => {}
+            Err(error) if cancellation_reasons(&error).is_some() => {
+                return Err(StoreError::Unavailable(
+                    "the counter changed while it was renamed; nothing was changed, run it again"
+                        .into(),
+                ));
+            }
+            Err(error) => return Err(classify(error, true)),
+        }
+        // Its days: copied under the new name, then deleted under the old.
+        let days = self.day_ids_of(from).await?;
+        let mut puts = Vec::new();
+        if !days.is_empty() {
+            let found = self.day_items(&days).await?;
+            for (id, totals) in &found {
+                let Some((_, day)) = day_of(id) else { continue };
+                let mut put = PutRequest::builder()
+                    .item(HASH_KEY, AttributeValue::S(day_id(to, day)))
+                    .item(COUNT_ATTRIBUTE, number(totals.views))
+                    .item(VISITORS_ATTRIBUTE, number(totals.visitors));
+                if totals.bots > 0 {
+                    put = put.item(BOTS_ATTRIBUTE, number(totals.bots));
+                }
+                if totals.limited > 0 {
+                    put = put.item(LIMITED_ATTRIBUTE, number(totals.limited));
+                }
+                let put = put.build().map_err(|e| failed(e.into()))?;
+                puts.push(WriteRequest::builder().put_request(put).build());
+            }
+        }
+        for batch in puts.chunks(BATCH_WRITE_SIZE) {
+            self.batch_write(batch.to_vec()).await?;
+        }
+        self.delete_ids(days).await?;
+        Ok(RenameOutcome::Renamed)
+    }
+
+    async fn reindex(&self) -> Result<u64, StoreError> {
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let request = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("begins_with(#id, :counter) OR #id = :site")
+                .projection_expression("#id, #list")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_names("#list", LIST_ATTRIBUTE)
+                .expression_attribute_values(
+                    ":counter",
+                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
+                )
+                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
+                .set_exclusive_start_key(start);
+            let output = Box::pin(request.send())
+                .await
+                .map_err(|e| classify(e, false))?;
+            for item in output.items() {
+                let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
+                    continue;
+                };
+                let Some(name) = counter_of(id) else { continue };
+                count += 1;
+                if item.contains_key(LIST_ATTRIBUTE) {
+                    continue;
+                }
+                let request = self
+                    .reads
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(HASH_KEY, AttributeValue::S(id.clone()))
+                    .update_expression("SET #list = :list, #name = :name")
+                    .condition_expression("attribute_exists(#id)")
+                    .expression_attribute_names("#id", HASH_KEY)
+                    .expression_attribute_names("#list", LIST_ATTRIBUTE)
+                    .expression_attribute_names("#name", NAME_ATTRIBUTE)
+                    .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
+                    .expression_attribute_values(":name", AttributeValue::S(name.to_string()));
+                match Box::pin(request.send()).await {
+                    Ok(_) => {}
+                    // Deleted since the scan read it.
+                    Err(SdkError::ServiceError(service))
+                        if service.err().code() == Some("ConditionalCheckFailedException") =>
+                    {
+                        count -= 1;
+                    }
+                    Err(error) => return Err(classify(error, false)),
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        let request = self
+            .reads
+            .update_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+            .update_expression("SET #counters = :count")
+            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+            .expression_attribute_values(":count", number(count));
+        Box::pin(request.send())
+            .await
+            .map_err(|e| classify(e, false))?;
+        Ok(count)
     }
 }
 
 impl DynamoDbStore {
+    /// The ids of a counter's day items: a Scan (the operator's only).
+    async fn day_ids_of(&self, counter: &CounterName) -> Result<Vec<String>, StoreError> {
+        let prefix = format!("{DAY_PREFIX}{counter}#");
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let request = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("begins_with(#id, :prefix)")
+                .projection_expression("#id")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
+                .set_exclusive_start_key(start);
+            let output = Box::pin(request.send())
+                .await
+                .map_err(|e| classify(e, false))?;
+            for item in output.items() {
+                if let Some(AttributeValue::S(id)) = item.get(HASH_KEY)
+                    && day_of(id).is_some_and(|(name, _)| &name == counter)
+                {
+                    ids.push(id.clone());
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    /// Deletes these items, 25 to a `BatchWriteItem`.
+    async fn delete_ids(&self, ids: Vec<String>) -> Result<(), StoreError> {
+        let requests: Vec<WriteRequest> = ids
+            .into_iter()
+            .map(|id| {
+                aws_sdk_dynamodb::types::DeleteRequest::builder()
+                    .key(HASH_KEY, AttributeValue::S(id))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                    .map_err(|e| failed(e.into()))
+            })
+            .collect::<Result<_, _>>()?;
+        for batch in requests.chunks(BATCH_WRITE_SIZE) {
+            self.batch_write(batch.to_vec()).await?;
+        }
+        Ok(())
+    }
+
     /// One `BatchWriteItem`, asked again for what DynamoDB leaves unprocessed (under
     /// load it may); only [`OperatorStore::restore`] calls it.
     async fn batch_write(&self, mut pending: Vec<WriteRequest>) -> Result<(), StoreError> {

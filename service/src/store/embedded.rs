@@ -15,11 +15,22 @@
 //! - `counters`: counter key -> views (`site` is `visitorCount`, others their name)
 //! - `visitors`: counter key -> visitors
 //! - `days`: (name, day) -> (views, visitors)
-//! - `markers`: (day, marker) -> (); deleted two days after their day
+//! - `filtered`: (name, day) -> (bots, limited): what was not counted on a counter's day
+//! - `marks`: (day, marker) -> views: a visitor's views of one counter that day (or,
+//!   for a site marker, of the site); deleted two days after their day. `markers`, the
+//!   version before's (day, marker) -> (), is still read for the day of an upgrade
+//! - `site_days`: day -> (views, visitors, bots, limited): the whole site's days
+//! - `site`: `counters`, `views`, `visitors` -> the site's totals, kept in the commit
+//!   of every change (so `/totals` and the cap read one row each); made from the other
+//!   tables when a file without them is opened
 //! - `salts`: day -> 32 bytes; deleted when a newer day's is made, and after their day
 //! - `keys`: an `Idempotency-Key`'s SHA-256 -> (counter name, views, visitors, expiry in
 //!   epoch seconds): the key's record, written in the commit that counts its visit (see
-//!   [`crate::idempotency`]); ignored once expired, deleted within a day after that
+//!   [`crate::idempotency`]); ignored once expired and deleted within the hour after
+//!
+//! The list of counters is a range read of `counters` from the page's `after`: a page
+//! costs what it holds, whatever else the file holds. Reads that walk a range run off
+//! the async workers ([`super::blocking`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,8 +45,8 @@ use tokio::sync::oneshot;
 
 use super::operator::Records;
 use super::{
-    BoxError, CounterPage, CounterRecord, CounterStore, Once, OperatorStore, SetOutcome,
-    StoreError, Totals, Visit, epoch_seconds,
+    BoxError, CounterPage, CounterRecord, CounterStore, DayTotals, Filter, Once, OperatorStore,
+    RenameOutcome, SetOutcome, SiteTotals, StoreError, Totals, Visit, blocking, epoch_seconds,
 };
 use crate::day::{Clock, Day, SystemClock};
 use crate::idempotency::{IdempotencyKey, RETENTION};
@@ -46,6 +57,14 @@ const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 const VISITORS: TableDefinition<&str, u64> = TableDefinition::new("visitors");
 const DAYS: TableDefinition<(&str, i32), (u64, u64)> = TableDefinition::new("days");
 const MARKERS: TableDefinition<(i32, &[u8]), ()> = TableDefinition::new("markers");
+const MARKS: TableDefinition<(i32, &[u8]), u64> = TableDefinition::new("marks");
+const FILTERED: TableDefinition<(&str, i32), (u64, u64)> = TableDefinition::new("filtered");
+const SITE_DAYS: TableDefinition<i32, (u64, u64, u64, u64)> = TableDefinition::new("site_days");
+const SITE: TableDefinition<&str, u64> = TableDefinition::new("site");
+/// The rows of `site`.
+const SITE_COUNTERS: &str = "counters";
+const SITE_VIEWS: &str = "views";
+const SITE_VISITORS: &str = "visitors";
 const SALTS: TableDefinition<i32, &[u8]> = TableDefinition::new("salts");
 const KEYS: TableDefinition<&[u8], (&str, u64, u64, u64)> = TableDefinition::new("keys");
 /// v1's key for its one counter, which is `site`.
@@ -55,6 +74,9 @@ const MAX_BATCH: usize = 4096;
 /// How often an idle writer checks whether a day has passed and expired entries
 /// (markers, salts) are due for deletion.
 const PURGE_CHECK: Duration = Duration::from_secs(60);
+/// How often expired key records are deleted: a record lives its 24 hours and at most
+/// this much longer.
+const KEY_PURGE: Duration = Duration::from_secs(3600);
 
 /// One write for the writer thread, and where its answer goes.
 struct Job {
@@ -71,6 +93,19 @@ enum Work {
         now: u64,
     },
     Salt(Day),
+    /// A POST that is not counted, to tally.
+    Filter {
+        counter: CounterName,
+        day: Day,
+        filter: Filter,
+    },
+    /// The operator's `counters delete`.
+    Delete(CounterName),
+    /// The operator's `counters rename`.
+    Rename {
+        from: CounterName,
+        to: CounterName,
+    },
     /// The operator's `counters set` ([`OperatorStore::set_totals`]).
     Set {
         counter: CounterName,
@@ -86,6 +121,8 @@ enum Answer {
     Once(Once),
     Salt(Salt),
     Set(SetOutcome),
+    Deleted(bool),
+    Renamed(RenameOutcome),
     Restored,
 }
 
@@ -142,9 +179,11 @@ impl EmbeddedStore {
             std::fs::create_dir_all(parent).map_err(failed)?;
         }
         let db = Arc::new(Database::create(path).map_err(failed)?);
-        // Whatever expired while the store was closed goes before the first request.
+        // Whatever expired while the store was closed goes before the first request; a
+        // file from before the site's totals gets them.
         commit(&db, |txn| {
-            purge(txn, clock.today(), epoch_seconds(clock.now()))
+            purge(txn, clock.today(), epoch_seconds(clock.now()))?;
+            site_totals_from_tables(txn, false)
         })?;
         let (sender, jobs) = mpsc::channel();
         let writer_db = Arc::clone(&db);
@@ -215,11 +254,72 @@ impl CounterStore for EmbeddedStore {
         Ok(totals)
     }
 
-    async fn record(&self, visit: &Visit) -> Result<Totals, StoreError> {
+    async fn record(&self, visit: &Visit) -> Result<Once, StoreError> {
         match self.submit(Work::Visit(visit.clone())).await? {
+            Answer::Once(once) => Ok(once),
+            _ => Err(mixed_up()),
+        }
+    }
+
+    async fn filtered(
+        &self,
+        counter: &CounterName,
+        day: Day,
+        filter: Filter,
+    ) -> Result<Totals, StoreError> {
+        let work = Work::Filter {
+            counter: counter.clone(),
+            day,
+            filter,
+        };
+        match self.submit(work).await? {
             Answer::Totals(totals) => Ok(totals),
             _ => Err(mixed_up()),
         }
+    }
+
+    async fn site_totals(&self, _today: Day) -> Result<SiteTotals, StoreError> {
+        let txn = self.db.begin_read().map_err(failed)?;
+        let Some(site) = read_table!(txn, SITE) else {
+            return Ok(SiteTotals::default());
+        };
+        let row = |name: &str| -> Result<u64, StoreError> {
+            Ok(site.get(name).map_err(failed)?.map_or(0, |v| v.value()))
+        };
+        Ok(SiteTotals {
+            views: row(SITE_VIEWS)?,
+            visitors: row(SITE_VISITORS)?,
+            counters: row(SITE_COUNTERS)?,
+        })
+    }
+
+    async fn site_days(&self, from: Day, to: Day) -> Result<Vec<DayTotals>, StoreError> {
+        let db = Arc::clone(&self.db);
+        blocking(move || {
+            let length = super::range_length(from, to);
+            let mut days = vec![DayTotals::default(); length];
+            let txn = db.begin_read().map_err(failed)?;
+            let Some(table) = read_table!(txn, SITE_DAYS) else {
+                return Ok(days);
+            };
+            let range = table
+                .range(from.days_since_epoch()..=to.days_since_epoch())
+                .map_err(failed)?;
+            for entry in range {
+                let (day, numbers) = entry.map_err(failed)?;
+                let (views, visitors, bots, limited) = numbers.value();
+                if let Some(slot) = slot(&mut days, from, day.value()) {
+                    *slot = DayTotals {
+                        views,
+                        visitors,
+                        bots,
+                        limited,
+                    };
+                }
+            }
+            Ok(days)
+        })
+        .await
     }
 
     async fn record_once(
@@ -255,29 +355,38 @@ impl CounterStore for EmbeddedStore {
         counter: &CounterName,
         from: Day,
         to: Day,
-    ) -> Result<Vec<Totals>, StoreError> {
-        let length = super::range_length(from, to);
-        let mut days = vec![Totals::default(); length];
-        let txn = self.db.begin_read().map_err(failed)?;
-        let Some(table) = read_table!(txn, DAYS) else {
-            return Ok(days);
-        };
-        let name = counter.as_str();
-        let range = table
-            .range((name, from.days_since_epoch())..=(name, to.days_since_epoch()))
-            .map_err(failed)?;
-        for entry in range {
-            let (day, numbers) = entry.map_err(failed)?;
-            let (_, day) = day.value();
-            let (views, visitors) = numbers.value();
-            if let Some(slot) = usize::try_from(from.until(Day::from_days_since_epoch(day)))
-                .ok()
-                .and_then(|index| days.get_mut(index))
-            {
-                *slot = Totals { views, visitors };
+    ) -> Result<Vec<DayTotals>, StoreError> {
+        let db = Arc::clone(&self.db);
+        let name = counter.as_str().to_owned();
+        blocking(move || {
+            let length = super::range_length(from, to);
+            let mut days = vec![DayTotals::default(); length];
+            let txn = db.begin_read().map_err(failed)?;
+            let bounds =
+                (name.as_str(), from.days_since_epoch())..=(name.as_str(), to.days_since_epoch());
+            if let Some(table) = read_table!(txn, DAYS) {
+                for entry in table.range(bounds.clone()).map_err(failed)? {
+                    let (day, numbers) = entry.map_err(failed)?;
+                    let (views, visitors) = numbers.value();
+                    if let Some(slot) = slot(&mut days, from, day.value().1) {
+                        slot.views = views;
+                        slot.visitors = visitors;
+                    }
+                }
             }
-        }
-        Ok(days)
+            if let Some(table) = read_table!(txn, FILTERED) {
+                for entry in table.range(bounds).map_err(failed)? {
+                    let (day, numbers) = entry.map_err(failed)?;
+                    let (bots, limited) = numbers.value();
+                    if let Some(slot) = slot(&mut days, from, day.value().1) {
+                        slot.bots = bots;
+                        slot.limited = limited;
+                    }
+                }
+            }
+            Ok(days)
+        })
+        .await
     }
 
     async fn list(
@@ -285,43 +394,9 @@ impl CounterStore for EmbeddedStore {
         after: Option<&CounterName>,
         limit: usize,
     ) -> Result<CounterPage, StoreError> {
-        let txn = self.db.begin_read().map_err(failed)?;
-        let Some(views) = read_table!(txn, COUNTERS) else {
-            return Ok(CounterPage::default());
-        };
-        let visitors = read_table!(txn, VISITORS);
-        let mut counters = Vec::new();
-        for entry in views.iter().map_err(failed)? {
-            let (stored_key, views) = entry.map_err(failed)?;
-            let stored_key = stored_key.value();
-            let name = if stored_key == SITE_KEY {
-                CounterName::site()
-            } else {
-                match CounterName::parse(stored_key) {
-                    Ok(name) => name,
-                    // Not a counter this version wrote: left alone, not listed.
-                    Err(_) => continue,
-                }
-            };
-            if after.is_some_and(|after| &name <= after) {
-                continue;
-            }
-            let visitors = match &visitors {
-                Some(table) => table
-                    .get(stored_key)
-                    .map_err(failed)?
-                    .map_or(0, |v| v.value()),
-                None => 0,
-            };
-            counters.push((
-                name,
-                Totals {
-                    views: views.value(),
-                    visitors,
-                },
-            ));
-        }
-        Ok(CounterPage::first(counters, limit))
+        let db = Arc::clone(&self.db);
+        let after = after.cloned();
+        blocking(move || list_page(&db, after.as_ref(), limit)).await
     }
 
     async fn salt(&self, day: Day) -> Result<Salt, StoreError> {
@@ -332,25 +407,94 @@ impl CounterStore for EmbeddedStore {
     }
 }
 
+/// The slot of `day` (days since the epoch) in a range's answer starting at `from`.
+fn slot<T>(days: &mut [T], from: Day, day: i32) -> Option<&mut T> {
+    usize::try_from(from.until(Day::from_days_since_epoch(day)))
+        .ok()
+        .and_then(|index| days.get_mut(index))
+}
+
+/// One page of the list: a range read of `counters` from `after`, `limit` names and
+/// one more (to know whether more follow). `site` is stored as v1's key, which sorts
+/// elsewhere, so it is put in its place by name.
+fn list_page(
+    db: &Database,
+    after: Option<&CounterName>,
+    limit: usize,
+) -> Result<CounterPage, StoreError> {
+    use std::ops::Bound;
+    let txn = db.begin_read().map_err(failed)?;
+    let Some(views) = read_table!(txn, COUNTERS) else {
+        return Ok(CounterPage::default());
+    };
+    let visitors = read_table!(txn, VISITORS);
+    let visitors_of = |stored_key: &str| -> Result<u64, StoreError> {
+        Ok(match &visitors {
+            Some(table) => table
+                .get(stored_key)
+                .map_err(failed)?
+                .map_or(0, |v| v.value()),
+            None => 0,
+        })
+    };
+    let start = match after {
+        Some(after) => Bound::Excluded(after.as_str()),
+        None => Bound::Unbounded,
+    };
+    let mut counters = Vec::new();
+    for entry in views
+        .range::<&str>((start, Bound::Unbounded))
+        .map_err(failed)?
+    {
+        if counters.len() > limit {
+            break;
+        }
+        let (stored_key, views) = entry.map_err(failed)?;
+        let stored_key = stored_key.value();
+        if stored_key == SITE_KEY {
+            continue;
+        }
+        // Not a counter this version wrote: left alone, not listed.
+        let Ok(name) = CounterName::parse(stored_key) else {
+            continue;
+        };
+        let totals = Totals {
+            views: views.value(),
+            visitors: visitors_of(stored_key)?,
+        };
+        counters.push((name, totals));
+    }
+    let site = CounterName::site();
+    if after.is_none_or(|after| after < &site)
+        && let Some(views) = views.get(SITE_KEY).map_err(failed)?
+    {
+        let totals = Totals {
+            views: views.value(),
+            visitors: visitors_of(SITE_KEY)?,
+        };
+        counters.push((site, totals));
+    }
+    Ok(CounterPage::first(counters, limit))
+}
+
 /// Runs until every `EmbeddedStore` handle is gone.
 fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
-    let mut purged = clock.today();
+    let mut purged = (clock.today(), epoch_seconds(clock.now()));
     loop {
+        // Between batches too, so a store never idle still deletes what expired.
+        let (today, now) = (clock.today(), epoch_seconds(clock.now()));
+        if today != purged.0 || now >= purged.1.saturating_add(KEY_PURGE.as_secs()) {
+            match commit(db, |txn| purge(txn, today, now)) {
+                Ok(()) => purged = (today, now),
+                Err(error) => tracing::error!(
+                    error = %crate::error::error_chain(&error),
+                    "deleting expired markers, salts and key records failed; trying again later"
+                ),
+            }
+        }
         let first = match jobs.recv_timeout(PURGE_CHECK) {
             Ok(job) => job,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let today = clock.today();
-                if today != purged {
-                    match commit(db, |txn| purge(txn, today, epoch_seconds(clock.now()))) {
-                        Ok(()) => purged = today,
-                        Err(error) => tracing::error!(
-                            error = %crate::error::error_chain(&error),
-                            "deleting expired markers and salts failed; trying again later"
-                        ),
-                    }
-                }
-                continue;
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
         let mut batch = vec![first];
@@ -364,7 +508,14 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
         let committed = commit(db, |txn| {
             for job in &batch {
                 let answer = match &job.work {
-                    Work::Visit(visit) => apply_visit(txn, visit).map(Answer::Totals),
+                    Work::Visit(visit) => apply_visit(txn, visit).map(Answer::Once),
+                    Work::Filter {
+                        counter,
+                        day,
+                        filter,
+                    } => tally(txn, counter, *day, *filter).map(Answer::Totals),
+                    Work::Delete(counter) => delete(txn, counter).map(Answer::Deleted),
+                    Work::Rename { from, to } => rename(txn, from, to).map(Answer::Renamed),
                     Work::VisitOnce { visit, key, now } => {
                         apply_visit_once(txn, visit, key, *now).map(Answer::Once)
                     }
@@ -427,29 +578,137 @@ fn stored_totals(
     })
 }
 
+/// Adds to one of the site's totals (`site`) inside `txn`; `0` writes nothing.
+fn add_to_site(txn: &WriteTransaction, row: &str, delta: i128) -> Result<(), StoreError> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let mut site = txn.open_table(SITE).map_err(failed)?;
+    let current = site.get(row).map_err(failed)?.map_or(0, |v| v.value());
+    let next = u64::try_from(i128::from(current) + delta).unwrap_or(0);
+    site.insert(row, next).map_err(failed)?;
+    Ok(())
+}
+
+/// A day's filter tally of one kind plus one.
+fn plus_one(filter: Filter, (bots, limited): (u64, u64)) -> (u64, u64) {
+    match filter {
+        Filter::Bot => (bots.saturating_add(1), limited),
+        Filter::Limited => (bots, limited.saturating_add(1)),
+    }
+}
+
+/// Tallies a POST that is not counted inside `txn`: on the counter's day if the counter
+/// exists, and on the site's day. Answers the counter's totals.
+fn tally(
+    txn: &WriteTransaction,
+    counter: &CounterName,
+    day: Day,
+    filter: Filter,
+) -> Result<Totals, StoreError> {
+    let views = txn.open_table(COUNTERS).map_err(failed)?;
+    let visitors = txn.open_table(VISITORS).map_err(failed)?;
+    let exists = views.get(key(counter)).map_err(failed)?.is_some();
+    let totals = stored_totals(&views, &visitors, key(counter))?;
+    let day = day.days_since_epoch();
+    if exists {
+        let mut filtered = txn.open_table(FILTERED).map_err(failed)?;
+        let day_key = (counter.as_str(), day);
+        let current = filtered
+            .get(day_key)
+            .map_err(failed)?
+            .map_or((0, 0), |v| v.value());
+        filtered
+            .insert(day_key, plus_one(filter, current))
+            .map_err(failed)?;
+    }
+    let mut site_days = txn.open_table(SITE_DAYS).map_err(failed)?;
+    let (views, visitors, bots, limited) = site_days
+        .get(day)
+        .map_err(failed)?
+        .map_or((0, 0, 0, 0), |v| v.value());
+    let (bots, limited) = plus_one(filter, (bots, limited));
+    site_days
+        .insert(day, (views, visitors, bots, limited))
+        .map_err(failed)?;
+    Ok(totals)
+}
+
+/// How many views a marker has counted on `day` (a marker of the version before, which
+/// kept no views, has counted at least one).
+fn marked_views(
+    marks: &impl ReadableTable<(i32, &'static [u8]), u64>,
+    old_markers: Option<&impl ReadableTable<(i32, &'static [u8]), ()>>,
+    day: i32,
+    marker: &[u8],
+) -> Result<u64, StoreError> {
+    if let Some(views) = marks.get((day, marker)).map_err(failed)? {
+        return Ok(views.value());
+    }
+    match old_markers {
+        Some(old) if old.get((day, marker)).map_err(failed)?.is_some() => Ok(1),
+        _ => Ok(0),
+    }
+}
+
 /// Counts one visit inside `txn`. Checks every value before writing any, so a visit
-/// that cannot be counted (a number at its maximum) changes nothing.
-fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreError> {
+/// that cannot be counted (a number at its maximum, the cap on counters, the visitor's
+/// limit) changes nothing but its tally.
+fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Once, StoreError> {
     let counter_key = key(&visit.counter);
     let day = visit.day.days_since_epoch();
     let day_key = (visit.counter.as_str(), day);
-    let mut markers = txn.open_table(MARKERS).map_err(failed)?;
-    let new_visitor = match &visit.marker {
-        Some(marker) => markers
-            .get((day, marker.0.as_slice()))
-            .map_err(failed)?
-            .is_none(),
+    let mut marks = txn.open_table(MARKS).map_err(failed)?;
+    let old_markers = match txn.open_table(MARKERS) {
+        Ok(table) => Some(table),
+        Err(error) => return Err(failed(error)),
+    };
+    let seen = match &visit.marker {
+        Some(marker) => marked_views(&marks, old_markers.as_ref(), day, &marker.0)?,
+        None => 0,
+    };
+    if visit.marker.is_some() && seen >= visit.limits.views_per_visitor {
+        drop((marks, old_markers));
+        let totals = tally(txn, &visit.counter, visit.day, Filter::Limited)?;
+        return Ok(Once::Filtered(Filter::Limited, totals));
+    }
+    let new_visitor = visit.marker.is_some() && seen == 0;
+    let new_site_visitor = match &visit.site_marker {
+        Some(marker) => marked_views(&marks, old_markers.as_ref(), day, &marker.0)? == 0,
         None => false,
     };
     let mut views = txn.open_table(COUNTERS).map_err(failed)?;
     let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
     let mut days = txn.open_table(DAYS).map_err(failed)?;
+    let mut site = txn.open_table(SITE).map_err(failed)?;
+    let mut site_days = txn.open_table(SITE_DAYS).map_err(failed)?;
+    let exists = views.get(counter_key).map_err(failed)?.is_some();
+    let counters = site
+        .get(SITE_COUNTERS)
+        .map_err(failed)?
+        .map_or(0, |v| v.value());
+    if !exists && counters >= visit.limits.max_counters {
+        return Ok(Once::TooManyCounters);
+    }
     let current = stored_totals(&views, &visitors, counter_key)?;
     let (day_views, day_visitors) = days
         .get(day_key)
         .map_err(failed)?
         .map_or((0, 0), |v| v.value());
+    let site_views = site
+        .get(SITE_VIEWS)
+        .map_err(failed)?
+        .map_or(0, |v| v.value());
+    let site_visitors = site
+        .get(SITE_VISITORS)
+        .map_err(failed)?
+        .map_or(0, |v| v.value());
+    let site_day = site_days
+        .get(day)
+        .map_err(failed)?
+        .map_or((0, 0, 0, 0), |v| v.value());
     let add = u64::from(new_visitor);
+    let add_site = u64::from(new_site_visitor);
     let overflow = || {
         StoreError::NotACount(format!(
             "counter {} is at its maximum ({} views, {} visitors); nothing was counted",
@@ -469,16 +728,42 @@ fn apply_visit(txn: &WriteTransaction, visit: &Visit) -> Result<Totals, StoreErr
         .insert(counter_key, next.visitors)
         .map_err(failed)?;
     days.insert(day_key, next_day).map_err(failed)?;
-    if new_visitor && let Some(marker) = &visit.marker {
-        markers
-            .insert((day, marker.0.as_slice()), ())
+    if let Some(marker) = &visit.marker {
+        marks
+            .insert((day, marker.0.as_slice()), seen.saturating_add(1))
             .map_err(failed)?;
     }
-    Ok(next)
+    if new_site_visitor && let Some(marker) = &visit.site_marker {
+        marks
+            .insert((day, marker.0.as_slice()), 1)
+            .map_err(failed)?;
+    }
+    let (sv, svis, bots, limited) = site_day;
+    site_days
+        .insert(
+            day,
+            (
+                sv.saturating_add(1),
+                svis.saturating_add(add_site),
+                bots,
+                limited,
+            ),
+        )
+        .map_err(failed)?;
+    site.insert(SITE_VIEWS, site_views.saturating_add(1))
+        .map_err(failed)?;
+    site.insert(SITE_VISITORS, site_visitors.saturating_add(add_site))
+        .map_err(failed)?;
+    if !exists {
+        site.insert(SITE_COUNTERS, counters.saturating_add(1))
+            .map_err(failed)?;
+    }
+    Ok(Once::Counted(next))
 }
 
 /// Counts `visit` inside `txn` unless `key` has a live record at `now`; writes the
-/// record in the same transaction, so the count and its record commit together.
+/// record in the same transaction, so the count and its record commit together. A
+/// visit that is not counted keeps no record.
 fn apply_visit_once(
     txn: &WriteTransaction,
     visit: &Visit,
@@ -491,7 +776,10 @@ fn apply_visit_once(
     {
         return Ok(once);
     }
-    let totals = apply_visit(txn, visit)?;
+    let totals = match apply_visit(txn, visit)? {
+        Once::Counted(totals) => totals,
+        other => return Ok(other),
+    };
     let expires = now.saturating_add(RETENTION.as_secs());
     keys.insert(
         key.digest().as_slice(),
@@ -541,7 +829,8 @@ fn day_salt(txn: &WriteTransaction, day: Day) -> Result<Salt, StoreError> {
 }
 
 /// Deletes the salts of days before `today`, the markers of days before yesterday and
-/// the key records expired at `now` (epoch seconds).
+/// the key records expired at `now` (epoch seconds). Walks the markers and the keys:
+/// at most once a day and once an hour, in the writer thread.
 fn purge(txn: &WriteTransaction, today: Day, now: u64) -> Result<(), StoreError> {
     let today = today.days_since_epoch();
     let mut salts = txn.open_table(SALTS).map_err(failed)?;
@@ -551,6 +840,12 @@ fn purge(txn: &WriteTransaction, today: Day, now: u64) -> Result<(), StoreError>
     if markers.len().map_err(failed)? > 0 {
         markers
             .retain(|(day, _), ()| day >= oldest_kept)
+            .map_err(failed)?;
+    }
+    let mut marks = txn.open_table(MARKS).map_err(failed)?;
+    if marks.len().map_err(failed)? > 0 {
+        marks
+            .retain(|(day, _), _| day >= oldest_kept)
             .map_err(failed)?;
     }
     let mut keys = txn.open_table(KEYS).map_err(failed)?;
@@ -638,6 +933,150 @@ impl OperatorStore for EmbeddedStore {
             _ => Err(mixed_up()),
         }
     }
+
+    async fn delete(&self, counter: &CounterName) -> Result<bool, StoreError> {
+        match self.submit(Work::Delete(counter.clone())).await? {
+            Answer::Deleted(existed) => Ok(existed),
+            _ => Err(mixed_up()),
+        }
+    }
+
+    async fn rename(
+        &self,
+        from: &CounterName,
+        to: &CounterName,
+    ) -> Result<RenameOutcome, StoreError> {
+        let work = Work::Rename {
+            from: from.clone(),
+            to: to.clone(),
+        };
+        match self.submit(work).await? {
+            Answer::Renamed(outcome) => Ok(outcome),
+            _ => Err(mixed_up()),
+        }
+    }
+
+    async fn reindex(&self) -> Result<u64, StoreError> {
+        // The list is the `counters` table itself; only the count can be behind.
+        let db = Arc::clone(&self.db);
+        blocking(move || {
+            commit(&db, |txn| site_totals_from_tables(txn, true))?;
+            let txn = db.begin_read().map_err(failed)?;
+            let Some(site) = read_table!(txn, SITE) else {
+                return Ok(0);
+            };
+            Ok(site
+                .get(SITE_COUNTERS)
+                .map_err(failed)?
+                .map_or(0, |v| v.value()))
+        })
+        .await
+    }
+}
+
+/// Makes the site's totals (`site`) from the other tables: how many counters, their
+/// views, and the site's visitors summed over its days. Only when they are missing (a
+/// file from before them), unless `force`.
+fn site_totals_from_tables(txn: &WriteTransaction, force: bool) -> Result<(), StoreError> {
+    let mut site = txn.open_table(SITE).map_err(failed)?;
+    if !force && site.get(SITE_COUNTERS).map_err(failed)?.is_some() {
+        return Ok(());
+    }
+    let views = txn.open_table(COUNTERS).map_err(failed)?;
+    let (mut counters, mut total) = (0u64, 0u64);
+    for entry in views.iter().map_err(failed)? {
+        let (stored_key, views) = entry.map_err(failed)?;
+        if name_of(stored_key.value()).is_some() {
+            counters += 1;
+            total = total.saturating_add(views.value());
+        }
+    }
+    let site_days = txn.open_table(SITE_DAYS).map_err(failed)?;
+    let mut visitors = 0u64;
+    for entry in site_days.iter().map_err(failed)? {
+        let (_, numbers) = entry.map_err(failed)?;
+        visitors = visitors.saturating_add(numbers.value().1);
+    }
+    site.insert(SITE_COUNTERS, counters).map_err(failed)?;
+    site.insert(SITE_VIEWS, total).map_err(failed)?;
+    site.insert(SITE_VISITORS, visitors).map_err(failed)?;
+    Ok(())
+}
+
+/// Deletes a counter's totals, days and tallies inside `txn`; whether it existed.
+fn delete(txn: &WriteTransaction, counter: &CounterName) -> Result<bool, StoreError> {
+    let counter_key = key(counter);
+    let mut views = txn.open_table(COUNTERS).map_err(failed)?;
+    let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
+    let Some(old_views) = views
+        .remove(counter_key)
+        .map_err(failed)?
+        .map(|v| v.value())
+    else {
+        return Ok(false);
+    };
+    visitors.remove(counter_key).map_err(failed)?;
+    let name = counter.as_str();
+    let mut days = txn.open_table(DAYS).map_err(failed)?;
+    days.retain_in((name, i32::MIN)..=(name, i32::MAX), |_, _| false)
+        .map_err(failed)?;
+    let mut filtered = txn.open_table(FILTERED).map_err(failed)?;
+    filtered
+        .retain_in((name, i32::MIN)..=(name, i32::MAX), |_, _| false)
+        .map_err(failed)?;
+    drop((views, visitors, days, filtered));
+    add_to_site(txn, SITE_COUNTERS, -1)?;
+    add_to_site(txn, SITE_VIEWS, -i128::from(old_views))?;
+    Ok(true)
+}
+
+/// Moves a counter's totals, days and tallies to a name no counter has, inside `txn`.
+fn rename(
+    txn: &WriteTransaction,
+    from: &CounterName,
+    to: &CounterName,
+) -> Result<RenameOutcome, StoreError> {
+    let mut views = txn.open_table(COUNTERS).map_err(failed)?;
+    let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
+    if views.get(key(to)).map_err(failed)?.is_some() {
+        return Ok(RenameOutcome::Taken);
+    }
+    let Some(old_views) = views.remove(key(from)).map_err(failed)?.map(|v| v.value()) else {
+        return Ok(RenameOutcome::NoSuchCounter);
+    };
+    let old_visitors = visitors
+        .remove(key(from))
+        .map_err(failed)?
+        .map_or(0, |v| v.value());
+    views.insert(key(to), old_views).map_err(failed)?;
+    visitors.insert(key(to), old_visitors).map_err(failed)?;
+    let (old, new) = (from.as_str(), to.as_str());
+    let mut days = txn.open_table(DAYS).map_err(failed)?;
+    let moved: Vec<(i32, (u64, u64))> = days
+        .range((old, i32::MIN)..=(old, i32::MAX))
+        .map_err(failed)?
+        .map(|entry| entry.map(|(k, v)| (k.value().1, v.value())))
+        .collect::<Result<_, _>>()
+        .map_err(failed)?;
+    days.retain_in((old, i32::MIN)..=(old, i32::MAX), |_, _| false)
+        .map_err(failed)?;
+    for (day, numbers) in moved {
+        days.insert((new, day), numbers).map_err(failed)?;
+    }
+    let mut filtered = txn.open_table(FILTERED).map_err(failed)?;
+    let moved: Vec<(i32, (u64, u64))> = filtered
+        .range((old, i32::MIN)..=(old, i32::MAX))
+        .map_err(failed)?
+        .map(|entry| entry.map(|(k, v)| (k.value().1, v.value())))
+        .collect::<Result<_, _>>()
+        .map_err(failed)?;
+    filtered
+        .retain_in((old, i32::MIN)..=(old, i32::MAX), |_, _| false)
+        .map_err(failed)?;
+    for (day, numbers) in moved {
+        filtered.insert((new, day), numbers).map_err(failed)?;
+    }
+    Ok(RenameOutcome::Renamed)
 }
 
 /// The counter a `counters` (or `visitors`) key holds; `None` for keys this version
@@ -664,16 +1103,33 @@ fn set_totals(
     if expected.is_some_and(|expected| expected != current) {
         return Ok(SetOutcome::Moved { current });
     }
-    views.insert(counter_key, totals.views).map_err(failed)?;
+    let existed = views
+        .insert(counter_key, totals.views)
+        .map_err(failed)?
+        .is_some();
     visitors
         .insert(counter_key, totals.visitors)
         .map_err(failed)?;
+    drop((views, visitors));
+    if !existed {
+        add_to_site(txn, SITE_COUNTERS, 1)?;
+    }
+    add_to_site(
+        txn,
+        SITE_VIEWS,
+        i128::from(totals.views) - i128::from(current.views),
+    )?;
     Ok(SetOutcome::Set)
 }
 
 /// Writes every record's totals and days inside `txn`: one commit, so an import that
-/// fails midway writes nothing.
+/// fails midway writes nothing. The site's totals are made again from the tables.
 fn restore(txn: &WriteTransaction, records: &[CounterRecord]) -> Result<(), StoreError> {
+    restore_records(txn, records)?;
+    site_totals_from_tables(txn, true)
+}
+
+fn restore_records(txn: &WriteTransaction, records: &[CounterRecord]) -> Result<(), StoreError> {
     let mut views = txn.open_table(COUNTERS).map_err(failed)?;
     let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
     let mut days = txn.open_table(DAYS).map_err(failed)?;

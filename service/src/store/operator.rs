@@ -62,7 +62,36 @@ pub enum SetOutcome {
     Moved { current: Totals },
 }
 
+/// What [`OperatorStore::rename`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenameOutcome {
+    Renamed,
+    /// There is no counter of the old name.
+    NoSuchCounter,
+    /// A counter of the new name exists: nothing was changed.
+    Taken,
+}
+
 pub trait OperatorStore: CounterStore {
+    /// Deletes a counter and its days; whether it existed. The site's numbers keep
+    /// the visits it had (they happened).
+    fn delete(
+        &self,
+        counter: &CounterName,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives a counter, its totals and its days, a new name that no counter has.
+    fn rename(
+        &self,
+        from: &CounterName,
+        to: &CounterName,
+    ) -> impl Future<Output = Result<RenameOutcome, StoreError>> + Send;
+
+    /// Puts every counter in the list's index and recounts them (for the cap); the
+    /// number of counters. Needed once on a table a version before the index wrote;
+    /// running it again changes nothing.
+    fn reindex(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Every counter the store holds (whether or not `COUNTERS` allows it), sorted by
     /// name, each with its days. A counter that has days but no totals (its first visit's
     /// counter write failed) reads as zero totals.
