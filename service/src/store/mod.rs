@@ -154,6 +154,18 @@ pub enum Once {
     InFlight,
 }
 
+impl Once {
+    /// The totals answered, if the answer has any.
+    pub fn totals(&self) -> Option<Totals> {
+        match self {
+            Once::Counted(totals) | Once::Replayed(totals) | Once::Filtered(_, totals) => {
+                Some(*totals)
+            }
+            Once::OtherCounter | Once::InFlight | Once::TooManyCounters => None,
+        }
+    }
+}
+
 /// A key's record: the counter its visit was counted on and the answer it was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {

@@ -268,6 +268,8 @@ pub fn view(counter: &CounterName) -> Visit {
         counter: counter.clone(),
         day: visitor_counter::day::SystemClock.today(),
         marker: None,
+        site_marker: None,
+        limits: Default::default(),
     }
 }
 
@@ -281,7 +283,7 @@ impl CounterStore for FailingStore {
     async fn get(&self, _: &CounterName) -> Result<Totals, StoreError> {
         Err((self.error)())
     }
-    async fn record(&self, _: &Visit) -> Result<Totals, StoreError> {
+    async fn record(&self, _: &Visit) -> Result<visitor_counter::store::Once, StoreError> {
         self.increments.fetch_add(1, Ordering::SeqCst);
         Err((self.error)())
     }
@@ -294,7 +296,30 @@ impl CounterStore for FailingStore {
         self.increments.fetch_add(1, Ordering::SeqCst);
         Err((self.error)())
     }
-    async fn days(&self, _: &CounterName, _: Day, _: Day) -> Result<Vec<Totals>, StoreError> {
+    async fn days(
+        &self,
+        _: &CounterName,
+        _: Day,
+        _: Day,
+    ) -> Result<Vec<visitor_counter::store::DayTotals>, StoreError> {
+        Err((self.error)())
+    }
+    async fn filtered(
+        &self,
+        _: &CounterName,
+        _: Day,
+        _: visitor_counter::store::Filter,
+    ) -> Result<Totals, StoreError> {
+        Err((self.error)())
+    }
+    async fn site_totals(&self, _: Day) -> Result<visitor_counter::store::SiteTotals, StoreError> {
+        Err((self.error)())
+    }
+    async fn site_days(
+        &self,
+        _: Day,
+        _: Day,
+    ) -> Result<Vec<visitor_counter::store::DayTotals>, StoreError> {
         Err((self.error)())
     }
     async fn list(&self, _: Option<&CounterName>, _: usize) -> Result<CounterPage, StoreError> {

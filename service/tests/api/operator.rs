@@ -123,6 +123,8 @@ impl Store {
             counter: counter.clone(),
             day,
             marker: (i < visitors).then(|| marker(counter.as_str(), day, i)),
+            site_marker: None,
+            limits: Default::default(),
         });
         match self.kind {
             Kind::Embedded => {
