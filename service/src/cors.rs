@@ -26,11 +26,26 @@ pub const PREFLIGHT_MAX_AGE: u32 = 600;
 pub const ALLOWED_HEADERS: &str = "content-type, idempotency-key";
 /// Response headers a page may read: `Retry-After` (after a 503 or a 409), and
 /// whether an answer was replayed.
-pub const EXPOSED_HEADERS: &str = "Retry-After, Idempotent-Replayed";
+pub const EXPOSED_HEADERS: &str = "Retry-After, Idempotent-Replayed, Visit-Filtered";
 
 #[derive(Debug)]
 pub struct Cors {
     origins: AllowedOrigins,
+    /// When each refused origin was last logged (at most [`LOGGED_ORIGINS`] of them).
+    logged: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+/// A refused origin is logged at most once in this long.
+pub const LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// The most refused origins remembered at once; past it the oldest are forgotten.
+const LOGGED_ORIGINS: usize = 256;
+
+/// Whether a path counts visits (takes `POST`): `/count` and `/counters/{name}`.
+fn counts(path: &str) -> bool {
+    path == crate::app::COUNT_PATH
+        || path
+            .strip_prefix("/counters/")
+            .is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
 /// Marks a response as the answer to a preflight request, with the methods its path answers.
@@ -39,7 +54,49 @@ struct Preflight(&'static str);
 
 impl Cors {
     pub fn new(origins: AllowedOrigins) -> Self {
-        Self { origins }
+        Self {
+            origins,
+            logged: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Says why a page's POST was refused, once per origin per [`LOG_INTERVAL`]: an
+    /// origin is a site's address, not a visitor's, so it may be logged.
+    fn log_refused(&self, headers: &HeaderMap) {
+        let Some(origin) = headers
+            .get(header::ORIGIN)
+            .and_then(|origin| origin.to_str().ok())
+        else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        let Ok(mut logged) = self.logged.lock() else {
+            return;
+        };
+        if logged
+            .get(origin)
+            .is_some_and(|last| now.duration_since(*last) < LOG_INTERVAL)
+        {
+            return;
+        }
+        if logged.len() >= LOGGED_ORIGINS {
+            logged.retain(|_, last| now.duration_since(*last) < LOG_INTERVAL);
+            if logged.len() >= LOGGED_ORIGINS {
+                return;
+            }
+        }
+        // The origin as text, at most a line's worth, without control characters.
+        let shown: String = origin
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        logged.insert(origin.to_owned(), now);
+        tracing::warn!(
+            origin = %shown,
+            allowed = %self.origins,
+            "refused a POST from a page on an origin that ALLOWED_ORIGINS does not list; add it there if it is your site"
+        );
     }
 }
 
@@ -60,11 +117,14 @@ pub async fn layer(State(cors): State<Arc<Cors>>, request: Request, next: Next) 
         _ => None,
     };
 
+    // Route first, then origin: a path that takes no POST answers its own 405.
     let refused = request.method() == Method::POST
+        && counts(request.uri().path())
         && origin.is_none()
         && request.headers().contains_key(header::ORIGIN)
         && !is_own_origin(request.uri(), request.headers());
     let mut response = if refused {
+        cors.log_refused(request.headers());
         Problem::OriginNotAllowed.into_response()
     } else {
         next.run(request).await

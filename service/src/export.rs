@@ -13,7 +13,10 @@
 //!   does not know; a later version that changes the meaning of a line gets a new number.
 //! - Then one line per counter, sorted by name: its totals and each day it has numbers
 //!   for (days without visits are left out), oldest first. Numbers are whole numbers
-//!   from 0 to 2^64 - 1, written exactly. Each name once, each date once per counter.
+//!   from 0 to 2^53 - 1 (the largest integer every JSON reader keeps exactly, and far
+//!   from where a counter could no longer count), written exactly; `visitors` is never
+//!   more than `views`. Each name once, each date once per counter, each member once
+//!   per object. A line is at most [`MAX_LINE`] bytes.
 //! - The last line ends the file and counts the counter lines, so a file cut short, by
 //!   whole lines or in the middle of one, is refused rather than half-imported.
 //!
@@ -29,6 +32,12 @@ use serde::{Deserialize, Serialize};
 use crate::day::Day;
 use crate::names::{AllowedCounters, CounterName};
 use crate::store::{CounterRecord, Totals};
+
+/// The largest number an export holds: 2^53 - 1.
+pub const MAX_NUMBER: u64 = (1 << 53) - 1;
+/// The longest line an import reads (ten years of days is about 250 KB): the reader
+/// holds at most one line of this size in memory.
+pub const MAX_LINE: usize = 4 << 20;
 
 /// The first line's `format`.
 pub const FORMAT: &str = "visitor-counter-export";
@@ -122,31 +131,100 @@ pub struct FormatError {
 /// Reads a whole export, checking every line (names against `allowed` too) before
 /// anything is returned: either every counter of the file, or the first problem.
 pub fn parse(text: &str, allowed: &AllowedCounters) -> Result<Vec<CounterRecord>, FormatError> {
-    let mut lines = text
-        .split_inclusive('\n')
-        .map(|line| line.trim_end_matches('\n').trim_end_matches('\r'))
-        .enumerate()
-        .map(|(index, line)| (index + 1, line));
+    parse_from(std::io::Cursor::new(text.as_bytes()), allowed)
+}
 
-    let Some((_, first)) = lines.next() else {
+/// As [`parse`], reading `input` one line at a time: a line over [`MAX_LINE`] is
+/// refused as soon as the reader has that much of it, so no input makes it hold more.
+pub fn parse_from(
+    input: impl std::io::BufRead,
+    allowed: &AllowedCounters,
+) -> Result<Vec<CounterRecord>, FormatError> {
+    let mut lines = Lines {
+        input,
+        number: 0,
+        failed: false,
+    };
+    parse_lines(&mut lines, allowed)
+}
+
+/// The lines of an input, each at most [`MAX_LINE`] bytes of UTF-8, numbered from 1.
+struct Lines<R> {
+    input: R,
+    number: usize,
+    failed: bool,
+}
+
+impl<R: std::io::BufRead> Iterator for Lines<R> {
+    type Item = (usize, Result<String, String>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::{BufRead, Read};
+        if self.failed {
+            return None;
+        }
+        self.number += 1;
+        let mut bytes = Vec::new();
+        let limit = (MAX_LINE + 2) as u64;
+        let read = (&mut self.input).take(limit).read_until(b'\n', &mut bytes);
+        let line = match read {
+            Ok(0) => return None,
+            Ok(_) if bytes.len() > MAX_LINE + 1 => Err(format!(
+                "the line is longer than {MAX_LINE} bytes; this is not an export"
+            )),
+            Ok(_) => String::from_utf8(bytes)
+                .map(|text| {
+                    text.trim_end_matches('\n')
+                        .trim_end_matches('\r')
+                        .to_owned()
+                })
+                .map_err(|error| {
+                    format!(
+                        "it is not UTF-8 text (byte {})",
+                        error.utf8_error().valid_up_to()
+                    )
+                }),
+            Err(error) => Err(format!("it could not be read: {error}")),
+        };
+        self.failed = line.is_err();
+        Some((self.number, line))
+    }
+}
+
+fn parse_lines(
+    lines: &mut impl Iterator<Item = (usize, Result<String, String>)>,
+    allowed: &AllowedCounters,
+) -> Result<Vec<CounterRecord>, FormatError> {
+    let mut lines = lines.by_ref();
+    let next = |lines: &mut dyn Iterator<Item = (usize, Result<String, String>)>| {
+        lines
+            .next()
+            .map(|(number, line)| line.map(|line| (number, line)).map_err(at(number)))
+            .transpose()
+    };
+
+    let Some((_, first)) = next(&mut lines)? else {
         return Err(at(1)(format!(
             "the file is empty; an export starts with {}",
             header_line()
         )));
     };
-    header(first).map_err(at(1))?;
+    header(&first).map_err(at(1))?;
 
     let mut records = Vec::new();
     let mut names: HashMap<CounterName, usize> = HashMap::new();
     let mut last = 1;
-    while let Some((number, line)) = lines.next() {
+    while let Some((number, line)) = next(&mut lines)? {
         last = number;
         let problem = at(number);
         if line.is_empty() {
             return Err(problem("empty line".to_owned()));
         }
+        // serde_json keeps the last of two equal members: refused first instead.
+        serde_json::from_str::<NoDuplicates>(&line)
+            .map_err(|error| problem(line_problem(&error)))?;
         let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|error| problem(line_problem(&error)))?;
+            serde_json::from_str(&line).map_err(|error| problem(line_problem(&error)))?;
         if value.get("end").is_some() {
             let end: End =
                 serde_json::from_value(value).map_err(|error| problem(json_problem(&error)))?;
@@ -160,8 +238,10 @@ pub fn parse(text: &str, allowed: &AllowedCounters) -> Result<Vec<CounterRecord>
                     records.len()
                 )));
             }
-            if let Some((after, _)) = lines.find(|(_, line)| !line.is_empty()) {
-                return Err(at(after)("a line after the end line".to_owned()));
+            while let Some((after, line)) = next(&mut lines)? {
+                if !line.is_empty() {
+                    return Err(at(after)("a line after the end line".to_owned()));
+                }
             }
             return Ok(records);
         }
@@ -180,6 +260,76 @@ pub fn parse(text: &str, allowed: &AllowedCounters) -> Result<Vec<CounterRecord>
         "the file ends without its end line ({\"end\":true,\"counters\":N}): it is truncated"
             .to_owned(),
     ))
+}
+
+/// Views and visitors a store can hold and go on counting from.
+fn numbers(what: &str, views: u64, visitors: u64) -> Result<(), String> {
+    if views > MAX_NUMBER || visitors > MAX_NUMBER {
+        return Err(format!(
+            "{what}: {} is over {MAX_NUMBER} (2^53 - 1), the largest count an export holds",
+            views.max(visitors)
+        ));
+    }
+    if visitors > views {
+        return Err(format!(
+            "{what}: {visitors} visitors but {views} views; every visitor made at least one view"
+        ));
+    }
+    Ok(())
+}
+
+/// Any JSON value, refused if an object in it names a member twice.
+struct NoDuplicates;
+
+impl<'de> Deserialize<'de> for NoDuplicates {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicatesVisitor)
+    }
+}
+
+struct NoDuplicatesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicates;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+        while seq.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the member {key:?} appears twice in one object"
+                )));
+            }
+            map.next_value::<NoDuplicates>()?;
+        }
+        Ok(NoDuplicates)
+    }
 }
 
 /// Makes a problem on line `line` into the error.
@@ -224,6 +374,7 @@ fn counter_record(line: CounterLine, allowed: &AllowedCounters) -> Result<Counte
             "counter {name} is not allowed by COUNTERS ({allowed})"
         ));
     }
+    numbers(&format!("counter {name}"), line.views, line.visitors)?;
     let mut dates = HashSet::new();
     let mut days = Vec::with_capacity(line.days.len());
     for day in line.days {
@@ -232,6 +383,7 @@ fn counter_record(line: CounterLine, allowed: &AllowedCounters) -> Result<Counte
         if !dates.insert(date) {
             return Err(format!("day {date} of {name} appears twice"));
         }
+        numbers(&format!("day {date} of {name}"), day.views, day.visitors)?;
         days.push((
             date,
             Totals {

@@ -14,7 +14,7 @@
 //! is refused before the store is opened, so it changes nothing.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -373,9 +373,9 @@ fn check(command: CountersCommand, allowed: &AllowedCounters) -> Result<Checked,
         },
         CountersCommand::Reindex => Checked::Reindex,
         CountersCommand::Import { file } => {
-            let (shown, text) = read_import(&file)?;
+            let (shown, input) = read_import(&file)?;
             let records =
-                export::parse(&text, allowed).map_err(|source| OperatorError::Format {
+                export::parse_from(input, allowed).map_err(|source| OperatorError::Format {
                     file: shown,
                     source,
                 })?;
@@ -398,37 +398,21 @@ fn counter_name(name: &str, allowed: &AllowedCounters) -> Result<CounterName, Op
     Ok(counter)
 }
 
-/// The file's name as shown in messages, and its text.
-fn read_import(file: &Path) -> Result<(String, String), OperatorError> {
-    let stdin = file.as_os_str() == "-";
-    let shown = if stdin {
-        "stdin".to_owned()
-    } else {
-        file.display().to_string()
-    };
-    let mut bytes = Vec::new();
-    let read = if stdin {
-        std::io::stdin().lock().read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(file).and_then(|mut f| f.read_to_end(&mut bytes))
-    };
-    if let Err(source) = read {
-        return Err(OperatorError::Read {
+/// The file's name as shown in messages, and a reader of it: the import reads it one
+/// line at a time (see [`export::parse_from`]).
+fn read_import(file: &Path) -> Result<(String, Box<dyn std::io::BufRead>), OperatorError> {
+    if file.as_os_str() == "-" {
+        return Ok((
+            "stdin".to_owned(),
+            Box::new(std::io::BufReader::new(std::io::stdin())),
+        ));
+    }
+    let shown = file.display().to_string();
+    match std::fs::File::open(file) {
+        Ok(opened) => Ok((shown, Box::new(std::io::BufReader::new(opened)))),
+        Err(source) => Err(OperatorError::Read {
             file: shown,
             source,
-        });
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok((shown, text)),
-        Err(error) => Err(OperatorError::Read {
-            file: shown,
-            source: std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "it is not UTF-8 text (byte {})",
-                    error.utf8_error().valid_up_to()
-                ),
-            ),
         }),
     }
 }

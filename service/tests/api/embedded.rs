@@ -29,12 +29,30 @@ async fn the_count_survives_closing_and_reopening() {
         let store = EmbeddedStore::open(&path).unwrap();
         assert_eq!(store.get(&site()).await.unwrap().views, 0);
         for expected in 1..=3 {
-            assert_eq!(store.record(&view(&site())).await.unwrap().totals().unwrap().views, expected);
+            assert_eq!(
+                store
+                    .record(&view(&site()))
+                    .await
+                    .unwrap()
+                    .totals()
+                    .unwrap()
+                    .views,
+                expected
+            );
         }
     }
     let store = reopen(&path);
     assert_eq!(store.get(&site()).await.unwrap().views, 3);
-    assert_eq!(store.record(&view(&site())).await.unwrap().totals().unwrap().views, 4);
+    assert_eq!(
+        store
+            .record(&view(&site()))
+            .await
+            .unwrap()
+            .totals()
+            .unwrap()
+            .views,
+        4
+    );
 }
 
 #[tokio::test]
@@ -47,7 +65,15 @@ async fn concurrent_increments_from_many_tasks_are_distinct_and_exact() {
             tokio::spawn(async move {
                 let mut seen = Vec::new();
                 for _ in 0..50 {
-                    seen.push(store.record(&view(&site())).await.unwrap().totals().unwrap().views);
+                    seen.push(
+                        store
+                            .record(&view(&site()))
+                            .await
+                            .unwrap()
+                            .totals()
+                            .unwrap()
+                            .views,
+                    );
                 }
                 seen
             })
