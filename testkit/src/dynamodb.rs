@@ -54,8 +54,59 @@ pub async fn store(endpoint: &str, table: &TableName) -> Result<DynamoDbStore, E
 }
 
 /// Creates an empty table of its own, named `<prefix>-<pid>-<n>`, shaped as Terraform
-/// makes it (hash key `id`, String; on demand).
+/// makes it (hash key `id`, String; on demand; the counters' index).
 pub async fn fresh_table(client: &Client, prefix: &str) -> Result<TableName, Error> {
+    let table = fresh_v2_table(client, prefix).await?;
+    add_counter_index(client, &table).await?;
+    Ok(table)
+}
+
+/// Adds the counters' index to a table, in place, as Terraform does to a table made
+/// before it ([`visitor_counter::store::dynamodb::COUNTER_INDEX`]).
+pub async fn add_counter_index(client: &Client, table: &TableName) -> Result<(), Error> {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, Projection, ProjectionType,
+    };
+    use visitor_counter::store::dynamodb::{COUNTER_INDEX, LIST_ATTRIBUTE, NAME_ATTRIBUTE};
+    let definition = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|error| Error::dynamodb("the index's attribute definition", error))
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|error| Error::dynamodb("the index's key schema", error))
+    };
+    let index = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(COUNTER_INDEX)
+        .key_schema(key(LIST_ATTRIBUTE, KeyType::Hash)?)
+        .key_schema(key(NAME_ATTRIBUTE, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .map_err(|error| Error::dynamodb("the index", error))?;
+    client
+        .update_table()
+        .table_name(table.as_str())
+        .attribute_definitions(definition(LIST_ATTRIBUTE)?)
+        .attribute_definitions(definition(NAME_ATTRIBUTE)?)
+        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(index).build())
+        .send()
+        .await
+        .map_err(|error| Error::dynamodb(format!("cannot add the index to {table}"), error))?;
+    Ok(())
+}
+
+/// Creates an empty table as version 2 made it: hash key `id` only, no index.
+pub async fn fresh_v2_table(client: &Client, prefix: &str) -> Result<TableName, Error> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = format!(
         "{prefix}-{}-{}",

@@ -44,13 +44,23 @@ pub(crate) async fn harness(kind: Kind) -> Harness {
 }
 
 async fn harness_with(kind: Kind, counters: AllowedCounters, table: Option<TableName>) -> Harness {
+    harness_configured(kind, table, |settings| settings.counters = counters).await
+}
+
+/// A harness whose app has the settings `configure` makes (on a fresh table, or on
+/// `table`).
+pub(crate) async fn harness_configured(
+    kind: Kind,
+    table: Option<TableName>,
+    configure: impl FnOnce(&mut Settings),
+) -> Harness {
     let clock = Arc::new(ManualClock::on(TODAY, 10).unwrap());
-    let settings = Settings {
+    let mut settings = Settings {
         allowed_origins: origins(),
-        counters,
         clock: clock.clone(),
         ..Settings::default()
     };
+    configure(&mut settings);
     match kind {
         Kind::Embedded => {
             let dir = tempfile::tempdir().unwrap();

@@ -33,6 +33,7 @@
 //! | v2: a keyed visit is counted once when its answer is lost after the write landed, when the process is killed between attempts, when its write arrives late; embedded store under `kill -9` | `idempotency_faults::*` |
 //! | v2: badges (`badge.svg`, `shields.json`): parameters, escaping, `no-cache`, a CSP without script; `/counter.js` cacheable; `/dashboard` server-rendered, `DASHBOARD=off` a 404 | `site::*`, `openapi::*`, `schemathesis::*` |
 //! | v2 in Chromium: the README's embed line counts once per load, retries with its key, fails quietly on a foreign origin, derives names by the README's rule; badges in `<img>`; the dashboard alone, without JavaScript too | `browser::*` |
+//! | v3: bots tallied not counted; `VIEWS_PER_VISITOR`; `/totals` counts a person once a day; `MAX_COUNTERS`; delete and rename; the index (and a v2 table gaining it); `DASHBOARD_PASSWORD`; `HEAD`, `/`, `/dashboard/`; route before origin | `people::*` (both stores) |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -56,6 +57,7 @@ mod load;
 mod openapi;
 mod operator;
 mod origin;
+mod people;
 mod privacy;
 mod schemathesis;
 mod security;
