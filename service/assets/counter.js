@@ -1,32 +1,18 @@
-/* visitor-counter's embed script (README, "On a web page").
- *
+/* visitor-counter's embed script: what it does and why is in docs/embed.md. ASCII, no
+ * dependencies, under 10 KB, and it never throws into the page.
  *   <script async src="https://API/counter.js" data-counter="home"></script>
- *   <span data-counter-views>...</span> views, <span data-counter-visitors>...</span> visitors
- *
- * Counts this page load once: one POST /counters/{name} with an Idempotency-Key made
- * for this load, sent again with the same key after a 503, a 409 or a network error
- * (waiting Retry-After; an attempt that takes over 10 s is given up; at most 3
- * attempts), so a retry never counts twice. Then it
- * writes the numbers into every element marked data-counter-views or
- * data-counter-visitors whose value is empty or this counter's name, formatted for the
- * reader's locale. A page the browser prerenders counts when it is shown, if ever.
- * Without data-counter the name comes from the page's path (the rule is in the README
- * and in name() below). The API is the address this script was loaded from, without
- * /counter.js. It sends nothing else, never throws into the
- * page, and when it cannot count it leaves the elements as they are. When done, the
- * script element and the filled elements carry data-counter-state="counted" or
- * "failed" ("skipped" on a second script for a counter the page already counts). As
- * a module (type="module") it serves every module embed on the page.
  */
 (function () {
   "use strict";
   var ATTEMPTS = 3;
   var MAX_WAIT_MS = 10000;
   var ATTEMPT_TIMEOUT_MS = 10000;
+  var SWITCH = "visitor-counter:ignore";
+  var HASH = /^#visitor-counter=(ignore|count)$/;
 
-  function warn(message) {
+  function say(kind, message) {
     try {
-      if (window.console && console.warn) console.warn("visitor-counter: " + message);
+      console[kind]("visitor-counter: " + message);
     } catch (ignored) {}
   }
 
@@ -40,8 +26,7 @@
     return ("0000000" + hash.toString(16)).slice(-8);
   }
 
-  // The counter name of a path: always a valid name (1 to 64 of a-z 0-9 . _ -, first
-  // and last a letter or digit).
+  // The counter name of a path, by the README's rule: always a valid name.
   function name(path) {
     try {
       path = decodeURIComponent(path);
@@ -58,21 +43,40 @@
   }
 
   function key() {
-    var bytes = new Uint8Array(16);
-    var c = window.crypto;
-    if (c && c.getRandomValues) {
-      c.getRandomValues(bytes);
-    } else {
-      for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
-    }
+    var bytes = crypto.getRandomValues(new Uint8Array(16));
     var hex = "";
-    for (var j = 0; j < bytes.length; j++) hex += ("0" + bytes[j].toString(16)).slice(-2);
+    for (var i = 0; i < bytes.length; i++) hex += ("0" + bytes[i].toString(16)).slice(-2);
     return hex;
+  }
+
+  // The owner's switch: whether this browser is off for this site. Storage may throw
+  // (blocked, full); this load still follows the address.
+  function switched() {
+    var wanted = HASH.exec(location.hash);
+    var off = false;
+    try {
+      if (wanted && wanted[1] === "ignore") localStorage.setItem(SWITCH, "1");
+      if (wanted && wanted[1] === "count") localStorage.removeItem(SWITCH);
+      off = localStorage.getItem(SWITCH) === "1";
+    } catch (error) {
+      if (wanted) say("warn", "this browser cannot keep the switch: " + error.name);
+    }
+    if (!wanted) return off;
+    // So that a reload, a bookmark or a shared address does not switch again.
+    try {
+      history.replaceState(history.state, "", location.href.split("#")[0]);
+    } catch (ignored) {}
+    return wanted[1] === "ignore";
+  }
+
+  function tell(off) {
+    var undo = off ? "not counted (#visitor-counter=count on any page undoes it)" : "counted";
+    say("info", "this browser is " + undo + " on " + location.origin);
   }
 
   // Retry-After in milliseconds (seconds or an HTTP date), or the fallback.
   function retryAfter(response, fallback) {
-    var value = response && response.headers.get("Retry-After");
+    var value = response.headers.get("Retry-After");
     if (!value) return fallback;
     var seconds = Number(value);
     var ms = isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
@@ -106,28 +110,40 @@
     }
   }
 
-  function finish(script, counter, totals) {
+  // This counter's badges on the page may predate the count: ask again, with v (which
+  // a badge ignores) new, so the browser cannot reuse its image.
+  function refresh(url, views) {
+    for (var i = 0; i < document.images.length; i++) {
+      var image = document.images[i];
+      try {
+        var src = new URL(image.src);
+        if (src.origin + src.pathname === url + "/badge.svg") {
+          src.searchParams.set("v", views);
+          image.src = src.href;
+        }
+      } catch (ignored) {}
+    }
+  }
+
+  function finish(script, counter, totals, state, url) {
     whenReady(function () {
       try {
-        var state = totals ? "counted" : "failed";
-        var fill = [
-          ["data-counter-views", totals && totals.views],
-          ["data-counter-visitors", totals && totals.visitors],
-        ];
-        for (var i = 0; i < fill.length; i++) {
-          var elements = targets(fill[i][0], counter);
+        var fill = { "data-counter-views": "views", "data-counter-visitors": "visitors" };
+        for (var attribute in fill) {
+          var elements = targets(attribute, counter);
           for (var j = 0; j < elements.length; j++) {
             if (totals) {
-              elements[j].textContent = format(fill[i][1]);
-            } else if (elements[j].getAttribute("data-counter-state") === "counted") {
+              elements[j].textContent = format(totals[fill[attribute]]);
+            } else if (/^(counted|read)$/.test(elements[j].getAttribute("data-counter-state"))) {
               continue; // another script on the page filled it
             }
             elements[j].setAttribute("data-counter-state", state);
           }
         }
         if (script) script.setAttribute("data-counter-state", state);
+        if (state === "counted") refresh(url, totals.views);
       } catch (error) {
-        warn("could not show the count: " + error);
+        say("warn", "could not show the count: " + error);
       }
     });
   }
@@ -138,69 +154,55 @@
     });
   }
 
-  function count(url, idempotencyKey, attempt) {
+  // POST url with idempotencyKey, or, without one, GET it.
+  function ask(url, idempotencyKey, attempt) {
     var backoff = 1000 * Math.pow(2, attempt - 1);
-    var again = function (ms) {
+    var method = idempotencyKey ? "POST" : "GET";
+    var again = function (ms, why) {
       if (attempt >= ATTEMPTS) {
-        warn("POST " + url + " failed " + ATTEMPTS + " times; nothing was shown");
+        say("warn", method + " " + url + " failed " + ATTEMPTS + " times; nothing was shown. " + why);
         return null;
       }
       return wait(ms).then(function () {
-        return count(url, idempotencyKey, attempt + 1);
+        return ask(url, idempotencyKey, attempt + 1);
       });
     };
-    // The answers are never stored anyway; asking for no-store here would also make
-    // the browser skip its preflight cache and ask again on every page load.
-    var options = {
-      method: "POST",
-      mode: "cors",
-      credentials: "omit",
-      headers: { "Idempotency-Key": idempotencyKey },
+    // No cache: "no-store": it would also skip the preflight cache.
+    var options = { method: method, mode: "cors", credentials: "omit" };
+    if (idempotencyKey) options.headers = { "Idempotency-Key": idempotencyKey };
+    var abort = new AbortController();
+    options.signal = abort.signal;
+    var timer = setTimeout(function () {
+      abort.abort();
+    }, ATTEMPT_TIMEOUT_MS);
+    var failed = function (error) {
+      clearTimeout(timer);
+      // Network down, too slow (AbortError) or origin refused (a TypeError, like the
+      // first): again, with the same key.
+      var refused = error && error.name === "TypeError";
+      var origin = "this page's origin, " + location.origin + ", is not in its ALLOWED_ORIGINS";
+      return again(backoff, refused ? "The API is unreachable, or " + origin + "." : "Last: " + error);
     };
-    var timer = null;
-    if (window.AbortController) {
-      var abort = new AbortController();
-      options.signal = abort.signal;
-      timer = setTimeout(function () {
-        abort.abort();
-      }, ATTEMPT_TIMEOUT_MS);
-    }
-    return fetch(url, options).then(
-      function (response) {
-        if (response.ok) {
-          // The timer also covers the body: an answer cut off or stalled after its
-          // headers is given up and asked again, like one that never came.
-          return response.json().then(
-            function (body) {
-              clearTimeout(timer);
-              return body;
-            },
-            function () {
-              clearTimeout(timer);
-              return again(backoff);
-            }
-          );
-        }
-        clearTimeout(timer);
-        if (response.status === 503 || response.status === 409) {
-          return again(retryAfter(response, backoff));
-        }
-        warn("POST " + url + " answered " + response.status + "; nothing was counted");
-        return null;
-      },
-      function () {
-        clearTimeout(timer);
-        // A network error, an attempt that took too long, or an origin the API does not
-        // allow (the browser gives no reason): try again, the same key keeps it to one
-        // visit.
-        return again(backoff);
+    return fetch(url, options).then(function (response) {
+      if (response.ok) {
+        // The timer covers the body too.
+        return response.json().then(function (body) {
+          clearTimeout(timer);
+          return body;
+        }, failed);
       }
-    );
+      clearTimeout(timer);
+      var status = method + " " + url + " answered " + response.status;
+      if (response.status === 503 || response.status === 409) {
+        return again(retryAfter(response, backoff), "Last: " + status);
+      }
+      say("warn", status + "; nothing was shown");
+      return null;
+    }, failed);
   }
 
-  // The embed scripts this run of the script serves: itself, or, when it runs as a
-  // module (which has no currentScript, and runs once per page however often it is
-  // included), every module embed on the page that no run has taken yet.
+  // The embeds this run serves: itself, or as a module (one run per page, no
+  // currentScript) every module embed no run has taken yet.
   function embeds() {
     if (document.currentScript) return [document.currentScript];
     var found = [];
@@ -214,34 +216,35 @@
     return found;
   }
 
-  // The counters some script on this page already counts: the same line pasted twice
-  // counts the page once.
-  var counting = (window.__visitorCounterCounting = window.__visitorCounterCounting || {});
+  // Shared by every run on the page: the counters taken, the switch (read once).
+  var page = window.__visitorCounter;
 
   function embed(script) {
     var source = new URL(script.src, document.baseURI);
     var base = source.origin + source.pathname.replace(/\/counter\.js$/, "");
     var counter = script.getAttribute("data-counter") || name(location.pathname);
-    if (counting[counter]) {
+    if (page.counting[counter]) {
       script.setAttribute("data-counter-state", "skipped");
-      warn("the counter " + counter + " is counted by another script on this page already");
+      say("warn", "another script on this page counts " + counter);
       return;
     }
-    counting[counter] = true;
+    page.counting[counter] = true;
     script.setAttribute("data-counter-state", "counting");
+    var url = base + "/counters/" + encodeURIComponent(counter);
     var start = function () {
-      count(base + "/counters/" + encodeURIComponent(counter), key(), 1)
+      var counts = !page.off && navigator.webdriver !== true;
+      ask(url, counts && key(), 1)
         .then(function (totals) {
           var valid =
             totals && typeof totals.views === "number" && typeof totals.visitors === "number";
-          finish(script, counter, valid ? totals : null);
+          finish(script, counter, valid && totals, valid ? (counts ? "counted" : "read") : "failed", url);
         })
         .catch(function (error) {
-          warn("could not count: " + error);
-          finish(script, counter, null);
+          say("warn", "could not count: " + error);
+          finish(script, counter, null, "failed");
         });
     };
-    // A page the browser prerenders is counted when it is shown, if ever.
+    // A prerendered page counts when shown, if ever.
     if (document.prerendering) {
       document.addEventListener("prerenderingchange", start, { once: true });
     } else {
@@ -250,16 +253,29 @@
   }
 
   try {
-    if (!window.fetch || !window.Promise || !window.URL) return;
+    // Browsers from before 2018 are not counted.
+    if (!window.fetch || !window.AbortController || !window.URL) return;
+    if (!page) {
+      var asked = HASH.test(location.hash);
+      page = window.__visitorCounter = { counting: {}, off: switched() };
+      if (navigator.webdriver === true) {
+        say("info", "navigator.webdriver is true: a browser under automation is not counted");
+      } else if (page.off || asked) {
+        tell(page.off);
+      }
+      window.addEventListener("hashchange", function () {
+        if (HASH.test(location.hash)) tell((page.off = switched()));
+      });
+    }
     var scripts = embeds();
     for (var i = 0; i < scripts.length; i++) {
       try {
         if (scripts[i].src) embed(scripts[i]);
       } catch (error) {
-        warn("could not count: " + error);
+        say("warn", "could not count: " + error);
       }
     }
   } catch (error) {
-    warn("could not count: " + error);
+    say("warn", "could not count: " + error);
   }
 })();

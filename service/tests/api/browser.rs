@@ -9,7 +9,16 @@
 //!   answered 503 or cut off is sent again with the same key and counted once; on an
 //!   origin that is not allowed nothing is counted and nothing thrown; without
 //!   `data-counter` the name is the README's rule's; a prerendered page counts when shown.
-//! - A badge in an `<img>` shows the number; a hostile label stays text.
+//! - Who is not counted: a browser under automation (`navigator.webdriver`) and one its
+//!   owner switched off (`#visitor-counter=ignore`, undone by `#visitor-counter=count`)
+//!   send no POST and show the numbers they read; a switch the storage cannot keep holds
+//!   for its load alone; a page on a refused origin is told, in the console, its origin
+//!   and `ALLOWED_ORIGINS`.
+//! - A badge in an `<img>` shows the number; a hostile label stays text; after counting,
+//!   the page's badges of its counter show the counted number.
+//!
+//! Every other page is driven as a person's browser: `navigator.webdriver` false and a
+//! desktop Chrome User-Agent (`drive.cjs` says how and why).
 //! - The dashboard lists the counters and draws their charts, asks nothing of any other
 //!   origin, logs no error, reads the same without JavaScript, and leaves a screenshot
 //!   (`target/tmp/browser/dashboard.png`).
@@ -115,6 +124,8 @@ struct Load {
     console: Vec<(String, String)>,
     errors: Vec<String>,
     dialogs: Vec<String>,
+    /// `(url, body)` of the answers the plan's `bodies` asked to keep.
+    bodies: Vec<(String, String)>,
 }
 
 impl Load {
@@ -134,9 +145,14 @@ impl Load {
     }
 
     fn console_errors(&self) -> Vec<&str> {
+        self.console_of("error")
+    }
+
+    /// The console messages of one kind (`"warning"`, `"info"`, ...).
+    fn console_of(&self, kind: &str) -> Vec<&str> {
         self.console
             .iter()
-            .filter(|(kind, _)| kind == "error")
+            .filter(|(k, _)| k == kind)
             .map(|(_, text)| text.as_str())
             .collect()
     }
@@ -214,6 +230,17 @@ fn drive_blocking(plan: &Value) -> Vec<Load> {
                 .collect(),
             errors: strings(&load["errors"]),
             dialogs: strings(&load["dialogs"]),
+            bodies: load["bodies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| {
+                    (
+                        b["url"].as_str().unwrap().to_owned(),
+                        b["body"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
         })
         .collect()
 }
@@ -297,10 +324,10 @@ fn embed_page(api: &str, counter: Option<&str>) -> String {
     format!("<!doctype html>\n<title>A page with a counter</title>\n<h1>Hello</h1>\n{snippet}")
 }
 
-/// Waits for the embed script to be done, counted or failed.
+/// Waits for the embed script to be done: counted, read (not counted) or failed.
 const EMBED_DONE: &str = r#"(() => {
   const script = document.querySelector('script[src$="/counter.js"]');
-  return script && ["counted", "failed"].includes(script.dataset.counterState);
+  return script && ["counted", "read", "failed"].includes(script.dataset.counterState);
 })()"#;
 
 /// What the embed script left on the page.
@@ -405,6 +432,14 @@ async fn the_readme_embed_line_shows_the_numbers_and_a_reload_adds_a_view_not_a_
             load.requests.len(),
             load.requests_to(&home_origin).len() + load.requests_to(&server.base_url).len(),
             "load {i}: {load:?}"
+        );
+    }
+    // Sent as a person's browser would (drive.cjs says why): no "HeadlessChrome".
+    for load in &loads {
+        let agent = load.posts()[0].2["user-agent"].as_str().unwrap_or_default();
+        assert!(
+            agent.contains(" Chrome/") && !agent.contains("Headless"),
+            "{agent}"
         );
     }
     // Each load its own key.
@@ -753,8 +788,323 @@ async fn the_embed_line_on_an_origin_not_allowed_counts_nothing_and_throws_nothi
     );
     assert!(load.errors.is_empty(), "{load:?}");
     assert!(load.dialogs.is_empty(), "{load:?}");
+    // The browser gives the script no reason, but the console names the page's origin
+    // and where to allow it: once, after the last attempt.
+    let why = format!(
+        "visitor-counter: POST {}/counters/home failed 3 times; nothing was shown. The API is unreachable, or this page's origin, {foreign}, is not in its ALLOWED_ORIGINS.",
+        server.base_url
+    );
+    assert_eq!(load.console_of("warning"), [why.as_str()], "{load:?}");
+
+    // Only reading (a browser under automation): the same words for the GET.
+    let mut plan = embed_plan(&foreign, 1, "en-US");
+    plan["automation"] = json!(true);
+    let load = &drive(plan).await[0];
+    assert_eq!(load.result["state"], "failed", "{load:?}");
+    assert!(load.errors.is_empty(), "{load:?}");
+    let why = why.replace("POST", "GET");
+    assert_eq!(load.console_of("warning"), [why.as_str()], "{load:?}");
     assert_eq!(totals(&server, "home").await, (0, 0));
     assert_eq!(counter_names(&server).await, Vec::<String>::new());
+}
+
+// ---- Who is not counted -----------------------------------------------------------
+
+/// What the embed script left on a page, with whether it ran under automation, the
+/// owner's switch as stored, and the address's fragment.
+const EMBED_RESULT_AND_SWITCH: &str = r#"Object.assign(EMBED_RESULT, {
+  webdriver: navigator.webdriver,
+  stored: localStorage.getItem("visitor-counter:ignore"),
+  hash: location.hash,
+})"#;
+
+fn embed_result_and_switch() -> String {
+    EMBED_RESULT_AND_SWITCH.replace("EMBED_RESULT", EMBED_RESULT)
+}
+
+/// The requests a load made to the API, but for the script itself.
+fn api_requests(load: &Load, api: &str) -> Vec<(String, String)> {
+    load.requests_to(api)
+        .into_iter()
+        .filter(|(method, path)| !(method == "GET" && path == "/counter.js"))
+        .collect()
+}
+
+fn request(method: &str, path: &str) -> (String, String) {
+    (method.to_owned(), path.to_owned())
+}
+
+#[tokio::test]
+async fn a_browser_under_automation_counts_nothing_and_shows_the_numbers() {
+    let (listener, origin) = page_origin().await;
+    let (server, _dir) = server_after(
+        &[&[
+            "counters",
+            "set",
+            "home",
+            "--views",
+            "41",
+            "--visitors",
+            "7",
+        ]],
+        &[("ALLOWED_ORIGINS", origin.as_str())],
+    );
+    serve_page(listener, embed_page(&server.base_url, Some("home")));
+    let plan = |automation: bool| {
+        json!({"url": origin, "loads": 2, "ready": EMBED_DONE,
+               "result": embed_result_and_switch(), "automation": automation})
+    };
+
+    // Chromium as Playwright drives it: navigator.webdriver is true.
+    let loads = drive(plan(true)).await;
+    for (i, load) in loads.iter().enumerate() {
+        assert_eq!(load.result["webdriver"], true, "load {i}: {load:?}");
+        assert_eq!(load.result["state"], "read", "load {i}: {load:?}");
+        assert_eq!(load.result["views"], json!(["41"]), "load {i}: {load:?}");
+        assert_eq!(load.result["visitors"], json!(["7"]), "load {i}: {load:?}");
+        assert_eq!(load.result["states"], json!(["read", "read"]), "load {i}");
+        assert_eq!(
+            api_requests(load, &server.base_url),
+            [request("GET", "/counters/home")],
+            "load {i}: {load:?}"
+        );
+        assert_eq!(
+            load.console_of("info"),
+            [
+                "visitor-counter: navigator.webdriver is true: a browser under automation is not counted"
+            ],
+            "load {i}: {load:?}"
+        );
+        assert!(load.console_of("warning").is_empty(), "load {i}: {load:?}");
+        assert!(load.errors.is_empty(), "load {i}: {load:?}");
+    }
+    assert_eq!(totals(&server, "home").await, (41, 7));
+
+    // The same page and browser with the flag off counts: the flag alone made the
+    // difference.
+    let loads = drive(plan(false)).await;
+    assert_eq!(loads[0].result["webdriver"], false, "{loads:?}");
+    assert_eq!(loads[1].result["state"], "counted", "{loads:?}");
+    assert_eq!(loads[1].result["views"], json!(["43"]), "{loads:?}");
+    assert_eq!(totals(&server, "home").await, (43, 8));
+}
+
+#[tokio::test]
+async fn the_owners_switch_turns_counting_off_in_one_browser_and_on_again() {
+    let (listener, origin) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str())]);
+    let api = &server.base_url;
+    // Two counters on the page: the console line is said once per page, not per script.
+    let page = embed_page(api, Some("home")).replace(
+        "<h1>Hello</h1>",
+        &format!(
+            "<h1>Hello</h1>\n<p><span data-counter-views=\"about\">&hellip;</span></p>\n<script async src=\"{api}/counter.js\" data-counter=\"about\"></script>"
+        ),
+    );
+    serve_page(listener, page);
+    let done = r#"[...document.querySelectorAll('script[src$="/counter.js"]')].every((s) =>
+        ["counted", "read", "failed"].includes(s.dataset.counterState))"#;
+    // The last page switches by its fragment alone, after it has loaded.
+    let result = format!(
+        r#"(async () => {{
+            const before = {};
+            if (location.pathname === "/later/") {{
+                location.hash = "visitor-counter=ignore";
+                await new Promise((resolve) => setTimeout(resolve, 200));
+                before.after_hashchange = localStorage.getItem("visitor-counter:ignore");
+            }}
+            return before;
+        }})()"#,
+        embed_result_and_switch()
+    );
+    let urls = [
+        format!("{origin}/#visitor-counter=ignore"),
+        format!("{origin}/"),
+        format!("{origin}/another/page.html"),
+        format!("{origin}/#visitor-counter=count"),
+        format!("{origin}/later/"),
+        format!("{origin}/"),
+    ];
+    let loads = drive(json!({"urls": urls, "ready": done, "result": result})).await;
+    let off = format!(
+        "visitor-counter: this browser is not counted (#visitor-counter=count on any page undoes it) on {origin}"
+    );
+    let on = format!("visitor-counter: this browser is counted on {origin}");
+    let both_read = [
+        request("GET", "/counters/home"),
+        request("GET", "/counters/about"),
+    ];
+    let both_counted = [
+        request("POST", "/counters/home"),
+        request("POST", "/counters/about"),
+    ];
+    // Each load's state, whether the switch was stored when it was done, and what it
+    // said in the console (the fifth switches off after counting, by its fragment).
+    let expected: [(&str, bool, &[&str]); 6] = [
+        ("read", true, &[&off]),
+        ("read", true, &[&off]),
+        ("read", true, &[&off]),
+        ("counted", false, &[&on]),
+        ("counted", false, &[&off]),
+        ("read", true, &[&off]),
+    ];
+    for (i, (load, (state, stored, said))) in loads.iter().zip(expected).enumerate() {
+        let result = &load.result;
+        assert_eq!(result["webdriver"], false, "load {i}: {load:?}");
+        assert_eq!(result["state"], state, "load {i}: {load:?}");
+        // The switch is out of the address at once (a reload or a shared address
+        // does not switch again), and kept in the site's storage.
+        assert_eq!(result["hash"], "", "load {i}: {load:?}");
+        let stored = if stored { json!("1") } else { Value::Null };
+        assert_eq!(result["stored"], stored, "load {i}: {load:?}");
+        let mut api = api_requests(load, &server.base_url);
+        api.sort();
+        let mut wanted = if state == "read" {
+            both_read.to_vec()
+        } else {
+            both_counted.to_vec()
+        };
+        wanted.sort();
+        assert_eq!(api, wanted, "load {i}: {load:?}");
+        assert_eq!(load.console_of("info"), said, "load {i}: {load:?}");
+        assert!(load.console_of("warning").is_empty(), "load {i}: {load:?}");
+        assert!(load.errors.is_empty(), "load {i}: {load:?}");
+    }
+    // Loads 0 to 2 showed the numbers without counting; 3 and 4 counted.
+    assert_eq!(loads[2].result["views"], json!(["0", "0"]), "{loads:?}");
+    assert_eq!(loads[4].result["views"], json!(["2", "2"]), "{loads:?}");
+    assert_eq!(loads[5].result["views"], json!(["2", "2"]), "{loads:?}");
+    assert_eq!(loads[4].result["after_hashchange"], "1", "{loads:?}");
+    assert_eq!(totals(&server, "home").await, (2, 1));
+    assert_eq!(totals(&server, "about").await, (2, 1));
+}
+
+#[tokio::test]
+async fn the_owners_switch_with_storage_blocked_holds_for_its_load_and_throws_nothing() {
+    let (listener, origin) = page_origin().await;
+    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str())]);
+    serve_page(listener, embed_page(&server.base_url, Some("home")));
+    // As Chromium does with site data blocked: reading localStorage throws.
+    let blocked = r#"Object.defineProperty(window, "localStorage", { configurable: true,
+        get() { throw new DOMException("Access is denied for this document.", "SecurityError"); } });"#;
+    let urls = [
+        format!("{origin}/#visitor-counter=ignore"),
+        format!("{origin}/"),
+    ];
+    let loads = drive(
+        json!({"urls": urls, "ready": EMBED_DONE, "result": EMBED_RESULT,
+                             "init_script": blocked}),
+    )
+    .await;
+    // The load that asked is not counted, and says the switch cannot be kept ...
+    assert_eq!(loads[0].result["state"], "read", "{loads:?}");
+    assert_eq!(
+        loads[0].console_of("warning"),
+        ["visitor-counter: this browser cannot keep the switch: SecurityError"],
+        "{loads:?}"
+    );
+    // ... and it was not kept: the next load counts.
+    assert_eq!(loads[1].result["state"], "counted", "{loads:?}");
+    assert_eq!(loads[1].result["views"], json!(["1"]), "{loads:?}");
+    for load in &loads {
+        assert!(load.errors.is_empty(), "{load:?}");
+    }
+    assert_eq!(totals(&server, "home").await, (1, 1));
+}
+
+#[tokio::test]
+async fn a_badge_of_the_counter_on_the_page_shows_the_counted_number() {
+    let (listener, origin) = page_origin().await;
+    let (server, _dir) = server_after(
+        &[
+            &[
+                "counters",
+                "set",
+                "home",
+                "--views",
+                "41",
+                "--visitors",
+                "7",
+            ],
+            &["counters", "set", "other", "--views", "5"],
+        ],
+        &[("ALLOWED_ORIGINS", origin.as_str())],
+    );
+    let api = &server.base_url;
+    // Ahead of the script, so the images are asked for before the view is counted.
+    let images = format!(
+        r#"<img id="views" src="{api}/counters/home/badge.svg">
+<img id="visitors" src="{api}/counters/home/badge.svg?metric=visitors&amp;v=2">
+<img id="other" src="{api}/counters/other/badge.svg">"#
+    );
+    serve_page(
+        listener,
+        embed_page(api, Some("home")).replace("<h1>Hello</h1>", &images),
+    );
+    let ready = format!(
+        "{EMBED_DONE} && [...document.images].every((img) => img.complete && img.naturalWidth > 0)"
+    );
+    let result =
+        r#"Object.fromEntries([...document.images].map((img) => [img.id, img.currentSrc]))"#;
+    let load = &drive(json!({"url": origin, "ready": ready, "result": result,
+                             "bodies": "/badge.svg"}))
+    .await[0];
+    assert!(load.errors.is_empty(), "{load:?}");
+    let badge = |query: &str| format!("{api}/counters/home/badge.svg{query}");
+    // Each image now shows the answer to an address asked for after the count.
+    assert_eq!(
+        load.result,
+        json!({
+            "views": badge("?v=42"),
+            "visitors": badge("?metric=visitors&v=42"),
+            "other": format!("{api}/counters/other/badge.svg"),
+        }),
+        "{load:?}"
+    );
+    let body = |url: &str| -> &str {
+        let found: Vec<&str> = load
+            .bodies
+            .iter()
+            .filter(|(u, _)| u == url)
+            .map(|(_, b)| b.as_str())
+            .collect();
+        assert_eq!(found.len(), 1, "{url}: {load:?}");
+        found[0]
+    };
+    assert!(
+        body(&badge("")).contains("<title>views: 41</title>"),
+        "{load:?}"
+    );
+    assert!(
+        body(&badge("?v=42")).contains("<title>views: 42</title>"),
+        "{load:?}"
+    );
+    assert!(
+        body(&badge("?metric=visitors&v=42")).contains("<title>visitors: 8</title>"),
+        "{load:?}"
+    );
+    // The refreshed badges were asked for after the POST; the other counter's badge once.
+    let order: Vec<(String, String)> = api_requests(load, api);
+    let post = order
+        .iter()
+        .position(|r| *r == request("POST", "/counters/home"))
+        .expect("a POST");
+    for refreshed in [
+        "/counters/home/badge.svg?v=42",
+        "/counters/home/badge.svg?metric=visitors&v=42",
+    ] {
+        let at = order.iter().position(|r| *r == request("GET", refreshed));
+        assert!(at.is_some_and(|at| at > post), "{refreshed}: {order:?}");
+    }
+    assert_eq!(
+        order
+            .iter()
+            .filter(|(_, path)| path.starts_with("/counters/other/"))
+            .count(),
+        1,
+        "{order:?}"
+    );
+    assert_eq!(totals(&server, "home").await, (42, 8));
 }
 
 #[tokio::test]

@@ -3,13 +3,19 @@
 // every console message, uncaught error and dialog.
 //
 // Usage: node drive.cjs PLAN_JSON      (CHROMIUM: the browser's path)
-//   PLAN_JSON: {"url": "...", "loads": 1, "ready": "JS expression", "result": "JS expression",
-//               "locale": "en-US", "javascript": true, "screenshot": "PATH.png",
-//               "settle_ms": 0, "timeout_ms": 20000, "init_script": "JS run before each page's own"}
+//   PLAN_JSON: {"url": "...", "loads": 1, "urls": ["...", ...], "ready": "JS expression",
+//               "result": "JS expression", "locale": "en-US", "javascript": true,
+//               "screenshot": "PATH.png", "settle_ms": 0, "timeout_ms": 20000,
+//               "init_script": "JS run before each page's own", "automation": false,
+//               "bodies": "part of a URL"}
 //   "ready" is awaited (truthy) after each load, then "result" is evaluated, then the
 //   page is left alone for settle_ms. The first load navigates to url; later loads reload.
+//   With "urls", each load is a fresh navigation to the next of them instead (by way of
+//   about:blank, so that an address differing only in its fragment loads the page anew).
+//   "automation": true leaves navigator.webdriver true, as Playwright has it (see below).
+//   "bodies": the answers to requests whose URL contains it are kept, as text.
 // Prints one JSON line: {"loads": [{"result", "requests", "failed", "console", "errors",
-// "dialogs"}, ...]}.
+// "dialogs", "bodies"}, ...]}.
 "use strict";
 const { chromium } = require("playwright-core");
 
@@ -27,10 +33,19 @@ async function main() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // Under Playwright navigator.webdriver is true, and the embed script does not
+      // count a browser under automation. A page is driven here as a person's browser,
+      // unless the plan asks for automation: this Blink feature is what sets the flag.
+      ...(plan.automation ? [] : ["--disable-blink-features=AutomationControlled"]),
     ],
   });
   try {
+    // A desktop Chrome's User-Agent (this Chromium's version, in the reduced form Chrome
+    // sends) instead of headless Chromium's "HeadlessChrome/...": the service does not
+    // count a User-Agent that names automation, and these pages stand for people.
+    const major = browser.version().split(".")[0];
     const context = await browser.newContext({
+      userAgent: `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`,
       locale: plan.locale || "en-US",
       javaScriptEnabled: plan.javascript !== false,
       viewport: { width: 1100, height: 800 },
@@ -38,7 +53,15 @@ async function main() {
     if (plan.init_script) await context.addInitScript(plan.init_script);
     const page = await context.newPage();
     let load = null;
-    const fresh = () => ({ requests: [], failed: [], console: [], errors: [], dialogs: [] });
+    const fresh = () => ({
+      requests: [],
+      failed: [],
+      console: [],
+      errors: [],
+      dialogs: [],
+      bodies: [],
+      reading: [],
+    });
     page.on("request", (request) =>
       load.requests.push({
         method: request.method(),
@@ -49,6 +72,17 @@ async function main() {
     page.on("requestfailed", (request) =>
       load.failed.push({ url: request.url(), error: String(request.failure() && request.failure().errorText) })
     );
+    page.on("response", (response) => {
+      // (A late answer, after its load's report was made, is left out.)
+      if (!plan.bodies || !load.reading || !response.url().includes(plan.bodies)) return;
+      const kept = load.bodies;
+      load.reading.push(
+        response.text().then(
+          (body) => kept.push({ url: response.url(), status: response.status(), body }),
+          (error) => kept.push({ url: response.url(), status: response.status(), body: null, error: String(error) })
+        )
+      );
+    });
     page.on("console", (message) => load.console.push({ type: message.type(), text: message.text() }));
     page.on("pageerror", (error) => load.errors.push(String(error)));
     page.on("dialog", (dialog) => {
@@ -57,16 +91,24 @@ async function main() {
     });
     const timeout = plan.timeout_ms || 20000;
     const loads = [];
-    for (let i = 0; i < (plan.loads || 1); i++) {
-      load = fresh();
-      if (i === 0) {
+    const count = plan.urls ? plan.urls.length : plan.loads || 1;
+    for (let i = 0; i < count; i++) {
+      if (plan.urls) {
+        await page.goto("about:blank", { timeout });
+        load = fresh();
+        await page.goto(plan.urls[i], { timeout });
+      } else if (i === 0) {
+        load = fresh();
         await page.goto(plan.url, { timeout });
       } else {
+        load = fresh();
         await page.reload({ timeout });
       }
       if (plan.ready) await page.waitForFunction(plan.ready, null, { timeout });
       load.result = plan.result ? await page.evaluate(plan.result) : null;
       if (plan.settle_ms) await page.waitForTimeout(plan.settle_ms);
+      await Promise.all(load.reading);
+      delete load.reading;
       loads.push(load);
     }
     if (plan.screenshot) await page.screenshot({ path: plan.screenshot, fullPage: true });
