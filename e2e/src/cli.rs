@@ -7,6 +7,10 @@
 //! `e2e load --base-url URL [--requests N] [--concurrency C] [--mix GET:POST]
 //! [--origin ORIGIN] [--timeout-secs S] [--json]`: the load generator ([`crate::load`]).
 //!
+//! The operator's `DASHBOARD_PASSWORD`, when the stage has one, is read from the
+//! environment variable [`PASSWORD_VARIABLE`], never from an argument (which other
+//! users of the machine can see).
+//!
 //! Exit status: [`EXIT_PASSED`] when every check passed (for `load`: no 5xx, every
 //! request answered, the integrity check held), [`EXIT_FAILED`] when any failed,
 //! [`EXIT_USAGE`] when the command could not run (bad arguments, a malformed or
@@ -26,8 +30,11 @@ use crate::error::Error;
 use crate::http::error_chain;
 use crate::load::{DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, LoadOptions, Mix};
 use crate::options::{
-    DEFAULT_BURST, DEFAULT_COUNTER, DEFAULT_FOREIGN_ORIGIN, DEFAULT_RATE, Options,
+    DEFAULT_BURST, DEFAULT_COUNTER, DEFAULT_FOREIGN_ORIGIN, DEFAULT_RATE, Options, Password,
 };
+
+/// The environment variable `verify` reads the dashboard's password from.
+pub const PASSWORD_VARIABLE: &str = "E2E_DASHBOARD_PASSWORD";
 
 /// Every check passed (`load`: no 5xx, every request answered, integrity held).
 pub const EXIT_PASSED: u8 = 0;
@@ -191,6 +198,10 @@ async fn verify(args: VerifyArgs) -> u8 {
         burst: args.burst,
         timeout: Duration::from_secs(args.timeout_secs),
         rate: Some(args.rate),
+        dashboard_password: std::env::var(PASSWORD_VARIABLE)
+            .ok()
+            .filter(|password| !password.is_empty())
+            .map(Password::new),
     };
     let report = match verify_url(&args.base_url, &options).await {
         Ok(report) => report,

@@ -24,6 +24,12 @@ pub const DAYS_SCHEMA: &str = include_str!("../../contracts/schemas/days.json");
 pub const COUNTERS_SCHEMA: &str = include_str!("../../contracts/schemas/counters.json");
 /// `contracts/schemas/shields.json`: the body of `GET /counters/{name}/shields.json`.
 pub const SHIELDS_SCHEMA: &str = include_str!("../../contracts/schemas/shields.json");
+/// `contracts/schemas/totals.json`: the body of `GET /totals`.
+pub const TOTALS_SCHEMA: &str = include_str!("../../contracts/schemas/totals.json");
+/// `contracts/schemas/totals-days.json`: the body of `GET /totals/days`.
+pub const TOTALS_DAYS_SCHEMA: &str = include_str!("../../contracts/schemas/totals-days.json");
+/// `contracts/schemas/index.json`: the body of `GET /`.
+pub const INDEX_SCHEMA: &str = include_str!("../../contracts/schemas/index.json");
 
 /// The paths of the contract, as `openapi.json` spells them.
 pub const COUNT_PATH: &str = "/count";
@@ -41,6 +47,19 @@ pub const SHIELDS_PATH: &str = "/counters/{name}/shields.json";
 pub const SCRIPT_PATH: &str = "/counter.js";
 /// Every counter on one HTML page.
 pub const DASHBOARD_PATH: &str = "/dashboard";
+/// The dashboard with a trailing slash: a redirect to it.
+pub const DASHBOARD_SLASH_PATH: &str = "/dashboard/";
+/// The whole site's numbers.
+pub const TOTALS_PATH: &str = "/totals";
+/// The whole site's days.
+pub const TOTALS_DAYS_PATH: &str = "/totals/days";
+/// Where everything is.
+pub const ROOT_PATH: &str = "/";
+
+/// The `Visit-Filtered` value of a `POST` from a bot.
+pub const FILTERED_BOT: &str = "bot";
+/// The `Visit-Filtered` value of a `POST` past the visitor's limit for the day.
+pub const FILTERED_LIMITED: &str = "limited";
 
 /// The largest request body the contract accepts, in bytes ("at most 1 KiB").
 pub const BODY_LIMIT: usize = 1024;
@@ -92,6 +111,21 @@ pub(crate) struct Contract {
     pub allow_script: Vec<String>,
     /// The methods a 405 on `/dashboard` lists in `Allow`.
     pub allow_dashboard: Vec<String>,
+    pub totals: Schema,
+    pub totals_days: Schema,
+    pub index: Schema,
+    /// The methods a 405 on `/totals` lists in `Allow`.
+    pub allow_totals: Vec<String>,
+    /// The methods a 405 on `/totals/days` lists in `Allow`.
+    pub allow_totals_days: Vec<String>,
+    /// The methods a 405 on `/` lists in `Allow`.
+    pub allow_root: Vec<String>,
+    /// The methods a 405 on `/dashboard/` lists in `Allow`.
+    pub allow_dashboard_slash: Vec<String>,
+    /// The `type` of the 401 problem of a private page without its password.
+    pub unauthorized_type: String,
+    /// The `WWW-Authenticate` challenge of that 401.
+    pub www_authenticate: String,
 }
 
 /// A compiled schema and the file it came from, for messages.
@@ -132,6 +166,7 @@ impl Contract {
         let bad_request = problem_types(response_at(&openapi, COUNT_PATH, "get", "400")?)?;
         let invalid_query = problem_types(response_at(&openapi, DAYS_PATH, "get", "400")?)?;
         let invalid_key = problem_types(response_at(&openapi, COUNT_PATH, "post", "400")?)?;
+        expect_filtered_values(&openapi)?;
         Ok(Self {
             get_count: Schema::compile("schemas/get-count.json", GET_COUNT_SCHEMA)?,
             post_count: Schema::compile("schemas/post-count.json", POST_COUNT_SCHEMA)?,
@@ -139,7 +174,10 @@ impl Contract {
             not_found_type: problem_type(&openapi, "NotFound")?,
             method_not_allowed_type: problem_type(&openapi, "MethodNotAllowed")?,
             payload_too_large_type: problem_type(&openapi, "PayloadTooLarge")?,
-            origin_not_allowed_type: problem_type(&openapi, "OriginNotAllowed")?,
+            origin_not_allowed_type: example_type(
+                response_at(&openapi, COUNT_PATH, "post", "403")?,
+                "origin-not-allowed",
+            )?,
             allow: allow_at(&openapi, COUNT_PATH)?,
             counter: Schema::compile("schemas/counter.json", COUNTER_SCHEMA)?,
             days: Schema::compile("schemas/days.json", DAYS_SCHEMA)?,
@@ -185,6 +223,18 @@ impl Contract {
             allow_badge: allow_at(&openapi, BADGE_PATH)?,
             allow_script: allow_at(&openapi, SCRIPT_PATH)?,
             allow_dashboard: allow_at(&openapi, DASHBOARD_PATH)?,
+            totals: Schema::compile("schemas/totals.json", TOTALS_SCHEMA)?,
+            totals_days: Schema::compile("schemas/totals-days.json", TOTALS_DAYS_SCHEMA)?,
+            index: Schema::compile("schemas/index.json", INDEX_SCHEMA)?,
+            allow_totals: allow_at(&openapi, TOTALS_PATH)?,
+            allow_totals_days: allow_at(&openapi, TOTALS_DAYS_PATH)?,
+            allow_root: allow_at(&openapi, ROOT_PATH)?,
+            allow_dashboard_slash: allow_at(&openapi, DASHBOARD_SLASH_PATH)?,
+            unauthorized_type: single_type(
+                problem_types(response_at(&openapi, DASHBOARD_PATH, "get", "401")?)?,
+                DASHBOARD_PATH,
+            )?,
+            www_authenticate: header_const(&openapi, "WWW-Authenticate")?,
         })
     }
 
@@ -293,6 +343,33 @@ fn problem_types(response: &Value) -> Result<Vec<String>, Error> {
     Ok(types)
 }
 
+/// The contract's `Visit-Filtered` values are the two the checks know.
+fn expect_filtered_values(openapi: &Value) -> Result<(), Error> {
+    let pointer = "/components/headers/Visit-Filtered/schema/enum";
+    let values: Vec<&str> = openapi
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|values| values.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if values != [FILTERED_BOT, FILTERED_LIMITED] {
+        return Err(Error::Contract(format!(
+            "openapi.json's {pointer} is {values:?}, expected [{FILTERED_BOT:?}, \
+             {FILTERED_LIMITED:?}]"
+        )));
+    }
+    Ok(())
+}
+
+/// The problem `type` of the example named `example` of a response.
+fn example_type(response: &Value, example: &str) -> Result<String, Error> {
+    let pointer = format!("/content/application~1problem+json/examples/{example}/value/type");
+    response
+        .pointer(&pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Contract(format!("a problem response has no {pointer}")))
+}
+
 fn single_type(types: Vec<String>, path: &str) -> Result<String, Error> {
     match <[String; 1]>::try_from(types) {
         Ok([kind]) => Ok(kind),
@@ -362,7 +439,7 @@ mod tests {
             contract.origin_not_allowed_type,
             "urn:visitor-counter:problem:origin-not-allowed"
         );
-        assert_eq!(contract.allow, ["GET", "POST", "OPTIONS"]);
+        assert_eq!(contract.allow, ["GET", "HEAD", "POST", "OPTIONS"]);
         assert_eq!(
             contract.unknown_counter_type,
             "urn:visitor-counter:problem:unknown-counter"
@@ -371,9 +448,9 @@ mod tests {
             contract.invalid_query_type,
             "urn:visitor-counter:problem:invalid-query"
         );
-        assert_eq!(contract.allow_counter, ["GET", "POST", "OPTIONS"]);
-        assert_eq!(contract.allow_counters, ["GET", "OPTIONS"]);
-        assert_eq!(contract.allow_days, ["GET", "OPTIONS"]);
+        assert_eq!(contract.allow_counter, ["GET", "HEAD", "POST", "OPTIONS"]);
+        assert_eq!(contract.allow_counters, ["GET", "HEAD", "OPTIONS"]);
+        assert_eq!(contract.allow_days, ["GET", "HEAD", "OPTIONS"]);
         assert_eq!(
             contract.invalid_idempotency_key_type,
             "urn:visitor-counter:problem:invalid-idempotency-key"
@@ -389,9 +466,87 @@ mod tests {
         assert_eq!(contract.replayed, "true");
         assert_eq!(contract.badge_cache_control, ["no-cache"]);
         assert_eq!(contract.script_cache_control, ["public", "max-age=3600"]);
-        assert_eq!(contract.allow_badge, ["GET", "OPTIONS"]);
-        assert_eq!(contract.allow_script, ["GET"]);
-        assert_eq!(contract.allow_dashboard, ["GET"]);
+        assert_eq!(contract.allow_badge, ["GET", "HEAD", "OPTIONS"]);
+        assert_eq!(contract.allow_script, ["GET", "HEAD"]);
+        assert_eq!(contract.allow_dashboard, ["GET", "HEAD"]);
+        assert_eq!(contract.allow_totals, ["GET", "HEAD", "OPTIONS"]);
+        assert_eq!(contract.allow_totals_days, ["GET", "HEAD", "OPTIONS"]);
+        assert_eq!(contract.allow_root, ["GET", "HEAD"]);
+        assert_eq!(contract.allow_dashboard_slash, ["GET", "HEAD"]);
+        assert_eq!(
+            contract.unauthorized_type,
+            "urn:visitor-counter:problem:unauthorized"
+        );
+        assert_eq!(
+            contract.www_authenticate,
+            r#"Basic realm="visitor-counter", charset="UTF-8""#
+        );
+    }
+
+    #[test]
+    fn the_totals_days_take_a_counter_s_ranges_and_the_list_is_as_private_as_the_dashboard() {
+        let openapi: Value = serde_json::from_str(OPENAPI).unwrap();
+        let bad = |path| problem_types(response_at(&openapi, path, "get", "400").unwrap());
+        assert_eq!(bad(TOTALS_DAYS_PATH).unwrap(), bad(DAYS_PATH).unwrap());
+        let private = |path| problem_types(response_at(&openapi, path, "get", "401").unwrap());
+        assert_eq!(
+            private(COUNTERS_PATH).unwrap(),
+            private(DASHBOARD_PATH).unwrap()
+        );
+        // The counting POSTs' 403 has two problems: the origin's and the cap's.
+        let refused = problem_types(response_at(&openapi, COUNT_PATH, "post", "403").unwrap());
+        assert_eq!(
+            refused.unwrap(),
+            [
+                "urn:visitor-counter:problem:origin-not-allowed",
+                "urn:visitor-counter:problem:too-many-counters"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_v3_schemas_reject_what_the_contract_forbids() {
+        let contract = Contract::load().unwrap();
+        let totals = serde_json::json!({"views": 3, "visitors": 1, "counters": 2});
+        assert!(contract.totals.violations(&totals).is_empty());
+        for invalid in [
+            serde_json::json!({"views": 3, "visitors": 1}),
+            serde_json::json!({"views": 3, "visitors": -1, "counters": 2}),
+            serde_json::json!({"views": 3, "visitors": 1, "counters": 2, "bots": 0}),
+        ] {
+            assert!(
+                !contract.totals.violations(&invalid).is_empty(),
+                "{invalid}"
+            );
+        }
+        let day = serde_json::json!({"date": "2026-12-01", "views": 2, "visitors": 1, "bots": 0, "limited": 0});
+        assert!(
+            contract
+                .totals_days
+                .violations(&serde_json::json!({ "days": [day] }))
+                .is_empty()
+        );
+        let named = serde_json::json!({"name": "home", "days": [day]});
+        assert!(contract.days.violations(&named).is_empty());
+        let v2_day = serde_json::json!({"date": "2026-12-01", "views": 2, "visitors": 1});
+        assert!(
+            !contract
+                .days
+                .violations(&serde_json::json!({"name": "home", "days": [v2_day]}))
+                .is_empty()
+        );
+        let links = |prefix: &str| {
+            serde_json::json!({"service": "visitor-counter", "links": {
+                "dashboard": format!("{prefix}/dashboard"),
+                "script": format!("{prefix}/counter.js"),
+                "totals": format!("{prefix}/totals"),
+                "counters": format!("{prefix}/counters"),
+                "contract": "https://example.com/contracts/openapi.json"
+            }})
+        };
+        assert!(contract.index.violations(&links("")).is_empty());
+        assert!(contract.index.violations(&links("/prod")).is_empty());
+        assert!(!contract.index.violations(&links("prod")).is_empty());
     }
 
     #[test]
@@ -457,6 +612,7 @@ mod tests {
             &contract.invalid_idempotency_key_type,
             &contract.idempotency_key_reused_type,
             &contract.idempotency_key_in_flight_type,
+            &contract.unauthorized_type,
         ] {
             let problem = serde_json::json!({
                 "type": kind, "title": "t", "status": 400, "detail": "d"

@@ -41,6 +41,8 @@ const EVIDENCE_HEADERS: &[&str] = &[
     "location",
     "retry-after",
     "vary",
+    "visit-filtered",
+    "www-authenticate",
 ];
 
 /// What to send.
@@ -136,17 +138,22 @@ pub(crate) struct Client {
     log: Arc<Mutex<Vec<Exchange>>>,
     /// Paces [`send`](Self::send), when there is one.
     pacer: Option<Arc<Pacer>>,
+    /// The `Authorization` of the pages the operator may make private, if the checker
+    /// was given their password.
+    authorization: Option<String>,
 }
 
 impl Client {
     /// A client for `base` that allows `timeout` for each request, keeps up to
-    /// `connections` idle connections open for reuse, and paces what it sends with
-    /// [`send`](Self::send) by `pacer`, if there is one.
+    /// `connections` idle connections open for reuse, paces what it sends with
+    /// [`send`](Self::send) by `pacer`, if there is one, and sends `user_agent` unless a
+    /// request says otherwise (see [`crate::agent`]).
     pub fn new(
         base: Url,
         timeout: Duration,
         connections: usize,
         pacer: Option<Pacer>,
+        user_agent: &str,
     ) -> Result<Self, Error> {
         install_tls_provider();
         let inner = reqwest::Client::builder()
@@ -155,7 +162,7 @@ impl Client {
             .pool_max_idle_per_host(connections)
             // A redirect is an answer the contract does not allow; it must be seen, not followed.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("visitor-counter-e2e/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent)
             .build()
             .map_err(Error::Client)?;
         Ok(Self {
@@ -163,7 +170,30 @@ impl Client {
             base,
             log: Arc::new(Mutex::new(Vec::new())),
             pacer: pacer.map(Arc::new),
+            authorization: None,
         })
+    }
+
+    /// The same client, sending `authorization` with the requests it
+    /// [`authorize`](Self::authorize)s.
+    pub fn with_authorization(self, authorization: Option<String>) -> Self {
+        Self {
+            authorization,
+            ..self
+        }
+    }
+
+    /// Whether the client was given the private pages' password.
+    pub fn has_authorization(&self) -> bool {
+        self.authorization.is_some()
+    }
+
+    /// `request` with the client's `Authorization`, if it has one.
+    pub fn authorize(&self, request: Request) -> Request {
+        match &self.authorization {
+            Some(value) => request.header(reqwest::header::AUTHORIZATION, value),
+            None => request,
+        }
     }
 
     pub fn base(&self) -> &Url {
@@ -284,7 +314,7 @@ impl Client {
             request_headers: request
                 .headers
                 .iter()
-                .map(|(name, value)| (name.to_string(), value.clone()))
+                .map(|(name, value)| (name.to_string(), shown_value(name, value)))
                 .collect(),
             request_body_bytes: request.body.as_ref().map(Vec::len),
             status: None,
@@ -333,6 +363,16 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner)
             .push(exchange.clone());
         Ok(result)
+    }
+}
+
+/// A request header's value as the evidence keeps it: a password never is.
+fn shown_value(name: &HeaderName, value: &str) -> String {
+    if *name == reqwest::header::AUTHORIZATION {
+        let scheme = value.split(' ').next().unwrap_or("");
+        format!("{scheme} (not shown)")
+    } else {
+        value.to_owned()
     }
 }
 

@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Full mode sends `POST /count` and `POST /counters/{name}` (on its own counter,
-//! [`Options::counter`]), so it adds visits; read-only mode ([`Options::read_only`])
+//! [`Options::counter`]), as a desktop browser ([`agent`]), so it adds visits; read-only mode ([`Options::read_only`])
 //! changes nothing and is the one to run against production.
 //!
 //! The checker paces itself ([`Options::rate`], a token bucket as API Gateway's throttle
@@ -38,6 +38,7 @@
 //! checks a file per contract clause (`checks/`), the HTTP client and its evidence
 //! (`http`), the report (`report`), the errors (`error`).
 
+pub mod agent;
 pub mod cli;
 pub mod contract;
 pub mod date;
@@ -57,5 +58,6 @@ pub use crate::http::{DEFAULT_RETRY_WAIT, MAX_RETRY_WAIT, THROTTLE_RETRIES, inst
 pub use crate::latency::Latency;
 pub use crate::options::{
     DEFAULT_BURST, DEFAULT_COUNTER, DEFAULT_FOREIGN_ORIGIN, DEFAULT_TIMEOUT, MAX_BURST, Options,
+    Password,
 };
 pub use crate::report::{Check, Exchange, Outcome, Report};

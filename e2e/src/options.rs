@@ -61,6 +61,31 @@ pub struct Options {
     /// at most [`burst`](Self::burst): a token bucket, as API Gateway throttles. `None`
     /// sends each request as soon as the one before it is answered.
     pub rate: Option<u32>,
+    /// The operator's `DASHBOARD_PASSWORD`, if the stage has one: sent (HTTP Basic, user
+    /// name `e2e`) with the `GET`s of `/dashboard` and `/counters`, so that the checks
+    /// that read them can. Without it, a private page's `401` is checked and noted, and
+    /// the checks that need the list skip that part.
+    pub dashboard_password: Option<Password>,
+}
+
+/// A password: kept out of `Debug`, the report and its evidence.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    pub(crate) fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(not shown)")
+    }
 }
 
 impl Options {
@@ -75,6 +100,7 @@ impl Options {
             burst: DEFAULT_BURST,
             timeout: DEFAULT_TIMEOUT,
             rate: Some(DEFAULT_RATE),
+            dashboard_password: None,
         }
     }
 
@@ -221,6 +247,15 @@ mod tests {
         ] {
             assert!(check_origin(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn a_password_is_not_shown() {
+        let options = Options {
+            dashboard_password: Some(Password::new("hunter2")),
+            ..Options::new("https://example.com")
+        };
+        assert!(!format!("{options:?}").contains("hunter2"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode};
 
-use super::expect::{expect_status, shown};
+use super::expect::{VISIT_FILTERED, expect_status, shown};
 use super::idempotency::REPLAYED_HEADER;
 use super::{COUNT, COUNTERS, Finding, SITE, UNKNOWN_PATH, counter_path, days_path, get};
 use crate::error::Error;
@@ -28,12 +28,12 @@ const COUNTING_HEADERS: &str = "content-type, idempotency-key";
 /// What a page reading asks to send.
 const READING_HEADERS: &str = "content-type";
 /// The response headers a page must be able to read: `Retry-After` (after a 503 or a
-/// 409) and whether a visit's answer was replayed.
-const EXPOSED: [&str; 2] = ["retry-after", REPLAYED_HEADER];
+/// 409), whether a visit's answer was replayed, and why it was not counted.
+const EXPOSED: [&str; 3] = ["retry-after", REPLAYED_HEADER, VISIT_FILTERED];
 
 /// A simple request from the allowed origin gets `Access-Control-Allow-Origin: <origin>`,
-/// `Vary: Origin`, `Access-Control-Expose-Headers` naming `Retry-After` and
-/// `Idempotent-Replayed`, and no credentials.
+/// `Vary: Origin`, `Access-Control-Expose-Headers` naming `Retry-After`,
+/// `Idempotent-Replayed` and `Visit-Filtered`, and no credentials.
 pub(super) async fn allowed_origin(client: &Client, origin: &str) -> Result<Check, Error> {
     let mut finding = Finding::new(CORS_ALLOWED_ORIGIN);
     if let Some(answer) = finding.send(client, get(COUNT, origin)).await? {

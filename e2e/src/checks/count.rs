@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
+use reqwest::header::USER_AGENT;
 
 use super::expect::{expect_json, expect_no_store, read_count};
 use super::{COUNT, Finding, get, post};
@@ -88,14 +89,15 @@ pub(super) async fn get_sees_post(
     Ok(finding.finish())
 }
 
-/// `burst` concurrent POSTs each get their own count: all distinct, and together exactly
-/// the next `burst` values after the count read before them.
+/// Concurrent POSTs, one from each of `agents` (User-Agents), each get their own count:
+/// all distinct, and together exactly the next values after the count read before them.
 pub(super) async fn post_burst_distinct(
     client: &Client,
     contract: &Contract,
     origin: &str,
-    burst: usize,
+    agents: Vec<String>,
 ) -> Result<Check, Error> {
+    let burst = agents.len();
     let mut finding = Finding::new(POST_BURST_DISTINCT);
     let before = finding
         .send(client, get(COUNT, origin))
@@ -106,9 +108,9 @@ pub(super) async fn post_burst_distinct(
     // for the whole burst first, so that pacing does not spread it out.
     client.wait_for_burst(burst).await;
     let mut posts = tokio::task::JoinSet::new();
-    for _ in 0..burst {
+    for agent in agents {
         let client = client.clone();
-        let request = post(COUNT, origin);
+        let request = post(COUNT, origin).header(USER_AGENT, &agent);
         posts.spawn(async move { client.send(request).await });
     }
     let mut counts = Vec::with_capacity(burst);

@@ -4,7 +4,7 @@
 use reqwest::header::USER_AGENT;
 
 use super::expect::{Numbers, expect_counter};
-use super::list::listed_names;
+use super::list::{Listed, is_listed};
 use super::{Finding, RunNames, SITE, counter_path, get, list_after, post};
 use crate::contract::Contract;
 use crate::error::Error;
@@ -148,18 +148,11 @@ pub(super) async fn counter_get_no_write(
         }
     }
     // An absence proves something only from a list that could have shown the name.
-    let listing = list_after(unseen);
-    if let Some(answer) = finding.send(client, get(listing.clone(), origin)).await? {
-        match listed_names(&answer.body) {
-            None => finding.fail(format!(
-                "cannot tell whether {unseen} is listed: {} answered {} with no list",
-                answer.label, answer.status
-            )),
-            Some(listed) if listed.iter().any(|name| name == unseen) => finding.fail(format!(
-                "GET /{listing} lists {unseen} after it was only read: a GET created it"
-            )),
-            Some(_) => {}
-        }
+    if let Some(Listed::Yes) = is_listed(&mut finding, client, contract, origin, unseen).await? {
+        finding.fail(format!(
+            "GET /{} lists {unseen} after it was only read: a GET created it",
+            list_after(unseen)
+        ));
     }
     Ok(finding.finish())
 }

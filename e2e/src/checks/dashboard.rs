@@ -1,16 +1,18 @@
 //! `GET /dashboard`: an HTML page of every counter, `no-store`, under a policy that
-//! runs no script and holding none; or, when the operator turned it off
-//! (`DASHBOARD=off`), a 404 not-found problem. The checker cannot know which the stage
-//! has, so it takes either and says which it saw.
+//! runs no script and holding none; or, when the operator made it private
+//! (`DASHBOARD_PASSWORD`) and the checker has no password, a 401 unauthorized problem;
+//! or, when the operator turned it off (`DASHBOARD=off`), a 404 not-found problem. The
+//! checker cannot know which the stage has, so it takes any and says which it saw.
 
 use reqwest::header::ORIGIN;
 use reqwest::{Method, StatusCode};
 
 use super::errors::expect_405;
 use super::expect::{
-    expect_media_type, expect_no_script_policy, expect_no_store, expect_problem, expect_utf8_if_any,
+    expect_media_type, expect_no_script_policy, expect_no_store, expect_problem,
+    expect_utf8_if_any, private_page,
 };
-use super::{Finding, get};
+use super::{Finding, get_private};
 use crate::contract::Contract;
 use crate::error::Error;
 use crate::http::{Answer, Client, Request};
@@ -38,11 +40,15 @@ pub(super) async fn dashboard(
     listed: &[&str],
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(DASHBOARD);
-    let request = get(PAGE, origin).read_up_to(MAX_PAGE_BYTES);
+    let request = get_private(client, PAGE, origin).read_up_to(MAX_PAGE_BYTES);
     let Some(answer) = finding.send(client, request).await? else {
         return Ok(finding.finish());
     };
     let served = match answer.status {
+        StatusCode::UNAUTHORIZED => {
+            private_page(&mut finding, client, &answer, contract);
+            true
+        }
         StatusCode::OK => {
             finding.note = Some("served: 200 text/html".to_owned());
             expect_page(&mut finding, &answer, listed);
@@ -61,7 +67,8 @@ pub(super) async fn dashboard(
         }
         status => {
             finding.fail(format!(
-                "{} answered {status}, expected 200 (the page) or 404 (turned off)",
+                "{} answered {status}, expected 200 (the page), 401 (private) or 404 (turned \
+                 off)",
                 answer.label
             ));
             return Ok(finding.finish());

@@ -27,21 +27,21 @@ pub(super) const DAYS_INVALID_RANGE: &str = "days-invalid-range";
 pub(super) const COUNTER_DAYS_TODAY: &str = "counter-days-today";
 
 /// The dates of a range without `from` or without `to`.
-const DEFAULT_DATES: i64 = 30;
+pub(super) const DEFAULT_DATES: i64 = 30;
 /// The most dates a range may hold.
-const MAX_DATES: i64 = 366;
+pub(super) const MAX_DATES: i64 = 366;
 /// POSTs whose views `counter-days-today` looks for.
 const POSTS: u64 = 2;
 
 /// The UTC dates it was while a request was out: the server's today is one of them.
 #[derive(Debug, Clone, Copy)]
-struct Today {
-    sent: Date,
-    answered: Date,
+pub(super) struct Today {
+    pub sent: Date,
+    pub answered: Date,
 }
 
 impl Today {
-    fn contains(self, date: Date) -> bool {
+    pub fn contains(self, date: Date) -> bool {
         self.sent <= date && date <= self.answered
     }
 }
@@ -56,15 +56,23 @@ impl std::fmt::Display for Today {
     }
 }
 
-/// One entry of `days`.
+/// What a day tallies beside its numbers: the `POST`s that were not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Tallies {
+    pub bots: u64,
+    pub limited: u64,
+}
+
+/// One entry of `days` (a counter's or the whole site's).
 #[derive(Debug, Clone, Copy)]
-struct Day {
-    date: Date,
-    numbers: Numbers,
+pub(super) struct Day {
+    pub date: Date,
+    pub numbers: Numbers,
+    pub tallies: Tallies,
 }
 
 /// Sends `request`, noting the UTC dates before and after.
-async fn send_dated(
+pub(super) async fn send_dated(
     finding: &mut Finding,
     client: &Client,
     request: Request,
@@ -77,7 +85,7 @@ async fn send_dated(
 
 /// A `200` days body for `name`, valid against `days.json`: its entries, when every
 /// date in it is a real one.
-fn expect_days(
+pub(super) fn expect_days(
     finding: &mut Finding,
     answer: &Answer,
     contract: &Contract,
@@ -87,6 +95,22 @@ fn expect_days(
     if !expect_name(finding, answer, &body, name) {
         return None;
     }
+    entries(finding, answer, &body)
+}
+
+/// A `200` body of the whole site's days, valid against `totals-days.json`: its
+/// entries, when every date in it is a real one.
+pub(super) fn expect_totals_days(
+    finding: &mut Finding,
+    answer: &Answer,
+    contract: &Contract,
+) -> Option<Vec<Day>> {
+    let body = expect_json(finding, answer, StatusCode::OK, &contract.totals_days)?;
+    entries(finding, answer, &body)
+}
+
+/// The entries of a valid days body.
+fn entries(finding: &mut Finding, answer: &Answer, body: &Value) -> Option<Vec<Day>> {
     let entries = body.get("days").and_then(Value::as_array)?;
     let mut days = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -98,9 +122,14 @@ fn expect_days(
             ));
             return None;
         };
+        let tally = |member: &str| entry.get(member).and_then(Value::as_u64);
         days.push(Day {
             date,
             numbers: Numbers::of(entry)?,
+            tallies: Tallies {
+                bots: tally("bots")?,
+                limited: tally("limited")?,
+            },
         });
     }
     Some(days)
@@ -108,15 +137,20 @@ fn expect_days(
 
 /// What a range must be: its first date, if known; the dates its last may be; and how
 /// many dates it holds, if known.
-struct Expected {
-    first: Option<Date>,
-    last: (Date, Date),
-    len: Option<i64>,
+pub(super) struct Expected {
+    pub first: Option<Date>,
+    pub last: (Date, Date),
+    pub len: Option<i64>,
 }
 
 /// The entries are consecutive dates, oldest first, from `expected.first` to a date
 /// within `expected.last`, `expected.len` of them. Says the first break of each kind.
-fn expect_range(finding: &mut Finding, answer: &Answer, days: &[Day], expected: &Expected) {
+pub(super) fn expect_range(
+    finding: &mut Finding,
+    answer: &Answer,
+    days: &[Day],
+    expected: &Expected,
+) {
     let label = &answer.label;
     let (Some(oldest), Some(newest)) = (days.first(), days.last()) else {
         finding.fail(format!("{label}: no dates at all"));
@@ -266,22 +300,7 @@ pub(super) async fn days_invalid_range(
     origin: &str,
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(DAYS_INVALID_RANGE);
-    let today = Date::today();
-    let cases = [
-        format!("from={}&to={}", today.add_days(-1), today.add_days(-2)),
-        format!(
-            "from={}&to={}",
-            today.add_days(-MAX_DATES - 1),
-            today.add_days(-1)
-        ),
-        // Two days ahead: after today on both sides of midnight.
-        format!("to={}", today.add_days(2)),
-        "from=2026-02-30".to_owned(),
-        "to=2026-1-5".to_owned(),
-        "from=".to_owned(),
-        format!("from={0}&from={0}", today.add_days(-3)),
-    ];
-    for query in cases {
+    for query in invalid_ranges() {
         if let Some(answer) = finding
             .send(client, get(days_path(SITE, &query), origin))
             .await?
@@ -296,6 +315,26 @@ pub(super) async fn days_invalid_range(
         }
     }
     Ok(finding.finish())
+}
+
+/// The queries of a range a `days` route must refuse: `from` after `to`, 367 dates,
+/// `to` after today, dates that are not real `YYYY-MM-DD` ones, a parameter twice.
+pub(super) fn invalid_ranges() -> Vec<String> {
+    let today = Date::today();
+    vec![
+        format!("from={}&to={}", today.add_days(-1), today.add_days(-2)),
+        format!(
+            "from={}&to={}",
+            today.add_days(-MAX_DATES - 1),
+            today.add_days(-1)
+        ),
+        // Two days ahead: after today on both sides of midnight.
+        format!("to={}", today.add_days(2)),
+        "from=2026-02-30".to_owned(),
+        "to=2026-1-5".to_owned(),
+        "from=".to_owned(),
+        format!("from={0}&from={0}", today.add_days(-3)),
+    ]
 }
 
 /// [`POSTS`] `POST /counters/{counter}` move its days by exactly that many views, all on
@@ -361,39 +400,49 @@ pub(super) async fn counter_days_today(
 /// How two reads of a range differ, date by date (a date missing from the first read
 /// counts as zeros: the range moves on by a day at midnight).
 #[derive(Debug, PartialEq, Eq)]
-struct Moved {
-    views: i128,
-    visitors: i128,
-    /// The dates outside `posted_on` that moved: what they were, what they are.
-    elsewhere: Vec<(Date, Numbers, Numbers)>,
+pub(super) struct Moved {
+    pub views: i128,
+    pub visitors: i128,
+    pub bots: i128,
+    pub limited: i128,
+    /// The dates outside `posted_on` whose numbers moved: what they were, what they are.
+    pub elsewhere: Vec<(Date, Numbers, Numbers)>,
 }
 
-fn moved(before: &[Day], after: &[Day], posted_on: Today) -> Moved {
-    let by_date: BTreeMap<Date, Numbers> =
-        before.iter().map(|day| (day.date, day.numbers)).collect();
+pub(super) fn moved(before: &[Day], after: &[Day], posted_on: Today) -> Moved {
+    let by_date: BTreeMap<Date, (Numbers, Tallies)> = before
+        .iter()
+        .map(|day| (day.date, (day.numbers, day.tallies)))
+        .collect();
     let mut moved = Moved {
         views: 0,
         visitors: 0,
+        bots: 0,
+        limited: 0,
         elsewhere: Vec::new(),
     };
+    let zeros = Numbers {
+        views: 0,
+        visitors: 0,
+    };
     for day in after {
-        let was = by_date.get(&day.date).copied().unwrap_or(Numbers {
-            views: 0,
-            visitors: 0,
-        });
-        if was == day.numbers {
-            continue;
-        }
-        if !posted_on.contains(day.date) {
+        let (was, tallied) = by_date
+            .get(&day.date)
+            .copied()
+            .unwrap_or((zeros, Tallies::default()));
+        if was != day.numbers && !posted_on.contains(day.date) {
             moved.elsewhere.push((day.date, was, day.numbers));
         }
         moved.views += i128::from(day.numbers.views) - i128::from(was.views);
         moved.visitors += i128::from(day.numbers.visitors) - i128::from(was.visitors);
+        moved.bots += i128::from(day.tallies.bots) - i128::from(tallied.bots);
+        moved.limited += i128::from(day.tallies.limited) - i128::from(tallied.limited);
     }
     moved
 }
 
-async fn read_days(
+/// `GET /counters/{counter}/days`, the default range: its days and when it was read.
+pub(super) async fn read_days(
     finding: &mut Finding,
     client: &Client,
     contract: &Contract,
@@ -436,6 +485,7 @@ mod tests {
                 Day {
                     date,
                     numbers: Numbers { views, visitors },
+                    tallies: Tallies::default(),
                 }
             })
             .collect()
@@ -532,6 +582,8 @@ mod tests {
             Moved {
                 views: 2,
                 visitors: 1,
+                bots: 0,
+                limited: 0,
                 elsewhere: Vec::new()
             }
         );

@@ -7,7 +7,10 @@ use reqwest::header::{ALLOW, ORIGIN};
 use reqwest::{Method, StatusCode};
 
 use super::expect::{expect_problem, expect_unmoved, read_count, shown};
-use super::{COUNT, COUNTERS, Finding, SITE, UNKNOWN_PATH, counter_path, days_path, get, post};
+use super::{
+    COUNT, COUNTERS, Finding, SITE, TOTALS, TOTALS_DAYS, UNKNOWN_PATH, counter_path, days_path,
+    get, post,
+};
 use crate::contract::Contract;
 use crate::error::Error;
 use crate::http::{Answer, Client, NoAnswer, Request, header_tokens};
@@ -17,6 +20,7 @@ pub(super) const NOT_FOUND: &str = "not-found";
 pub(super) const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
 pub(super) const ERRORS_NOT_COUNTED: &str = "errors-not-counted";
 pub(super) const COUNTERS_METHOD_NOT_ALLOWED: &str = "counters-method-not-allowed";
+pub(super) const FOREIGN_POST_405: &str = "foreign-post-not-allowed";
 
 /// Any path but `/count` is a 404 problem (a POST too, in full mode).
 pub(super) async fn not_found(
@@ -93,6 +97,35 @@ pub(super) async fn counters_method_not_allowed(
             let request = Request::new(method, path.clone()).header(ORIGIN, origin);
             expect_405(&mut finding, client, contract, request, allow).await?;
         }
+    }
+    Ok(finding.finish())
+}
+
+/// A `POST` from the foreign origin to each path that takes no `POST` (`/`, `/counters`,
+/// `/counters/site/days`, both badges of `site`, `/totals`, `/totals/days`,
+/// `/counter.js`, `/dashboard/`) is that path's 405 problem with its `Allow`, not the
+/// 403 a counting route gives a foreign origin: the route comes first, then the origin.
+/// (`/dashboard` is `dashboard`'s, which knows whether it is turned off.)
+pub(super) async fn foreign_post_405(
+    client: &Client,
+    contract: &Contract,
+    foreign: &str,
+) -> Result<Check, Error> {
+    let mut finding = Finding::new(FOREIGN_POST_405);
+    let site = counter_path(SITE);
+    let routes = [
+        (String::new(), &contract.allow_root),
+        (COUNTERS.to_owned(), &contract.allow_counters),
+        (days_path(SITE, ""), &contract.allow_days),
+        (format!("{site}/badge.svg"), &contract.allow_badge),
+        (format!("{site}/shields.json"), &contract.allow_badge),
+        (TOTALS.to_owned(), &contract.allow_totals),
+        (TOTALS_DAYS.to_owned(), &contract.allow_totals_days),
+        ("counter.js".to_owned(), &contract.allow_script),
+        ("dashboard/".to_owned(), &contract.allow_dashboard_slash),
+    ];
+    for (path, allow) in routes {
+        expect_405(&mut finding, client, contract, post(path, foreign), allow).await?;
     }
     Ok(finding.finish())
 }

@@ -2,13 +2,18 @@
 //! problem, `Cache-Control`. Each `expect_*` adds to the finding what it found wrong.
 
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE,
+};
 use serde_json::Value;
 
 use super::{Finding, counter_path, get};
 use crate::contract::{Contract, Schema, count_in};
 use crate::error::Error;
-use crate::http::{Answer, Client, header_tokens};
+use crate::http::{Answer, Client, header_tokens, single};
+
+/// The response header that says why a `POST` counted nothing.
+pub(super) const VISIT_FILTERED: &str = "visit-filtered";
 
 pub(super) fn expect_status(finding: &mut Finding, answer: &Answer, expected: StatusCode) -> bool {
     if answer.status == expected {
@@ -166,6 +171,83 @@ pub(super) fn shown(value: &str) -> String {
         "(none)".to_owned()
     } else {
         format!("{value:?}")
+    }
+}
+
+/// A `401` problem of the contract's unauthorized type with the contract's
+/// `WWW-Authenticate` challenge: a page the operator made private, asked for without
+/// its password.
+pub(super) fn expect_unauthorized(finding: &mut Finding, answer: &Answer, contract: &Contract) {
+    expect_problem(
+        finding,
+        answer,
+        contract,
+        StatusCode::UNAUTHORIZED,
+        &contract.unauthorized_type,
+    );
+    match single(&answer.headers, WWW_AUTHENTICATE.as_str()) {
+        Ok(Some(value)) if value == contract.www_authenticate => {}
+        Ok(value) => finding.fail(format!(
+            "{}: WWW-Authenticate is {}, expected {}",
+            answer.label,
+            shown(value.unwrap_or("")),
+            contract.www_authenticate
+        )),
+        Err(problem) => finding.fail(format!("{}: {problem}", answer.label)),
+    }
+}
+
+/// What a private page answered, when it may be private: `true` when it was a `401`
+/// the checker could not have avoided (it has no password), checked as
+/// [`expect_unauthorized`] and noted; `false` for any other answer, which the caller
+/// checks. A `401` despite the password is a failure.
+pub(super) fn private_page(
+    finding: &mut Finding,
+    client: &Client,
+    answer: &Answer,
+    contract: &Contract,
+) -> bool {
+    if answer.status != StatusCode::UNAUTHORIZED {
+        return false;
+    }
+    if client.has_authorization() {
+        finding.fail(format!(
+            "{} answered 401 with the password the checker was given ({})",
+            answer.label,
+            crate::cli::PASSWORD_VARIABLE
+        ));
+        return true;
+    }
+    expect_unauthorized(finding, answer, contract);
+    finding.note = Some(format!(
+        "private: 401 unauthorized (DASHBOARD_PASSWORD; give it in {} to check {})",
+        crate::cli::PASSWORD_VARIABLE,
+        answer.label.split(' ').nth(1).unwrap_or("it")
+    ));
+    true
+}
+
+/// The answer's `Visit-Filtered` is `expected`, or absent when `expected` is `None`;
+/// `sent` says what the request was, for the message.
+pub(super) fn expect_filtered(
+    finding: &mut Finding,
+    answer: &Answer,
+    expected: Option<&str>,
+    sent: &str,
+) {
+    match (single(&answer.headers, VISIT_FILTERED), expected) {
+        (Ok(got), expected) if got == expected => {}
+        (Ok(got), Some(expected)) => finding.fail(format!(
+            "{} with {sent}: Visit-Filtered is {}, expected {expected}",
+            answer.label,
+            shown(got.unwrap_or(""))
+        )),
+        (Ok(got), None) => finding.fail(format!(
+            "{} with {sent}: Visit-Filtered is {}, expected none on a counted visit",
+            answer.label,
+            shown(got.unwrap_or(""))
+        )),
+        (Err(problem), _) => finding.fail(format!("{}: {problem}", answer.label)),
     }
 }
 

@@ -4,8 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::expect::{Numbers, expect_counter, expect_json, expect_problem, shown};
-use super::{COUNTERS, Finding, counter_path, get, list_after};
+use super::expect::{Numbers, expect_counter, expect_json, expect_problem, private_page, shown};
+use super::{COUNTERS, Finding, counter_path, get, get_private, list_after};
 use crate::contract::Contract;
 use crate::error::Error;
 use crate::http::{Answer, Client};
@@ -30,6 +30,46 @@ pub(super) fn listed_names(body: &[u8]) -> Option<Vec<String>> {
         .iter()
         .map(|entry| entry.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect()
+}
+
+/// Whether a name is on the list page where it would be.
+pub(super) enum Listed {
+    Yes,
+    No,
+    /// The list is private, and the checker has no password: it cannot tell.
+    Private,
+}
+
+/// Whether `name` is on the page of the list where it would be ([`list_after`]);
+/// `None` when that could not be read (a problem, then).
+pub(super) async fn is_listed(
+    finding: &mut Finding,
+    client: &Client,
+    contract: &Contract,
+    origin: &str,
+    name: &str,
+) -> Result<Option<Listed>, Error> {
+    let listing = list_after(name);
+    let Some(answer) = finding
+        .send(client, get_private(client, listing, origin))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if private_page(finding, client, &answer, contract) {
+        return Ok(Some(Listed::Private).filter(|_| !client.has_authorization()));
+    }
+    match listed_names(&answer.body) {
+        None => {
+            finding.fail(format!(
+                "cannot tell whether {name} is listed: {} answered {} with no list",
+                answer.label, answer.status
+            ));
+            Ok(None)
+        }
+        Some(listed) if listed.iter().any(|listed| listed == name) => Ok(Some(Listed::Yes)),
+        Some(_) => Ok(Some(Listed::No)),
+    }
 }
 
 /// A `200` page valid against `counters.json`, its names in strictly increasing byte
@@ -59,7 +99,9 @@ fn expect_page(finding: &mut Finding, answer: &Answer, contract: &Contract) -> O
 /// the page after it is not empty and starts after this page's last name; without it,
 /// nothing follows this page's last name. `?after=Home` is a 400 invalid-query problem.
 /// In full mode `counter` is on the page after its own prefix, with the numbers a
-/// `GET /counters/{counter}` just before read.
+/// `GET /counters/{counter}` just before read. When the operator made the list private
+/// (`DASHBOARD_PASSWORD`) and the checker has no password, the list is a 401
+/// unauthorized problem with the contract's challenge, and nothing more can be read.
 pub(super) async fn counters_list(
     client: &Client,
     contract: &Contract,
@@ -67,16 +109,25 @@ pub(super) async fn counters_list(
     counter: Option<&str>,
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(COUNTERS_LIST);
-    let first = finding
-        .send(client, get(COUNTERS, origin))
+    let Some(answer) = finding
+        .send(client, get_private(client, COUNTERS, origin))
         .await?
-        .and_then(|answer| expect_page(&mut finding, &answer, contract));
+    else {
+        return Ok(finding.finish());
+    };
+    if private_page(&mut finding, client, &answer, contract) {
+        return Ok(finding.finish());
+    }
+    let first = expect_page(&mut finding, &answer, contract);
     if let Some(first) = first {
         follow(&mut finding, client, contract, origin, &first).await?;
     }
 
     let invalid = format!("{COUNTERS}?after={INVALID_AFTER}");
-    if let Some(answer) = finding.send(client, get(invalid, origin)).await? {
+    if let Some(answer) = finding
+        .send(client, get_private(client, invalid, origin))
+        .await?
+    {
         expect_problem(
             &mut finding,
             &answer,
@@ -93,7 +144,7 @@ pub(super) async fn counters_list(
             .and_then(|answer| expect_counter(&mut finding, &answer, contract, counter));
         let listing = list_after(counter);
         let page = finding
-            .send(client, get(listing.clone(), origin))
+            .send(client, get_private(client, listing.clone(), origin))
             .await?
             .and_then(|answer| expect_page(&mut finding, &answer, contract));
         if let (Some(read), Some(page)) = (read, page) {
@@ -125,7 +176,7 @@ async fn follow(
         (Some(next), _) => {
             let following = format!("{COUNTERS}?after={next}");
             let Some(after) = finding
-                .send(client, get(following.clone(), origin))
+                .send(client, get_private(client, following.clone(), origin))
                 .await?
                 .and_then(|answer| expect_page(finding, &answer, contract))
             else {
@@ -148,7 +199,7 @@ async fn follow(
         (None, Some(last)) => {
             let following = format!("{COUNTERS}?after={last}");
             if let Some(after) = finding
-                .send(client, get(following.clone(), origin))
+                .send(client, get_private(client, following.clone(), origin))
                 .await?
                 .and_then(|answer| expect_page(finding, &answer, contract))
                 && let Some((name, _)) = after.counters.first()

@@ -19,7 +19,12 @@
 //! | CORS on the named counters' routes | [`cors`] |
 //! | `badge.svg`, `shields.json`: the number read, the label escaped, bad parameters | [`badges`] |
 //! | `GET /counter.js`: the embed script, cached an hour | [`embed`] |
-//! | `GET /dashboard`: the page, or a 404 when turned off | [`dashboard`] |
+//! | `GET /dashboard`: the page, private (401), or a 404 when turned off | [`dashboard`] |
+//! | a bot's `POST` is not counted, says so, and is tallied | [`filtered`] |
+//! | `GET /totals`, `GET /totals/days`, the days' tallies; one visitor of two counters is one of the site | [`totals`] |
+//! | `HEAD` wherever `GET` | [`head`] |
+//! | `GET /`: the links; `/dashboard/`: a redirect | [`root`] |
+//! | a foreign `POST` to a path without `POST`: its 405 | [`errors`] |
 //!
 //! [`expect`] holds what every answer of a kind must look like; this module runs the
 //! checks in order and keeps each one's findings.
@@ -34,19 +39,24 @@ mod days;
 mod embed;
 mod errors;
 mod expect;
+mod filtered;
+mod head;
 mod idempotency;
 mod limits;
 mod list;
 mod names;
 mod origin;
+mod root;
 mod site;
+mod totals;
 mod visitors;
 
-use std::hash::{BuildHasher, Hasher};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::header::ORIGIN;
 use reqwest::{Method, StatusCode};
+
+use crate::agent::{Browsers, random_u64};
 
 use crate::contract::Contract;
 use crate::error::Error;
@@ -69,6 +79,8 @@ pub const CHECK_NAMES: &[&str] = &[
     visitors::COUNTER_VISITORS,
     counter::COUNTER_GET_NO_WRITE,
     days::COUNTER_DAYS_TODAY,
+    filtered::BOT_NOT_COUNTED,
+    totals::TOTALS_VISITORS,
     idempotency::IDEMPOTENCY_REPLAY,
     idempotency::IDEMPOTENCY_COUNT_IS_SITE,
     idempotency::IDEMPOTENCY_KEY_REUSED,
@@ -90,12 +102,18 @@ pub const CHECK_NAMES: &[&str] = &[
     names::UNKNOWN_COUNTER,
     errors::COUNTERS_METHOD_NOT_ALLOWED,
     cors::COUNTERS_CORS,
+    totals::TOTALS_CHECK,
+    totals::TOTALS_DAYS_CHECK,
+    totals::DAY_TALLIES,
     badges::BADGE_SVG,
     badges::BADGE_SHIELDS,
     badges::BADGE_LABEL_ESCAPED,
     badges::BADGE_INVALID_QUERY,
     embed::EMBED_SCRIPT,
     dashboard::DASHBOARD,
+    root::ROOT_LINKS,
+    head::HEAD_LIKE_GET,
+    errors::FOREIGN_POST_405,
     errors::ERRORS_NOT_COUNTED,
     caching::CACHE_CONTROL_NO_STORE,
 ];
@@ -104,6 +122,10 @@ pub const CHECK_NAMES: &[&str] = &[
 const COUNT: &str = "count";
 /// The list of named counters, relative to the base URL.
 const COUNTERS: &str = "counters";
+/// The whole site's numbers, relative to the base URL.
+const TOTALS: &str = "totals";
+/// The whole site's days, relative to the base URL.
+const TOTALS_DAYS: &str = "totals/days";
 /// The counter behind `/count`, always allowed.
 const SITE: &str = "site";
 /// A path that cannot exist under any base URL of the service.
@@ -144,8 +166,21 @@ pub async fn verify(base_url: &str, options: &Options) -> Result<Report, Error> 
         )));
     }
     let pacer = options.rate.map(|rate| Pacer::new(rate, options.burst));
-    let client = Client::new(base, options.timeout, options.burst, pacer)?;
-    let checks = run(&client, &contract, options).await?;
+    let names = RunNames::new(&options.counter);
+    let client = Client::new(
+        base,
+        options.timeout,
+        options.burst,
+        pacer,
+        &names.visitor(),
+    )?
+    .with_authorization(
+        options
+            .dashboard_password
+            .as_ref()
+            .map(|password| basic_authorization(password.reveal())),
+    );
+    let checks = run(&client, &contract, options, &names).await?;
     Ok(Report::new(
         client.base().to_string(),
         options.origin.clone(),
@@ -155,7 +190,12 @@ pub async fn verify(base_url: &str, options: &Options) -> Result<Report, Error> 
 }
 
 /// Runs every check, in the order of [`CHECK_NAMES`].
-async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<Vec<Check>, Error> {
+async fn run(
+    client: &Client,
+    contract: &Contract,
+    options: &Options,
+    names: &RunNames,
+) -> Result<Vec<Check>, Error> {
     let origin = options.origin.as_str();
     let foreign = options.foreign_origin.as_str();
     // The first request doubles as the probe: no answer at all means a wrong or dead URL,
@@ -170,7 +210,6 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         }
     };
     let mut checks = vec![count::get_count(contract, first)];
-    let names = RunNames::new(&options.counter);
 
     if options.read_only {
         for name in [
@@ -191,6 +230,8 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
              never-counted name it reads",
         ));
         checks.push(skipped(days::COUNTER_DAYS_TODAY, READ_ONLY));
+        checks.push(skipped(filtered::BOT_NOT_COUNTED, READ_ONLY));
+        checks.push(skipped(totals::TOTALS_VISITORS, READ_ONLY));
         for name in [
             idempotency::IDEMPOTENCY_REPLAY,
             idempotency::IDEMPOTENCY_COUNT_IS_SITE,
@@ -204,7 +245,10 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         let (increments, after_post) = count::post_increments(client, contract, origin).await?;
         checks.push(increments);
         checks.push(count::get_sees_post(client, origin, after_post).await?);
-        checks.push(count::post_burst_distinct(client, contract, origin, options.burst).await?);
+        // Each POST of the burst is a visitor of its own, so that no burst size is past
+        // the service's limit of views per visitor.
+        let agents = (0..options.burst).map(|_| names.visitor()).collect();
+        checks.push(count::post_burst_distinct(client, contract, origin, agents).await?);
         checks.push(origin::post_foreign_origin(client, contract, origin, foreign).await?);
 
         let counter = names.counter.as_str();
@@ -214,8 +258,10 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         checks.push(
             visitors::counter_visitors(client, contract, origin, counter, [first, second]).await?,
         );
-        checks.push(counter::counter_get_no_write(client, contract, origin, &names).await?);
+        checks.push(counter::counter_get_no_write(client, contract, origin, names).await?);
         checks.push(days::counter_days_today(client, contract, origin, counter).await?);
+        checks.push(filtered::bot_not_counted(client, contract, origin, names).await?);
+        checks.push(totals::totals_visitors(client, contract, origin, names).await?);
 
         checks.push(idempotency::replay(client, contract, origin, counter).await?);
         checks.push(idempotency::count_is_site(client, contract, origin).await?);
@@ -260,6 +306,9 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         errors::counters_method_not_allowed(client, contract, origin, options.read_only).await?,
     );
     checks.push(cors::counters_cors(client, origin, foreign).await?);
+    checks.push(totals::totals(client, contract, origin).await?);
+    checks.push(totals::totals_days(client, contract, origin).await?);
+    checks.push(totals::day_tallies(client, contract, origin).await?);
 
     // The badges of the counter the run counted on, and of `site`, whose number is in
     // the thousands on any real stage, so that its grouping shows. In read-only mode
@@ -282,6 +331,17 @@ async fn run(client: &Client, contract: &Contract, options: &Options) -> Result<
         vec![SITE, names.counter.as_str()]
     };
     checks.push(dashboard::dashboard(client, contract, origin, options.read_only, &listed).await?);
+    checks.push(root::root_links(client, contract, origin).await?);
+    checks.push(head::head_like_get(client, origin).await?);
+    if options.read_only {
+        checks.push(skipped(
+            errors::FOREIGN_POST_405,
+            "read-only mode sends no POST, and a server that breaks this clause might \
+             count it",
+        ));
+    } else {
+        checks.push(errors::foreign_post_405(client, contract, foreign).await?);
+    }
 
     match before {
         None => checks.push(skipped(
@@ -402,6 +462,40 @@ fn post(path: impl Into<String>, origin: &str) -> Request {
     Request::new(Method::POST, path).header(ORIGIN, origin)
 }
 
+/// A `GET` of a page the operator may make private (the list, the dashboard): with the
+/// password when the checker was given one.
+fn get_private(client: &Client, path: impl Into<String>, origin: &str) -> Request {
+    client.authorize(get(path, origin))
+}
+
+/// `Authorization: Basic ...` for any user name (`e2e`) and `password` (RFC 7617).
+fn basic_authorization(password: &str) -> String {
+    format!("Basic {}", base64(format!("e2e:{password}").as_bytes()))
+}
+
+/// Standard base64 with padding (RFC 4648): all that Basic authentication needs, and
+/// too little to take a dependency for.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> shift & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// `counters/{segment}`: `segment` is sent as it is, percent-encoded or not.
 fn counter_path(segment: &str) -> String {
     format!("{COUNTERS}/{segment}")
@@ -430,8 +524,9 @@ fn list_after(name: &str) -> String {
     }
 }
 
-/// The names one run counts under: the counter, names nobody has counted, and
-/// User-Agents made up for the run, so that each is a visitor nobody has been before.
+/// The names one run counts under: the counter, names nobody has counted, and the
+/// run's visitors (desktop browsers made up for it, see [`crate::agent`]), so that each
+/// is a visitor nobody has been before.
 struct RunNames {
     counter: String,
     /// `{counter}-{random hex}`, never counted.
@@ -439,39 +534,52 @@ struct RunNames {
     /// `{counter}-{random hex}` too, another counter for `idempotency-key-reused`'s key
     /// first sent to `counter`: never counted either.
     other: String,
+    /// `{counter}-{random hex}`: never counted, and a bot's `POST` must not create it.
+    uncreated: String,
+    /// Two more, counted for the first time by `totals-visitors`.
+    fresh: [String; 2],
     /// The two new visitors of `counter-visitors`.
     visitors: [String; 2],
     /// The two new visitors whose reads `counter-get-no-write` compares.
     readers: [String; 2],
+    browsers: Browsers,
+    /// The number of the next visitor [`visitor`](Self::visitor) makes up.
+    next_visitor: AtomicU64,
 }
 
 impl RunNames {
     fn new(counter: &str) -> Self {
-        let agent = || format!("visitor-counter-e2e/{}", random_hex());
+        let browsers = Browsers::new();
+        // Visitor 0 is the client's own User-Agent, the first `visitor()`; the named
+        // ones are numbered from 1000 up, far from the ones made up while it runs.
+        let numbered = |n: u64| browsers.visitor(1000 + n);
         // A name is at most 64 characters: room for a '-' and 16 hex digits.
         let stem = counter[..counter.len().min(64 - 17)]
             .trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        let name = || format!("{stem}-{}", random_hex());
         Self {
             counter: counter.to_owned(),
-            unseen: format!("{stem}-{}", random_hex()),
-            other: format!("{stem}-{}", random_hex()),
-            visitors: [agent(), agent()],
-            readers: [agent(), agent()],
+            unseen: name(),
+            other: name(),
+            uncreated: name(),
+            fresh: [name(), name()],
+            visitors: [numbered(0), numbered(1)],
+            readers: [numbered(2), numbered(3)],
+            browsers,
+            next_visitor: AtomicU64::new(0),
         }
+    }
+
+    /// A visitor nobody has been before: a desktop browser made up for the run.
+    fn visitor(&self) -> String {
+        self.browsers
+            .visitor(self.next_visitor.fetch_add(1, Ordering::Relaxed))
     }
 }
 
-/// 16 hex digits that differ from run to run and call to call: std's `RandomState` is
-/// seeded from the operating system's randomness once per thread and moves on with
-/// every instance, and the clock and process id go in too. Not a secret, only unique.
+/// 16 hex digits that differ from run to run and call to call (see [`random_u64`]).
 fn random_hex() -> String {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos());
-    hasher.write_u128(nanos);
-    hasher.write_u32(std::process::id());
-    format!("{:016x}", hasher.finish())
+    format!("{:016x}", random_u64())
 }
 
 #[cfg(test)]
@@ -492,13 +600,26 @@ mod tests {
             &format!("{}.x", "c".repeat(46)),
         ] {
             let names = RunNames::new(counter);
-            assert!(contract.is_counter_name(&names.unseen), "{}", names.unseen);
-            assert!(contract.is_counter_name(&names.other), "{}", names.other);
-            assert_ne!(names.unseen, counter);
-            assert_ne!(names.other, counter);
-            assert_ne!(names.other, names.unseen);
-            let agents: BTreeSet<&String> = names.visitors.iter().chain(&names.readers).collect();
-            assert_eq!(agents.len(), 4);
+            let made_up = [
+                &names.unseen,
+                &names.other,
+                &names.uncreated,
+                &names.fresh[0],
+                &names.fresh[1],
+            ];
+            for name in made_up {
+                assert!(contract.is_counter_name(name), "{name}");
+            }
+            let distinct: BTreeSet<&String> = made_up.into_iter().collect();
+            assert_eq!(distinct.len(), 5);
+            let mut agents: BTreeSet<String> = names
+                .visitors
+                .iter()
+                .chain(&names.readers)
+                .cloned()
+                .collect();
+            agents.extend((0..100).map(|_| names.visitor()));
+            assert_eq!(agents.len(), 104);
         }
     }
 
@@ -514,6 +635,19 @@ mod tests {
             assert!(contract.is_counter_name(after), "{after}");
             assert!(after < name);
         }
+    }
+
+    #[test]
+    fn basic_authorization_is_rfc_7617_s() {
+        // RFC 7617's own example: Aladdin, open sesame.
+        assert_eq!(
+            base64(b"Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v")] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+        assert_eq!(basic_authorization("pw"), "Basic ZTJlOnB3");
     }
 
     #[test]

@@ -25,7 +25,9 @@
 //! # }
 //! ```
 //!
-//! Every `POST` is a real visit. Runs are capped at [`MAX_REQUESTS`] requests and
+//! Every `POST` is a real visit, sent as a desktop browser's (the service counts no
+//! bot), with a new visitor every 50 requests so that the default limit of views per
+//! visitor never stops one from counting ([`crate::agent`]). Runs are capped at [`MAX_REQUESTS`] requests and
 //! [`MAX_CONCURRENCY`] workers so that a mistyped number cannot flood a stage; never
 //! point it at production.
 
@@ -37,12 +39,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, ORIGIN};
+use reqwest::header::{HeaderMap, ORIGIN, USER_AGENT};
 use reqwest::{Method, StatusCode, Url};
 
 pub use self::mix::Mix;
 use self::report::Tally;
 pub use self::report::{INTEGRITY_NOTE, LoadReport};
+use crate::agent::{Browsers, DEFAULT_VIEWS_PER_VISITOR};
 use crate::contract::count_in;
 use crate::error::Error;
 use crate::http::{Broken, Client, Fetched, Request, error_chain};
@@ -232,8 +235,15 @@ async fn execute(
     let base = options::base_url(base_url)?;
     options.check()?;
     // Unpaced: the load generator measures how fast the service answers, throttle included.
-    let client = Client::new(base, options.timeout, options.concurrency, None)?;
-    let target = Arc::new(Target::new(client, options.origin.as_deref())?);
+    let browsers = Browsers::new();
+    let client = Client::new(
+        base,
+        options.timeout,
+        options.concurrency,
+        None,
+        &browsers.visitor(0),
+    )?;
+    let target = Arc::new(Target::new(client, options.origin.as_deref(), browsers)?);
 
     let count_before = match target.read_count().await {
         Ok(count) => count,
@@ -309,10 +319,11 @@ struct Target {
     url: Url,
     get: Request,
     post: Request,
+    browsers: Browsers,
 }
 
 impl Target {
-    fn new(client: Client, origin: Option<&str>) -> Result<Self, Error> {
+    fn new(client: Client, origin: Option<&str>, browsers: Browsers) -> Result<Self, Error> {
         let url = client.url("count")?;
         let request = |method| match origin {
             Some(origin) => Request::new(method, "count").header(ORIGIN, origin),
@@ -323,18 +334,27 @@ impl Target {
             post: request(Method::POST),
             client,
             url,
+            browsers,
         })
     }
 
-    async fn send(&self, post: bool) -> Result<Fetched, Broken> {
-        let request = if post { &self.post } else { &self.get };
-        self.client.fetch(self.url.clone(), request).await
+    /// The request numbered `index` of the run. A `POST` is a browser's visit, and the
+    /// requests are a new visitor every [`DEFAULT_VIEWS_PER_VISITOR`]: however many
+    /// there are, none is past the service's default limit of views per visitor, so
+    /// every answered visit is counted.
+    async fn send(&self, post: bool, index: u64) -> Result<Fetched, Broken> {
+        if !post {
+            return self.client.fetch(self.url.clone(), &self.get).await;
+        }
+        let visitor = self.browsers.visitor(index / DEFAULT_VIEWS_PER_VISITOR);
+        let request = self.post.clone().header(USER_AGENT, &visitor);
+        self.client.fetch(self.url.clone(), &request).await
     }
 
     /// One `GET`, outside the timed part.
     async fn read_count(&self) -> Result<u64, CountRead> {
         let answer = self
-            .send(false)
+            .send(false, 0)
             .await
             .map_err(|broken| CountRead::NoAnswer(broken.source))?;
         (answer.status == StatusCode::OK)
@@ -389,7 +409,7 @@ async fn work(target: Arc<Target>, plan: Arc<Plan>) -> (Tally, Vec<Sample>) {
         }
         let post = plan.mix.is_post(index);
         let sent_at = Instant::now();
-        let result = target.send(post).await;
+        let result = target.send(post, index).await;
         let elapsed = sent_at.elapsed();
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         tally.record(post, micros, &result);

@@ -5,20 +5,66 @@ use std::process::{Command, Output};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
-use crate::helpers::{Fault, ORIGIN, broken_stub, good_stub};
+use crate::helpers::{Fault, ORIGIN, PASSWORD, broken_stub, good_stub, private_stub};
 
 /// Runs the real binary off the async runtime, so the stub keeps answering.
 pub(crate) async fn e2e(args: &[&str]) -> Output {
+    e2e_with_password(args, None).await
+}
+
+/// [`e2e`], with the dashboard's password in the environment or not.
+async fn e2e_with_password(args: &[&str], password: Option<&str>) -> Output {
     let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    let password = password.map(str::to_owned);
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_e2e"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_e2e"));
+        command
             .args(&args)
             .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap()
+            .env_remove(e2e::cli::PASSWORD_VARIABLE);
+        if let Some(password) = password {
+            command.env(e2e::cli::PASSWORD_VARIABLE, password);
+        }
+        command.output().unwrap()
     })
     .await
     .unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_s_password_is_read_from_the_environment() {
+    let stub = private_stub(None).await;
+    let args = [
+        "--base-url",
+        &stub.base_url,
+        "--origin",
+        ORIGIN,
+        "--read-only",
+    ];
+
+    let with = e2e_with_password(&args, Some(PASSWORD)).await;
+    let without = e2e_with_password(&args, None).await;
+    let wrong = e2e_with_password(&args, Some("wrong")).await;
+
+    let with = stdout(&with);
+    assert!(
+        with.contains("\nPASS dashboard (served: 200 text/html)\n"),
+        "{with}"
+    );
+    assert!(!with.contains(PASSWORD), "{with}");
+    let without = stdout(&without);
+    assert!(
+        without.contains("\nPASS dashboard (private: 401 unauthorized (DASHBOARD_PASSWORD;"),
+        "{without}"
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    let wrong = stdout(&wrong);
+    assert!(
+        wrong.contains(
+            "answered 401 with the password the checker was given (E2E_DASHBOARD_PASSWORD)"
+        ),
+        "{wrong}"
+    );
 }
 
 pub(crate) fn stdout(output: &Output) -> String {
@@ -48,14 +94,14 @@ async fn all_passed_exits_0_with_the_closing_line() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("39 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("47 passed, 0 failed"));
     assert!(stdout.contains("\nPASS get-count\n"), "{stdout}");
     assert_eq!(
         stdout
             .lines()
             .filter(|line| line.starts_with("PASS "))
             .count(),
-        39
+        47
     );
 }
 
@@ -79,13 +125,13 @@ async fn verify_is_also_a_subcommand() {
 
     let stdout = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", stderr(&output));
-    assert_eq!(stdout.lines().last(), Some("24 passed, 0 failed"));
+    assert_eq!(stdout.lines().last(), Some("29 passed, 0 failed"));
     assert_eq!(
         stdout
             .lines()
             .filter(|line| line.starts_with("SKIP "))
             .count(),
-        15
+        18
     );
     assert_eq!(stub.received(wiremock::http::Method::POST).await, 0);
 }
@@ -110,7 +156,7 @@ async fn a_failed_check_exits_1_naming_it_with_evidence() {
         stdout.contains("    < content-type: text/html\n"),
         "{stdout}"
     );
-    assert_eq!(stdout.lines().last(), Some("23 passed, 1 failed"));
+    assert_eq!(stdout.lines().last(), Some("28 passed, 1 failed"));
 }
 
 #[tokio::test]
@@ -121,12 +167,12 @@ async fn json_report_parses() {
 
     assert_eq!(output.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["passed"], 36);
+    assert_eq!(report["passed"], 44);
     assert_eq!(report["failed"], 3);
     assert_eq!(report["skipped"], 0);
     assert_eq!(report["read_only"], false);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 39);
+    assert_eq!(checks.len(), 47);
     let dashboard = checks.iter().find(|check| check["name"] == "dashboard");
     assert_eq!(
         dashboard.map(|check| &check["note"]),

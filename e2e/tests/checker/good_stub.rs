@@ -6,10 +6,11 @@ use pretty_assertions::assert_eq;
 use wiremock::http::Method;
 
 use crate::helpers::{
-    dashboard_off_stub, good_stub, options, paged_stub, read_only, slow_stub, stub,
+    BROWSER, PASSWORD, dashboard_off_stub, good_stub, options, paged_stub, private_stub, read_only,
+    slow_stub, stub,
 };
 
-const READ_ONLY_SKIPS: [&str; 15] = [
+const READ_ONLY_SKIPS: [&str; 18] = [
     "post-increments",
     "get-sees-post",
     "post-burst-distinct",
@@ -18,12 +19,15 @@ const READ_ONLY_SKIPS: [&str; 15] = [
     "counter-visitors",
     "counter-get-no-write",
     "counter-days-today",
+    "bot-not-counted",
+    "totals-visitors",
     "idempotency-replay",
     "idempotency-count-is-site",
     "idempotency-key-reused",
     "idempotency-key-invalid",
     "idempotency-key-concurrent",
     "payload-too-large",
+    "foreign-post-not-allowed",
     "errors-not-counted",
 ];
 
@@ -53,13 +57,21 @@ async fn every_check_passes_in_full_mode() {
     // two of counter-days-today, and four visits in the idempotency checks (the
     // replay's keyed one and the one without a key between, one in
     // idempotency-key-reused, one in idempotency-key-concurrent); the checker's own
-    // User-Agent and the two new visitors. The never-counted names it read, and the
-    // one a reused key was refused on, were not created.
+    // User-Agent and the two new visitors. The bots' POSTs counted nothing. The
+    // never-counted names it read, the one a reused key was refused on and the one a
+    // bot posted to were not created; totals-visitors created its two.
     assert_eq!(stub.named(e2e::DEFAULT_COUNTER), Some((12, 3)));
-    assert_eq!(stub.named_counters(), [e2e::DEFAULT_COUNTER, "site"]);
+    let counters = stub.named_counters();
+    assert_eq!(counters.len(), 4, "{counters:?}");
+    assert_eq!(counters[0], e2e::DEFAULT_COUNTER);
+    assert_eq!(counters[3], "site");
+    for fresh in &counters[1..3] {
+        assert!(fresh.starts_with("e2e-check-"), "{counters:?}");
+        assert_eq!(stub.named(fresh), Some((1, 1)));
+    }
     assert_eq!(
         report.to_string().lines().last(),
-        Some("39 passed, 0 failed")
+        Some("47 passed, 0 failed")
     );
 }
 
@@ -75,7 +87,13 @@ async fn another_counter_is_counted_when_told() {
 
     assert!(report.all_passed(), "{report}");
     assert_eq!(stub.named("blog.first-post"), Some((12, 3)));
-    assert_eq!(stub.named_counters(), ["blog.first-post", "site"]);
+    let counters = stub.named_counters();
+    assert_eq!(counters.len(), 4, "{counters:?}");
+    assert!(
+        counters
+            .iter()
+            .all(|name| name.starts_with("blog.first-post") || name == "site")
+    );
     let posted = &report.check("counter-post-views").unwrap().evidence[1];
     assert_eq!(
         posted.url,
@@ -158,7 +176,9 @@ async fn dropping_the_stage_path_is_caught() {
 
 #[tokio::test]
 async fn a_burst_of_one_and_a_larger_burst_both_pass() {
-    for burst in [1, 32] {
+    // 60 is past the stub's limit of views per visitor: each POST of the burst is a
+    // visitor of its own.
+    for burst in [1, 60] {
         let stub = good_stub().await;
         let options = e2e::Options { burst, ..options() };
 
@@ -412,4 +432,78 @@ async fn the_badges_show_the_checker_s_own_counter_after_it_counted() {
             .any(|exchange| exchange.body.contains("<title>views: 12</title>")),
         "{svg:?}"
     );
+}
+
+#[tokio::test]
+async fn the_stub_limits_views_per_visitor_as_the_service_does() {
+    // So that a full run passing against it shows the checker stays within the limit.
+    let stub = good_stub().await;
+    e2e::install_tls_provider();
+    let client = reqwest::Client::new();
+    let url = format!("{}/counters/limited", stub.base_url);
+    let mut filtered = Vec::new();
+    for _ in 0..e2e::agent::DEFAULT_VIEWS_PER_VISITOR + 2 {
+        let answer = client
+            .post(&url)
+            .header("user-agent", BROWSER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        filtered.push(
+            answer
+                .headers()
+                .get("visit-filtered")
+                .map(|value| value.to_str().unwrap().to_owned()),
+        );
+    }
+    let limited = Some("limited".to_owned());
+    assert!(filtered[..50].iter().all(Option::is_none), "{filtered:?}");
+    assert_eq!(filtered[50..], [limited.clone(), limited]);
+    assert_eq!(stub.named("limited"), Some((50, 1)));
+}
+
+#[tokio::test]
+async fn a_private_list_and_dashboard_pass_with_their_password_or_are_noted_without() {
+    for options in [options(), read_only()] {
+        let stub = private_stub(None).await;
+
+        let without = e2e::verify(&stub.base_url, &options).await.unwrap();
+
+        assert!(without.all_passed(), "{without}");
+        for name in ["counters-list", "dashboard"] {
+            let note = without.check(name).unwrap().note.as_deref().unwrap_or("");
+            assert!(
+                note.starts_with("private: 401 unauthorized (DASHBOARD_PASSWORD; give it in E2E_DASHBOARD_PASSWORD"),
+                "{name}: {note}"
+            );
+        }
+
+        let with = e2e::verify(
+            &stub.base_url,
+            &e2e::Options {
+                dashboard_password: Some(e2e::Password::new(PASSWORD)),
+                ..options
+            },
+        )
+        .await
+        .unwrap();
+
+        assert!(with.all_passed(), "{with}");
+        assert_eq!(with.check("counters-list").unwrap().note, None);
+        assert_eq!(
+            with.check("dashboard").unwrap().note.as_deref(),
+            Some("served: 200 text/html")
+        );
+        // The password is sent, and never shown.
+        let sent = &with.check("dashboard").unwrap().evidence[0];
+        assert_eq!(
+            sent.request_headers
+                .get("authorization")
+                .map(String::as_str),
+            Some("Basic (not shown)")
+        );
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(!json.contains(PASSWORD) && !with.to_string().contains(PASSWORD));
+    }
 }

@@ -18,6 +18,11 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The allowed origin: the contract's own example of an `Origin`.
 pub const ORIGIN: &str = "https://example.com";
+/// A desktop browser's User-Agent, for the tests' own visits.
+pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+                           Gecko) Chrome/131.0.0.0 Safari/537.36";
+/// The password of [`private_stub`]'s list and dashboard.
+pub const PASSWORD: &str = "correct horse";
 
 /// One clause of the contract, broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +158,38 @@ pub enum Fault {
     ScriptAsPlainText,
     /// The dashboard holds a `<script>`.
     DashboardScript,
+    /// A bot's POST is counted like a person's.
+    BotCounted,
+    /// A POST that counts nothing has no `Visit-Filtered`.
+    FilteredNotMarked,
+    /// A bot's POST is not tallied on its counter's day.
+    BotNotTallied,
+    /// A bot's POST on a never-counted name creates the counter.
+    BotCreates,
+    /// The whole site's days tally nothing.
+    SiteTalliesMissing,
+    /// The whole site counts a visitor once per counter: one person on two pages is two.
+    SiteVisitorPerCounter,
+    /// `/totals` has a member the schema does not allow.
+    TotalsExtraMember,
+    /// The days have no `bots` and `limited`.
+    DaysWithoutTallies,
+    /// `HEAD` is a 405, as v2 answered it.
+    HeadAs405,
+    /// `HEAD` answers without the CORS headers its `GET` has.
+    HeadWithoutCors,
+    /// `/` is a 404, as v2 answered it.
+    RootNotFound,
+    /// `/`'s links leave out the stage's prefix.
+    RootLinksWithoutStage,
+    /// `/dashboard/` is a 404.
+    DashboardSlashNotFound,
+    /// A foreign POST to a path without POST is the 403 of a foreign origin.
+    ForeignPostRefused,
+    /// `Access-Control-Expose-Headers` leaves out `Visit-Filtered`.
+    FilteredNotExposed,
+    /// The 401 of a private page has no `WWW-Authenticate`.
+    UnauthorizedWithoutChallenge,
 }
 
 /// What the contract says the answers look like, read from `contracts/openapi.json`.
@@ -164,6 +201,7 @@ struct Examples {
     payload_too_large: Value,
     storage_unavailable: Value,
     origin_not_allowed: Value,
+    unauthorized: Value,
     unknown_counter: Value,
     invalid_query: Value,
     method_not_allowed_read_only: Value,
@@ -181,6 +219,8 @@ struct Examples {
     cache_control: String,
     badge_cache_control: String,
     script_cache_control: String,
+    www_authenticate: String,
+    index: Value,
 }
 
 impl Examples {
@@ -212,7 +252,8 @@ impl Examples {
             method_not_allowed: problem("MethodNotAllowed", "method-not-allowed"),
             payload_too_large: problem("PayloadTooLarge", "payload-too-large"),
             storage_unavailable: problem("StorageUnavailable", "storage-unavailable"),
-            origin_not_allowed: problem("OriginNotAllowed", "origin-not-allowed"),
+            origin_not_allowed: problem("PostRefused", "origin-not-allowed"),
+            unauthorized: problem("Unauthorized", "unauthorized"),
             unknown_counter: problem("UnknownCounter", "invalid-name"),
             invalid_query: problem("InvalidQuery", "invalid-date"),
             method_not_allowed_read_only: problem("MethodNotAllowedReadOnly", "method-not-allowed"),
@@ -238,6 +279,8 @@ impl Examples {
             cache_control: constant("Cache-Control"),
             badge_cache_control: constant("Cache-Control-Badge"),
             script_cache_control: constant("Cache-Control-Script"),
+            www_authenticate: constant("WWW-Authenticate"),
+            index: at("/paths/~1/get/responses/200/content/application~1json/examples/root/value"),
         }
     }
 }
@@ -261,6 +304,8 @@ pub struct Stub {
     fault: Option<Fault>,
     /// Whether `/dashboard` is served (`DASHBOARD` unset) or a 404 (`DASHBOARD=off`).
     dashboard: bool,
+    /// The password the list and the dashboard need (`DASHBOARD_PASSWORD`), if any.
+    private: Option<String>,
     /// Answers to this method (or to all) are delayed this long.
     slow: Option<(Option<Method>, Duration)>,
     /// When each request came.
@@ -295,12 +340,18 @@ impl StubServer {
         self.store.lock().unwrap().numbers(name)
     }
 
-    /// Counts a view of a named counter, as a page would.
+    /// Counts a view of a named counter, as a browser's page would.
     pub async fn post_named(&self, name: &str) {
         e2e::install_tls_provider();
         let url = format!("{}/counters/{name}", self.base_url);
-        let answer = reqwest::Client::new().post(url).send().await.unwrap();
+        let answer = reqwest::Client::new()
+            .post(url)
+            .header("user-agent", BROWSER)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(answer.status(), 200);
+        assert!(answer.headers().get("visit-filtered").is_none());
     }
 
     /// The names of every named counter there is, `site` included.
@@ -332,17 +383,23 @@ pub async fn broken_stub(fault: Fault) -> StubServer {
 
 /// A stub serving under `stage` (such as `/prod`), optionally broken.
 pub async fn stub(fault: Option<Fault>, stage: &str) -> StubServer {
-    start(fault, stage, None, named::PAGE_SIZE, true).await
+    start(fault, stage, None, named::PAGE_SIZE, true, false).await
 }
 
 /// A correct stub whose list pages hold at most `page_size` counters.
 pub async fn paged_stub(page_size: usize) -> StubServer {
-    start(None, "", None, page_size, true).await
+    start(None, "", None, page_size, true, false).await
 }
 
 /// A correct stub whose operator turned the dashboard off: `/dashboard` is a 404.
 pub async fn dashboard_off_stub() -> StubServer {
-    start(None, "", None, named::PAGE_SIZE, false).await
+    start(None, "", None, named::PAGE_SIZE, false, false).await
+}
+
+/// A stub whose operator made the list and the dashboard private with [`PASSWORD`],
+/// optionally broken.
+pub async fn private_stub(fault: Option<Fault>) -> StubServer {
+    start(fault, "", None, named::PAGE_SIZE, true, true).await
 }
 
 async fn start(
@@ -351,6 +408,7 @@ async fn start(
     slow: Option<(Option<Method>, Duration)>,
     page_size: usize,
     dashboard: bool,
+    private: bool,
 ) -> StubServer {
     let examples = Examples::load();
     let count = Arc::new(AtomicU64::new(examples.count));
@@ -371,6 +429,7 @@ async fn start(
         page_size,
         fault,
         dashboard,
+        private: private.then(|| PASSWORD.to_owned()),
         slow,
     };
     Mock::given(any())
@@ -389,12 +448,62 @@ async fn start(
 
 /// A correct stub whose answers to `method` (or to everything) take `delay`.
 pub async fn slow_stub(delay: Duration, method: Option<Method>) -> StubServer {
-    start(None, "", Some((method, delay)), named::PAGE_SIZE, true).await
+    start(
+        None,
+        "",
+        Some((method, delay)),
+        named::PAGE_SIZE,
+        true,
+        false,
+    )
+    .await
+}
+
+/// The password of an `Authorization: Basic` header, whatever the user name (RFC 7617).
+fn basic_password(request: &Request) -> Option<String> {
+    let value = request.headers.get("authorization")?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let mut bits = 0u32;
+    let mut held = 0;
+    let mut decoded = Vec::new();
+    for byte in encoded.bytes().take_while(|b| *b != b'=') {
+        let six = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = bits << 6 | u32::from(six);
+        held += 6;
+        if held >= 8 {
+            held -= 8;
+            decoded.push((bits >> held) as u8);
+        }
+    }
+    let text = String::from_utf8(decoded).ok()?;
+    Some(text.split_once(':')?.1.to_owned())
 }
 
 impl Stub {
     fn has(&self, fault: Fault) -> bool {
         self.fault == Some(fault)
+    }
+
+    /// The 401 of a private page, unless the request has the password.
+    pub(super) fn unauthorized(&self, request: &Request) -> Option<(ResponseTemplate, u16, bool)> {
+        let password = self.private.as_ref()?;
+        if basic_password(request).as_ref() == Some(password) {
+            return None;
+        }
+        let answer = self.problem(&self.examples.unauthorized);
+        let answer = if self.has(Fault::UnauthorizedWithoutChallenge) {
+            answer
+        } else {
+            answer.insert_header("WWW-Authenticate", self.examples.www_authenticate.as_str())
+        };
+        Some((answer, 401, false))
     }
 
     fn count_body(&self, count: u64) -> ResponseTemplate {
@@ -450,11 +559,22 @@ impl Stub {
 
     /// The answer, its status, and whether it is a preflight.
     fn route(&self, request: &Request) -> (ResponseTemplate, u16, bool) {
+        if self.has(Fault::ForeignPostRefused)
+            && request.method == Method::POST
+            && self.refuses(request)
+        {
+            return (self.problem(&self.examples.origin_not_allowed), 403, false);
+        }
         if let Some(answer) = self.web_route(request) {
             return answer;
         }
         if let Some(route) = self.named_route(request.url.path()) {
             return self.named(request, &route);
+        }
+        match request.url.path().strip_prefix(&self.stage) {
+            Some("/totals") => return self.totals_route(request, false),
+            Some("/totals/days") => return self.totals_route(request, true),
+            _ => {}
         }
         if request.url.path() != self.count_path {
             if self.has(Fault::HtmlNotFound) {
@@ -485,6 +605,11 @@ impl Stub {
                     && !self.has(Fault::OversizeCounted)
                 {
                     return (self.problem(&self.examples.payload_too_large), 413, false);
+                }
+                if let Some(why) = self.filtered(request, named::SITE) {
+                    let numbers = self.tally(named::SITE, why);
+                    let answer = self.marked(self.count_body(numbers.views), why);
+                    return (answer, 200, false);
                 }
                 if let Some(answer) = self.keyed(request, idempotency::Target::Count) {
                     return answer;
@@ -545,6 +670,23 @@ impl Stub {
 impl Respond for Stub {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         self.arrivals.lock().unwrap().push(Instant::now());
+        // HEAD is GET without the body, which the server leaves out of a HEAD answer.
+        let head = request.method == Method::HEAD;
+        if head && self.has(Fault::HeadAs405) {
+            return self
+                .method_not_allowed()
+                .insert_header("Cache-Control", self.examples.cache_control.as_str());
+        }
+        let as_get;
+        let request = if head {
+            as_get = Request {
+                method: Method::GET,
+                ..request.clone()
+            };
+            &as_get
+        } else {
+            request
+        };
         let (mut answer, status, preflight) = self.route(request);
         let is_error = status >= 400;
         if let Some((method, delay)) = &self.slow
@@ -566,7 +708,9 @@ impl Respond for Stub {
                 .unwrap_or_else(|| self.examples.cache_control.clone());
             answer = answer.insert_header("Cache-Control", value);
         }
-        let no_cors = self.has(Fault::NoCors) || (named && self.has(Fault::CountersNoCors));
+        let no_cors = self.has(Fault::NoCors)
+            || (named && self.has(Fault::CountersNoCors))
+            || (head && self.has(Fault::HeadWithoutCors));
         if !self.has(Fault::NoVary) && !no_cors {
             answer = answer.insert_header("Vary", "Accept-Encoding, origin");
         }
@@ -607,6 +751,8 @@ impl Respond for Stub {
             } else {
                 let exposed = if self.has(Fault::ReplayedNotExposed) {
                     "Retry-After"
+                } else if self.has(Fault::FilteredNotExposed) {
+                    "Retry-After, Idempotent-Replayed"
                 } else {
                     self.examples.expose_headers.as_str()
                 };

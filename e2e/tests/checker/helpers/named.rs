@@ -1,9 +1,13 @@
-//! The stub's named counters, as `notes/v2-spec.md` has them: `/counters`,
+//! The stub's named counters, as the contract has them: `/counters`,
 //! `/counters/{name}`, `/counters/{name}/days`, with views, visitors (one a day per
 //! User-Agent: the checker's IP is always the same) and days behind them. `site` is
-//! `/count`'s counter: its views are the stub's count.
+//! `/count`'s counter: its views are the stub's count. Only people count: a bot's
+//! `POST` (a User-Agent missing, empty or a tool's) and one past [`VIEWS_PER_VISITOR`]
+//! are answered the numbers as they are, marked `Visit-Filtered`, and tallied. The
+//! whole site (`/totals`, `/totals/days`) has its own visitors, one a day per
+//! User-Agent across every counter.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use e2e::date::Date;
@@ -21,6 +25,19 @@ pub const PAGE_SIZE: usize = 1000;
 pub const SITE: &str = "site";
 const DEFAULT_DATES: i64 = 30;
 const MAX_DATES: i64 = 366;
+/// The service's default limit of views of one counter by one visitor in a UTC day.
+pub const VIEWS_PER_VISITOR: u64 = 50;
+/// What a bot's User-Agent holds, as far as the stub knows bots.
+const BOT_WORDS: &[&str] = &[
+    "bot",
+    "crawl",
+    "spider",
+    "curl",
+    "wget",
+    "python-requests",
+    "headless",
+    "reqwest",
+];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Numbers {
@@ -28,19 +45,33 @@ pub struct Numbers {
     pub visitors: u64,
 }
 
+/// A day: its numbers, and the `POST`s it did not count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Day {
+    numbers: Numbers,
+    bots: u64,
+    limited: u64,
+}
+
 #[derive(Debug, Default)]
 struct Counter {
     /// Unused for `site` unless `/count` is another counter (`Fault::SiteSeparate`).
     views: u64,
     visitors: u64,
-    days: BTreeMap<Date, Numbers>,
+    days: BTreeMap<Date, Day>,
 }
 
-/// Every counter counted so far, and who visited which one on which day.
+/// Every counter counted so far, who visited which one on which day and how often,
+/// and the whole site's days and visitors.
 #[derive(Debug, Default)]
 pub struct Store {
     counters: BTreeMap<String, Counter>,
     seen: HashSet<(String, Date, String)>,
+    /// Views counted per (counter, date, User-Agent).
+    views: HashMap<(String, Date, String), u64>,
+    /// The whole site's visitors: (date, User-Agent).
+    site_seen: HashSet<(Date, String)>,
+    site_days: BTreeMap<Date, Day>,
 }
 
 impl Store {
@@ -104,6 +135,13 @@ fn percent_decoded(segment: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Whether the request is a bot's, as the contract has it: a User-Agent missing, empty
+/// or a tool's.
+fn is_bot(request: &Request) -> bool {
+    let agent = user_agent(request).to_ascii_lowercase();
+    agent.trim().is_empty() || BOT_WORDS.iter().any(|word| agent.contains(word))
 }
 
 fn user_agent(request: &Request) -> String {
@@ -180,6 +218,11 @@ impl Stub {
                 if request.body.len() > e2e::contract::BODY_LIMIT {
                     return (self.problem(&self.examples.payload_too_large), 413, false);
                 }
+                if let Some(why) = self.filtered(request, name) {
+                    let numbers = self.tally(name, why);
+                    let answer = self.marked(self.counter_body(name, numbers), why);
+                    return (answer, 200, false);
+                }
                 if let Some(answer) = self.keyed(request, Target::Named(name)) {
                     return answer;
                 }
@@ -233,16 +276,79 @@ impl Stub {
     /// already counted it), and one more visitor if this one was not seen today.
     fn visit(&self, store: &mut Store, request: &Request, name: &str, views: u64) {
         let today = Date::today();
-        let new = store
-            .seen
-            .insert((name.to_owned(), today, user_agent(request)));
+        let agent = user_agent(request);
+        *store
+            .views
+            .entry((name.to_owned(), today, agent.clone()))
+            .or_default() += 1;
+        let new = store.seen.insert((name.to_owned(), today, agent.clone()));
         let counter = store.counters.entry(name.to_owned()).or_default();
         counter.views += views;
         let day = counter.days.entry(today).or_default();
-        day.views += 1;
+        day.numbers.views += 1;
         if new || self.has(Fault::VisitorEveryPost) {
             counter.visitors += 1;
-            day.visitors += 1;
+            day.numbers.visitors += 1;
+        }
+        let new_to_site = if self.has(Fault::SiteVisitorPerCounter) {
+            new
+        } else {
+            store.site_seen.insert((today, agent))
+        };
+        let site_day = store.site_days.entry(today).or_default();
+        site_day.numbers.views += 1;
+        if new_to_site {
+            site_day.numbers.visitors += 1;
+        }
+    }
+
+    /// Why a `POST` on `name` from this request counts nothing, if it does not: `bot`
+    /// or `limited`.
+    pub(super) fn filtered(&self, request: &Request, name: &str) -> Option<&'static str> {
+        if is_bot(request) && !self.has(Fault::BotCounted) {
+            return Some("bot");
+        }
+        let store = self.store.lock().unwrap();
+        let seen = store
+            .views
+            .get(&(name.to_owned(), Date::today(), user_agent(request)))
+            .copied()
+            .unwrap_or(0);
+        (seen >= VIEWS_PER_VISITOR).then_some("limited")
+    }
+
+    /// A `POST` on `name` that counts nothing, for `why`: tallied on the counter's day
+    /// (when it exists) and the site's. Returns the numbers as they are.
+    pub(super) fn tally(&self, name: &str, why: &str) -> Numbers {
+        let mut store = self.store.lock().unwrap();
+        let today = Date::today();
+        let add = |day: &mut Day| {
+            if why == "bot" {
+                day.bots += 1;
+            } else {
+                day.limited += 1;
+            }
+        };
+        if !self.has(Fault::BotNotTallied)
+            && let Some(counter) = store.counters.get_mut(name)
+        {
+            add(counter.days.entry(today).or_default());
+        }
+        if !self.has(Fault::SiteTalliesMissing) {
+            add(store.site_days.entry(today).or_default());
+        }
+        if self.has(Fault::BotCreates) {
+            store.counters.entry(name.to_owned()).or_default();
+        }
+        self.numbers(&store, name)
+    }
+
+    /// `Visit-Filtered: why` on `answer`, unless the fault leaves it out.
+    pub(super) fn marked(&self, answer: ResponseTemplate, why: &str) -> ResponseTemplate {
+        if self.has(Fault::FilteredNotMarked) {
+            answer
+        } else {
+            answer.insert_header("Visit-Filtered", why)
         }
     }
 
@@ -280,7 +386,7 @@ impl Stub {
             {
                 let counter = store.counters.entry(name.to_owned()).or_default();
                 counter.visitors += 1;
-                counter.days.entry(today).or_default().visitors += 1;
+                counter.days.entry(today).or_default().numbers.visitors += 1;
             }
         }
         let numbers = self.numbers(&store, name);
@@ -311,7 +417,8 @@ impl Stub {
         }
     }
 
-    fn days(&self, request: &Request, name: &str) -> (ResponseTemplate, u16, bool) {
+    /// The range of a `days` query, as the contract has it; `Err` for a 400.
+    fn range(&self, request: &Request) -> Result<(Date, Date), ()> {
         let today = Date::today();
         let date = |key: &str| -> Result<Option<Date>, ()> {
             match Self::parameter(request, key)? {
@@ -319,9 +426,7 @@ impl Stub {
                 Some(text) => text.parse().map(Some).map_err(|_| ()),
             }
         };
-        let (Ok(from), Ok(to)) = (date("from"), date("to")) else {
-            return self.invalid_query();
-        };
+        let (from, to) = (date("from")?, date("to")?);
         let default_dates = if self.has(Fault::DaysDefault31) && from.is_none() && to.is_none() {
             DEFAULT_DATES + 1
         } else {
@@ -331,45 +436,104 @@ impl Stub {
         let mut from = from.unwrap_or(to.add_days(1 - default_dates));
         let lenient = self.has(Fault::BadRangeAs200);
         if to > today {
-            return self.invalid_query();
+            return Err(());
         }
         if from > to {
             if !lenient {
-                return self.invalid_query();
+                return Err(());
             }
             from = to;
         }
         if from.days_until(to) + 1 > MAX_DATES && !lenient {
-            return self.invalid_query();
+            return Err(());
         }
+        Ok((from, to))
+    }
 
-        let store = self.store.lock().unwrap();
-        let counter = store.counters.get(name);
-        let mut days: Vec<Value> = (0..=from.days_until(to))
+    /// The entries of a range, each date's from `days`.
+    fn entries(&self, (from, to): (Date, Date), days: Option<&BTreeMap<Date, Day>>) -> Vec<Value> {
+        let mut entries: Vec<Value> = (0..=from.days_until(to))
             .map(|offset| from.add_days(offset))
             .filter_map(|date| {
-                let numbers = counter
-                    .and_then(|counter| counter.days.get(&date).copied())
+                let day = days
+                    .and_then(|days| days.get(&date).copied())
                     .unwrap_or_default();
-                if numbers == Numbers::default() && self.has(Fault::DaysMissingZeros) {
+                if day == Day::default() && self.has(Fault::DaysMissingZeros) {
                     return None;
                 }
-                Some(json!({
+                let mut entry = json!({
                     "date": date.to_string(),
-                    "views": numbers.views,
-                    "visitors": numbers.visitors,
-                }))
+                    "views": day.numbers.views,
+                    "visitors": day.numbers.visitors,
+                });
+                if !self.has(Fault::DaysWithoutTallies) {
+                    entry["bots"] = Value::from(day.bots);
+                    entry["limited"] = Value::from(day.limited);
+                }
+                Some(entry)
             })
             .collect();
         if self.has(Fault::DaysNewestFirst) {
-            days.reverse();
+            entries.reverse();
         }
+        entries
+    }
+
+    fn days(&self, request: &Request, name: &str) -> (ResponseTemplate, u16, bool) {
+        let Ok(range) = self.range(request) else {
+            return self.invalid_query();
+        };
+        let store = self.store.lock().unwrap();
+        let days = self.entries(range, store.counters.get(name).map(|c| &c.days));
         (Self::json(&json!({"name": name, "days": days})), 200, false)
+    }
+
+    /// `/totals` and `/totals/days`.
+    pub(super) fn totals_route(
+        &self,
+        request: &Request,
+        days: bool,
+    ) -> (ResponseTemplate, u16, bool) {
+        match request.method {
+            Method::OPTIONS => return (ResponseTemplate::new(204), 204, true),
+            Method::GET => {}
+            _ => return (self.method_not_allowed_read_only(), 405, false),
+        }
+        let store = self.store.lock().unwrap();
+        if days {
+            let Ok(range) = self.range(request) else {
+                drop(store);
+                return self.invalid_query();
+            };
+            let days = self.entries(range, Some(&store.site_days));
+            return (Self::json(&json!({ "days": days })), 200, false);
+        }
+        let views: u64 = store
+            .counters
+            .keys()
+            .map(|name| self.numbers(&store, name).views)
+            .sum();
+        let visitors: u64 = store
+            .site_days
+            .values()
+            .map(|day| day.numbers.visitors)
+            .sum();
+        let mut body = json!({
+            "views": views,
+            "visitors": visitors,
+            "counters": store.counters.len(),
+        });
+        if self.has(Fault::TotalsExtraMember) {
+            body["pages"] = Value::from(store.counters.len());
+        }
+        (Self::json(&body), 200, false)
     }
 
     fn list_route(&self, request: &Request) -> (ResponseTemplate, u16, bool) {
         match request.method {
-            Method::GET => self.list(request),
+            Method::GET => self
+                .unauthorized(request)
+                .unwrap_or_else(|| self.list(request)),
             Method::OPTIONS => (ResponseTemplate::new(204), 204, true),
             _ => (self.method_not_allowed_read_only(), 405, false),
         }

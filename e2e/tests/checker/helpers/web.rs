@@ -1,5 +1,6 @@
 //! The stub's badges (`/counters/{name}/badge.svg`, `/shields.json`), embed script
-//! (`/counter.js`) and dashboard (`/dashboard`), as the contract has them.
+//! (`/counter.js`), dashboard (`/dashboard`, and `/dashboard/` redirecting to it) and
+//! links (`/`), as the contract has them.
 
 use std::sync::atomic::Ordering;
 
@@ -93,10 +94,38 @@ impl Stub {
             "/dashboard" if !self.dashboard => {
                 Some((self.problem(&self.examples.not_found), 404, false))
             }
-            "/dashboard" if request.method == Method::GET => Some((self.page(), 200, false)),
+            "/dashboard" if request.method == Method::GET => Some(
+                self.unauthorized(request)
+                    .unwrap_or_else(|| (self.page(), 200, false)),
+            ),
             "/dashboard" => Some(get_only()),
+            "/" if self.has(Fault::RootNotFound) => None,
+            "/dashboard/" if self.has(Fault::DashboardSlashNotFound) => None,
+            "/" if request.method == Method::GET => Some((self.index(), 200, false)),
+            "/dashboard/" if request.method == Method::GET => {
+                let location = format!("{}/dashboard", self.stage);
+                let answer = ResponseTemplate::new(308).insert_header("Location", location);
+                Some((answer, 308, false))
+            }
+            "/" | "/dashboard/" => Some(get_only()),
             _ => None,
         }
+    }
+
+    /// `/`: the contract's example, its links under the stage.
+    fn index(&self) -> ResponseTemplate {
+        let mut body = self.examples.index.clone();
+        if let Some(links) = body.get_mut("links").and_then(Value::as_object_mut) {
+            for (name, link) in links.iter_mut() {
+                if name == "contract" || self.has(Fault::RootLinksWithoutStage) {
+                    continue;
+                }
+                if let Some(path) = link.as_str() {
+                    *link = Value::from(format!("{}{path}", self.stage));
+                }
+            }
+        }
+        ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
     }
 
     /// The `Cache-Control` of a 200 on the badge or the script, which are not
