@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod badge;
+pub mod bots;
 pub mod config;
 pub mod cors;
 pub mod dashboard;
