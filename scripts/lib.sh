@@ -40,13 +40,14 @@ ensure_python_tools() {
   export PATH="$venv/bin:$PATH"
 }
 
-# The Node tools of scripts/node-tools/package.json (OpenAPI linters, Playwright),
+# The Node tools of scripts/node-tools/package.json (OpenAPI linters, Playwright, the
+# User-Agent corpora of the bot tests),
 # installed from its lock file into $TOOLS_DIR/node, again only when the lock file
 # changes. Puts their bin/ first on PATH.
 ensure_node_tools() {
   local dir="$TOOLS_DIR/node" lock="$REPO_ROOT/scripts/node-tools/package-lock.json"
   if [ ! -d "$dir/node_modules" ] || ! stamp_is_current "$lock" "$dir/.lock.sha256"; then
-    say "installing Node tools into $dir (redocly, spectral, playwright-core)"
+    say "installing Node tools into $dir (redocly, spectral, playwright-core, User-Agent corpora)"
     command -v npm >/dev/null || die "npm is needed to install the Node tools"
     mkdir -p "$dir"
     cp "$REPO_ROOT/scripts/node-tools/package.json" "$lock" "$dir/"
