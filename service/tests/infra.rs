@@ -1630,3 +1630,242 @@ fn the_terraform_tests_expect_what_the_code_does() {
         assert_eq!(one(key), code, "{FILE}: {key} differs from the store's");
     }
 }
+
+// --- scripts/deploy ------------------------------------------------------------------
+
+/// A folder for `scripts/deploy` to run with: PATH holds the basic tools the script
+/// itself uses (bash, sed, git, ...) linked from this machine, plus fakes of `fakes`
+/// that write their command line to `calls.log` (and fail, or run `script`).
+struct DeployBench {
+    dir: tempfile::TempDir,
+}
+
+impl DeployBench {
+    fn new(fakes: &[(&str, &str)]) -> Self {
+        const BASIC: &[&str] = &[
+            "bash",
+            "dirname",
+            "sed",
+            "git",
+            "cat",
+            "awk",
+            "env",
+            "mktemp",
+            "tee",
+            "sha256sum",
+            "cut",
+            "id",
+            "rm",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        for tool in BASIC {
+            let found = std::env::split_paths(&path)
+                .map(|dir| dir.join(tool))
+                .find(|candidate| candidate.is_file())
+                .unwrap_or_else(|| panic!("{tool} is not on PATH; scripts/deploy needs it"));
+            std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+        }
+        let log = dir.path().join("calls.log");
+        for (name, script) in fakes {
+            let fake = bin.join(name);
+            fs::write(
+                &fake,
+                format!(
+                    "#!/bin/bash\nprintf '%s\\n' \"{name} $*\" >>'{}'\n{script}\n",
+                    log.display()
+                ),
+            )
+            .unwrap();
+            let mut permissions = fs::metadata(&fake).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+            fs::set_permissions(&fake, permissions).unwrap();
+        }
+        Self { dir }
+    }
+
+    /// Runs scripts/deploy with these arguments: (exit code, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let output = std::process::Command::new(self.dir.path().join("bin/bash"))
+            .arg(repo_root().join("scripts/deploy"))
+            .args(args)
+            .env_clear()
+            .env("PATH", self.dir.path().join("bin"))
+            .env("HOME", self.dir.path())
+            .env("TOOLS_DIR", self.dir.path().join("tools"))
+            .env("CARGO_TARGET_DIR", self.dir.path().join("target"))
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The fakes' command lines, in the order they ran.
+    fn calls(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join("calls.log"))
+            .map(|log| log.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Fakes of every tool a deploy runs, each failing: a dry run must start none of them.
+const EVERY_TOOL: &[(&str, &str)] = &[
+    ("aws", "exit 99"),
+    ("terraform", "exit 99"),
+    ("cargo", "exit 99"),
+    ("cargo-lambda", "exit 99"),
+    ("rustup", "exit 99"),
+    ("python3", "exit 99"),
+];
+
+/// The lines of `text` that contain each of `wanted`, in that order.
+fn assert_in_order(text: &str, wanted: &[&str], what: &str) {
+    let mut rest = text;
+    for needle in wanted {
+        let at = rest.find(needle).unwrap_or_else(|| {
+            panic!("{what}: `{needle}` is missing, or out of order, in:\n{text}")
+        });
+        rest = &rest[at + needle.len()..];
+    }
+}
+
+#[test]
+fn deploy_dry_run_prints_the_whole_sequence_and_runs_nothing() {
+    let bench = DeployBench::new(EVERY_TOOL);
+
+    let (code, printed) = bench.run(&["--dry-run", "production"]);
+    assert_eq!(
+        code, 0,
+        "scripts/deploy --dry-run production failed:\n{printed}"
+    );
+    assert_eq!(
+        bench.calls(),
+        Vec::<String>::new(),
+        "a dry run ran tools (no AWS call, no build, no Terraform may run):\n{printed}"
+    );
+    assert_in_order(
+        &printed,
+        &[
+            "+ aws sts get-caller-identity",
+            "+ cargo lambda build --release --arm64 --output-format zip --package visitor-counter",
+            "+ cargo build --release --package e2e",
+            "+ terraform -chdir=terraform init",
+            "-backend-config=key=visitor-counter/production.tfstate",
+            "-backend-config=use_lockfile=true",
+            "+ terraform -chdir=terraform apply -input=true -var-file=environments/production.tfvars",
+            "+ terraform -chdir=terraform output -no-color -json function_name",
+            "+ aws lambda get-alias",
+            "+ aws lambda update-function-code",
+            "bootstrap.zip",
+            "+ aws lambda wait function-updated-v2",
+            "+ aws lambda publish-version",
+            "--code-sha256",
+            "+ aws lambda wait published-version-active",
+            "+ aws lambda update-alias",
+            "--function-version '<the new version>'",
+            "+ env -i 'PATH=$PATH' 'HOME=$HOME'",
+            "--read-only",
+            "if the check fails",
+            "+ aws lambda update-alias",
+            "--function-version '<the live version now>'",
+            "dry run: nothing was run",
+        ],
+        "scripts/deploy --dry-run production",
+    );
+
+    // Any other environment gets the full check (it counts visits), and the pipeline's
+    // form builds nothing and applies nothing.
+    let (code, printed) = bench.run(&[
+        "--dry-run",
+        "--skip-apply",
+        "--package",
+        "terraform/placeholder/bootstrap.zip",
+        "--checker",
+        "scripts/deploy",
+        "staging",
+    ]);
+    assert_eq!(code, 0, "the pipeline's dry run failed:\n{printed}");
+    assert!(bench.calls().is_empty());
+    for absent in [
+        "--read-only",
+        "cargo lambda build",
+        "cargo build",
+        "terraform -chdir=terraform apply",
+    ] {
+        assert!(
+            !printed.contains(absent),
+            "staging with --skip-apply and a package should not print `{absent}`:\n{printed}"
+        );
+    }
+    assert_in_order(
+        &printed,
+        &[
+            "-backend-config=key=visitor-counter/staging.tfstate",
+            "fileb://terraform/placeholder/bootstrap.zip",
+            "+ env -i",
+            "scripts/deploy --base-url",
+        ],
+        "scripts/deploy --dry-run --skip-apply ... staging",
+    );
+}
+
+#[test]
+fn deploy_refuses_without_a_tool_or_credentials() {
+    // No AWS CLI: refused before anything runs, naming it.
+    let without_aws: Vec<(&str, &str)> = EVERY_TOOL
+        .iter()
+        .filter(|(name, _)| *name != "aws")
+        .copied()
+        .collect();
+    let bench = DeployBench::new(&without_aws);
+    let (code, printed) = bench.run(&["production"]);
+    assert_ne!(code, 0, "a deploy without the AWS CLI went on:\n{printed}");
+    assert!(
+        printed.contains("missing tools") && printed.contains("aws (the AWS CLI"),
+        "the refusal should name the missing AWS CLI:\n{printed}"
+    );
+    assert!(
+        bench.calls().is_empty(),
+        "tools ran before the refusal: {:?}",
+        bench.calls()
+    );
+    // The dry run says it would refuse, and still prints the sequence.
+    let (code, printed) = bench.run(&["--dry-run", "production"]);
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("a real run would refuse here: missing aws"),
+        "{printed}"
+    );
+
+    // Credentials that do not work: refused after asking STS who they are, and nothing
+    // else runs.
+    let bench = DeployBench::new(&[
+        ("aws", "exit 255"),
+        ("terraform", "exit 99"),
+        ("cargo", "exit 99"),
+        ("cargo-lambda", "exit 99"),
+    ]);
+    let (code, printed) = bench.run(&["production"]);
+    assert_ne!(code, 0, "a deploy without credentials went on:\n{printed}");
+    assert!(
+        printed.contains("no usable AWS credentials"),
+        "the refusal should say the credentials are missing:\n{printed}"
+    );
+    assert_eq!(
+        bench.calls(),
+        vec!["aws sts get-caller-identity --query Arn --output text".to_owned()],
+        "only the credentials check may run before the refusal"
+    );
+
+    // An environment without tfvars is refused at once.
+    let (code, printed) = bench.run(&["--dry-run", "no-such-environment"]);
+    assert_ne!(code, 0);
+    assert!(
+        printed.contains("no terraform/environments/no-such-environment.tfvars"),
+        "{printed}"
+    );
+}
