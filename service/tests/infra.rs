@@ -1688,6 +1688,11 @@ impl DeployBench {
 
     /// Runs scripts/deploy with these arguments: (exit code, stderr).
     fn run(&self, args: &[&str]) -> (i32, String) {
+        self.run_with(args, &[])
+    }
+
+    /// Runs scripts/deploy with these arguments and environment variables.
+    fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> (i32, String) {
         let output = std::process::Command::new(self.dir.path().join("bin/bash"))
             .arg(repo_root().join("scripts/deploy"))
             .args(args)
@@ -1696,6 +1701,7 @@ impl DeployBench {
             .env("HOME", self.dir.path())
             .env("TOOLS_DIR", self.dir.path().join("tools"))
             .env("CARGO_TARGET_DIR", self.dir.path().join("target"))
+            .envs(vars.iter().copied())
             .output()
             .unwrap();
         (
@@ -1868,4 +1874,107 @@ fn deploy_refuses_without_a_tool_or_credentials() {
         printed.contains("no terraform/environments/no-such-environment.tfvars"),
         "{printed}"
     );
+}
+
+/// A Terraform that knows one stack's outputs, and an AWS CLI whose function's `live`
+/// is on version 3 and whose next published version is 4.
+const A_STACK: &[(&str, &str)] = &[
+    (
+        "terraform",
+        r#"case "$*" in
+  *" output "*) name="${!#}"; case "$name" in
+      function_name) echo '"visitor-counter-production"' ;;
+      alias_name) echo '"live"' ;;
+      api_base_url) echo '"https://abc.execute-api.us-east-1.amazonaws.com"' ;;
+      e2e_origin) echo '"https://example.com"' ;;
+      *) exit 1 ;;
+    esac ;;
+esac"#,
+    ),
+    (
+        "aws",
+        r#"case "$1 $2" in
+  "sts get-caller-identity") echo arn:aws:iam::123456789012:user/owner ;;
+  "lambda get-alias") echo 3 ;;
+  "lambda update-function-code") echo c29tZS1zaGE= ;;
+  "lambda publish-version") echo 4 ;;
+  "lambda update-alias") echo moved ;;
+  "lambda wait") ;;
+  *) exit 1 ;;
+esac"#,
+    ),
+    // It runs under `env -i`: what it sees is written next to it, and it passes only
+    // when a file `checker.pass` is there.
+    ("checker", r#"env >"$0.env"; [ -e "$0.pass" ]"#),
+];
+
+#[test]
+fn deploy_moves_live_back_when_the_check_fails() {
+    let bench = DeployBench::new(A_STACK);
+    let checker = bench.dir.path().join("bin/checker");
+    let checker = checker.to_str().unwrap();
+    let summary = bench.dir.path().join("summary.md");
+    let args = [
+        "--skip-apply",
+        "--package",
+        "terraform/placeholder/bootstrap.zip",
+        "--checker",
+        checker,
+        "production",
+    ];
+    let vars = [
+        ("TF_STATE_BUCKET", "a-state-bucket"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ];
+    let live_moves = |calls: &[String]| -> Vec<String> {
+        calls
+            .iter()
+            .filter(|call| call.starts_with("aws lambda update-alias"))
+            .map(|call| {
+                call.split("--function-version ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+
+    // The check fails: live goes to 4, then back to 3, and the run fails saying so.
+    let (code, printed) = bench.run_with(&args, &vars);
+    assert_ne!(code, 0, "a failed check must fail the deploy:\n{printed}");
+    let calls = bench.calls();
+    assert_eq!(
+        live_moves(&calls),
+        ["4", "3"],
+        "live should move to the new version and back: {calls:#?}\n{printed}"
+    );
+    assert!(
+        calls.iter().any(|call| call
+            == "checker --base-url https://abc.execute-api.us-east-1.amazonaws.com --origin https://example.com --read-only"),
+        "the checker should run read-only in production, with the stack's URL and e2e_origin: {calls:#?}"
+    );
+    assert!(
+        printed.contains("live is back on version 3"),
+        "the failure should say where live is:\n{printed}"
+    );
+    let written = fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.contains("post-deploy check failed, rolled back"),
+        "the job summary should say so: {written}"
+    );
+
+    // The checker got no credentials, no state bucket, nothing of the deploy's own.
+    let seen = fs::read_to_string(format!("{checker}.env")).unwrap();
+    assert!(
+        seen.contains("PATH=") && !seen.contains("TF_STATE_BUCKET") && !seen.contains("GITHUB_"),
+        "the checker should run with PATH and HOME only: {seen}"
+    );
+
+    // The check passes: live stays on 4.
+    fs::remove_file(bench.dir.path().join("calls.log")).unwrap();
+    fs::write(format!("{checker}.pass"), "").unwrap();
+    let (code, printed) = bench.run_with(&args, &vars);
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(live_moves(&bench.calls()), ["4"], "{printed}");
 }
