@@ -31,7 +31,10 @@
 //!   exists once per environment, is trusted only from that GitHub environment and is
 //!   limited to that environment's resources; every grant that creates a role or its
 //!   permissions requires the environment's permissions boundary, and every role of the
-//!   stack carries it.
+//!   stack carries it;
+//! - `scripts/deploy`, run among fake tools that record their calls: `--dry-run` prints
+//!   the whole sequence and runs nothing; a missing tool or credentials are refused
+//!   before anything runs; a failed post-deploy check moves `live` back.
 
 use std::collections::BTreeSet;
 use std::fs;
