@@ -5,7 +5,9 @@
 #   plan          - pull requests, shared by every environment: reads the stack's
 #                   metadata and the state, changes nothing. Never reads the table's
 #                   items or the logs, and never takes the state lock (the workflow
-#                   plans with -lock=false), so it writes nothing at all.
+#                   plans with -lock=false), so it writes nothing at all. It does read
+#                   the dashboard's password parameter (a plan refreshes it), which
+#                   the state it reads holds too.
 #   apply-E       - jobs in GitHub environment E only: creates, changes and deletes E's
 #                   resources and writes E's state. It may create and change roles only
 #                   with E's permissions boundary attached, and never remove it.
