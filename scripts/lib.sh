@@ -130,3 +130,45 @@ stop_dynamodb_local() {
     wait "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
   fi
 }
+
+# The Terraform provider mirror the offline Terraform tests install from: the folder
+# that holds registry.terraform.io/hashicorp/aws/VERSION/PLATFORM/ (unpacked) or
+# registry.terraform.io/hashicorp/aws/terraform-provider-aws_VERSION_PLATFORM.zip
+# (packed, as `terraform providers mirror DIR` makes it). The machine image of this
+# project carries hashicorp/aws 5.100.0 at /opt/tf-plugins; TF_PROVIDER_MIRROR names
+# another (CI makes one with `terraform providers mirror`).
+TF_PROVIDER_MIRROR_DEFAULT=/opt/tf-plugins
+
+# Writes a Terraform CLI configuration into directory $1 that installs providers from
+# the mirror and from nowhere else, and exports TF_CLI_CONFIG_FILE naming it. Dies,
+# saying how to get one, when there is no mirror holding hashicorp/aws.
+use_terraform_provider_mirror() {
+  local dir="$1" mirror="${TF_PROVIDER_MIRROR:-$TF_PROVIDER_MIRROR_DEFAULT}"
+  if [ ! -d "$mirror/registry.terraform.io/hashicorp/aws" ]; then
+    die "no Terraform provider mirror with hashicorp/aws at $mirror (looked for $mirror/registry.terraform.io/hashicorp/aws). The Terraform tests plan offline, from a mirror: on a machine that reaches the registry make one with \`terraform -chdir=terraform providers mirror DIR\` and set TF_PROVIDER_MIRROR=DIR"
+  fi
+  mkdir -p "$dir"
+  # Only the mirror: with a provider_installation block Terraform uses the methods it
+  # lists and no other, so a provider missing there fails init instead of downloading.
+  cat >"$dir/terraform.tfrc" <<TFRC
+provider_installation {
+  filesystem_mirror {
+    path = "$mirror"
+  }
+}
+TFRC
+  export TF_CLI_CONFIG_FILE="$dir/terraform.tfrc"
+}
+
+# The Terraform on PATH, 1.11 or newer (mocked providers plan with override_during
+# since 1.11), or die saying so.
+require_terraform() {
+  command -v terraform >/dev/null \
+    || die "terraform is needed (1.11 or newer): https://developer.hashicorp.com/terraform/install"
+  local version
+  version="$(TF_CLI_CONFIG_FILE=/dev/null terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')"
+  case "$version" in
+    1.1[1-9].* | 1.[2-9][0-9].* | [2-9].*) ;;
+    *) die "terraform ${version:-of unknown version} is too old: 1.11 or newer is needed" ;;
+  esac
+}

@@ -20,219 +20,43 @@ resource "aws_apigatewayv2_integration" "counter" {
   payload_format_version = "2.0"
 }
 
-# The contract's routes (contracts/openapi.json; service/tests/infra.rs checks them).
-resource "aws_apigatewayv2_route" "get_count" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /count"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
+# The contract's operations (contracts/openapi.json), by path: each one a route to the
+# function, and ANY on each path so that the function's own 405 problem (with `Allow`)
+# answers every other method. $default sends every other path to the function too, for
+# its 404 problem. Without the ANY routes and $default, API Gateway would answer those
+# requests itself with a non-problem {"message":"Not Found"} and break the contract.
+# OPTIONS is the CORS preflight, which the function answers like every other request.
+# The function decides which names exist (COUNTERS, lambda.tf): an unknown name is its
+# 404 unknown-counter problem, so `{name}` matches any one path segment here.
+# service/tests/infra.rs checks this map against contracts/openapi.json, and
+# terraform/tests/ checks the routes the plan makes.
+locals {
+  contract_routes = {
+    "/count"                        = ["GET", "POST", "OPTIONS"]
+    "/counters"                     = ["GET", "OPTIONS"]
+    "/counters/{name}"              = ["GET", "POST", "OPTIONS"]
+    "/counters/{name}/days"         = ["GET", "OPTIONS"]
+    "/counters/{name}/badge.svg"    = ["GET", "OPTIONS"]
+    "/counters/{name}/shields.json" = ["GET", "OPTIONS"]
+    "/counter.js"                   = ["GET"]
+    "/dashboard"                    = ["GET"]
+  }
 
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+  route_keys = toset(concat(
+    flatten([for path, methods in local.contract_routes : [for method in methods : "${method} ${path}"]]),
+    [for path in keys(local.contract_routes) : "ANY ${path}"],
+    ["$default"],
+  ))
 }
 
-# CORS preflight: the function answers it (204 and the CORS headers for an allowed
-# origin, no CORS headers for any other), like every other request.
-resource "aws_apigatewayv2_route" "options_count" {
+resource "aws_apigatewayv2_route" "function" {
+  for_each = local.route_keys
+
   api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "OPTIONS /count"
+  route_key = each.key
   target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
 
-  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
-}
-
-resource "aws_apigatewayv2_route" "post_count" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "POST /count"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-# The rest of the contract is the function's too: 405 problem+json with `Allow` for any
-# other method on /count, and 404 problem+json for any other path. Without these
-# catch-all routes (this one, an ANY route for each path below, and $default) API
-# Gateway would answer those requests itself, with its own non-problem
-# {"message":"Not Found"}, and the deployed API would break the contract.
-resource "aws_apigatewayv2_route" "any_count" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /count"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-# Version 2's named counters, the same way: the contract's operations, a preflight
-# route per path, and ANY for the function's 405. The function decides which names
-# exist (COUNTERS, lambda.tf): an unknown name is its 404 unknown-counter problem, so
-# `{name}` matches any one path segment here.
-resource "aws_apigatewayv2_route" "get_counters" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /counters"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "options_counters" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "OPTIONS /counters"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
-}
-
-resource "aws_apigatewayv2_route" "any_counters" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /counters"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "get_counter" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /counters/{name}"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "post_counter" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "POST /counters/{name}"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "options_counter" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "OPTIONS /counters/{name}"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
-}
-
-resource "aws_apigatewayv2_route" "any_counter" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /counters/{name}"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "get_counter_days" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /counters/{name}/days"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "options_counter_days" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "OPTIONS /counters/{name}/days"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
-}
-
-resource "aws_apigatewayv2_route" "any_counter_days" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /counters/{name}/days"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-# A counter's badges: read-only, like `days`.
-resource "aws_apigatewayv2_route" "get_counter_badge" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /counters/{name}/badge.svg"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "options_counter_badge" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "OPTIONS /counters/{name}/badge.svg"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
-}
-
-resource "aws_apigatewayv2_route" "any_counter_badge" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /counters/{name}/badge.svg"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "get_counter_shields" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /counters/{name}/shields.json"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "options_counter_shields" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "OPTIONS /counters/{name}/shields.json"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A CORS preflight carries no credentials by definition; browsers send it before the real request, and the function decides its answer.
-}
-
-resource "aws_apigatewayv2_route" "any_counter_shields" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /counters/{name}/shields.json"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-# The embed script and the dashboard: GET only (`DASHBOARD=off` makes the dashboard the
-# function's 404).
-resource "aws_apigatewayv2_route" "get_embed_script" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /counter.js"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "any_embed_script" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /counter.js"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "get_dashboard" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "GET /dashboard"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:The dashboard shows what GET /counters already makes public; var.dashboard turns it off.
-}
-
-resource "aws_apigatewayv2_route" "any_dashboard" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "ANY /dashboard"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
-}
-
-resource "aws_apigatewayv2_route" "default" {
-  api_id    = aws_apigatewayv2_api.counter.id
-  route_key = "$default"
-  target    = "integrations/${aws_apigatewayv2_integration.counter.id}"
-
-  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling.
+  # checkov:skip=CKV_AWS_309:A public visitor counter: anonymous by design, bounded by the stage's throttling; a CORS preflight carries no credentials by definition; the dashboard and the list ask for DASHBOARD_PASSWORD in the function.
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {

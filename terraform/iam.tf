@@ -29,13 +29,14 @@ resource "aws_iam_role" "function" {
 
 # Exactly the IAM actions of the DynamoDB operations the service calls
 # (visitor_counter::store::dynamodb::ACTIONS; TransactWriteItems has no action of its own,
-# IAM authorises each of its items as the UpdateItem it is), on this table only (no index, no other table); service/tests/infra.rs checks both
+# IAM authorises each of its items as the UpdateItem it is), on this table and its
+# `counters` index only; service/tests/infra.rs and terraform/tests/ check both
 # statements against the code.
 data "aws_iam_policy_document" "function" {
   # The actions that name their keys (KEYED_ACTIONS), on the service's own items only:
   # every hash key of the request must match one of the store's KEY_PATTERNS (the
   # counter `site`, the other counters, their days, the visitor markers, the salt, the
-  # Idempotency-Key records).
+  # Idempotency-Key records, the site's registry and its days).
   statement {
     sid       = "ReadAndCountTheServicesItems"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
@@ -44,18 +45,19 @@ data "aws_iam_policy_document" "function" {
     condition {
       test     = "ForAllValues:StringLike"
       variable = "dynamodb:LeadingKeys"
-      values   = ["visitorCount", "counter#*", "day#*", "visitor#*", "salt", "idem#*"]
+      values   = ["visitorCount", "counter#*", "day#*", "visitor#*", "salt", "idem#*", "registry", "site#*"]
     }
   }
 
-  # The list of counters (GET /counters). Scan names no key, so dynamodb:LeadingKeys
-  # cannot limit it: this statement has no key condition (one would be empty for a Scan,
-  # and ForAllValues of an empty set is true, so it would only look like a limit). It
-  # may read every item of this table, and nothing outside it.
+  # The list of counters (GET /counters, the dashboard): a Query of the `counters`
+  # index, whose hash key is `list` and not an item's `id`, so dynamodb:LeadingKeys
+  # cannot limit it to the store's key patterns; this statement has no condition. It
+  # reads the index's keys (KEYS_ONLY: a counter's `id`, `list` and `name`) and nothing
+  # else: not the table, where Query is not granted, and no Scan at all.
   statement {
     sid       = "ListTheCounters"
-    actions   = ["dynamodb:Scan"]
-    resources = [aws_dynamodb_table.counter.arn]
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.counter.arn}/index/${local.counter_index}"]
   }
 
   statement {

@@ -42,9 +42,17 @@ data "aws_caller_identity" "current" {}
 
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
+
+  # var.alarms: "basic" watches what clients see (API 5xx, the 4xx rate); "detailed"
+  # adds the alarms that say which part failed. CloudWatch bills each metric an alarm
+  # reads ($0.10 a month): basic is 3 of them, detailed 10.
+  basic_alarms    = var.alarms != "off"
+  detailed_alarms = var.alarms == "detailed"
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  count = local.detailed_alarms ? 1 : 0
+
   alarm_name        = "${local.name}-function-errors"
   alarm_description = "The function failed (crashed, timed out or returned an invocation error): API Gateway answers 500 for those."
   namespace         = "AWS/Lambda"
@@ -63,6 +71,8 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_throttles" {
+  count = local.detailed_alarms ? 1 : 0
+
   alarm_name        = "${local.name}-function-throttles"
   alarm_description = "Lambda refused invocations for lack of concurrency (account limit or reserved concurrency)."
   namespace         = "AWS/Lambda"
@@ -81,6 +91,8 @@ resource "aws_cloudwatch_metric_alarm" "function_throttles" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
+  count = local.basic_alarms ? 1 : 0
+
   alarm_name        = "${local.name}-api-5xx"
   alarm_description = "The API answered 5xx: the service's own 503 (storage down or throttled) or 500, or API Gateway's when the function failed."
   namespace         = "AWS/ApiGateway"
@@ -104,6 +116,8 @@ resource "aws_cloudwatch_metric_alarm" "api_5xx" {
 # is still billed), a page calls it wrongly, or the throttle is too tight for real
 # traffic. HTTP APIs publish no separate 429 metric, so this watches the 4xx rate.
 resource "aws_cloudwatch_metric_alarm" "api_4xx_rate" {
+  count = local.basic_alarms ? 1 : 0
+
   alarm_name          = "${local.name}-api-4xx-rate"
   alarm_description   = "Over ${var.api_4xx_alarm_percent}% of at least ${var.api_4xx_alarm_min_requests} requests in 5 minutes were answered 4xx, 429 (throttled) included: abuse, a broken page, or a throttle too tight."
   evaluation_periods  = 1
@@ -151,7 +165,10 @@ resource "aws_cloudwatch_metric_alarm" "api_4xx_rate" {
 
 # ThrottledRequests is published per operation: add up the ones the service calls
 # (visitor_counter::store::dynamodb::OPERATIONS; service/tests/infra.rs compares them).
+# Query is the list's read of the `counters` index; its throttles count here too.
 resource "aws_cloudwatch_metric_alarm" "table_throttles" {
+  count = local.detailed_alarms ? 1 : 0
+
   alarm_name          = "${local.name}-table-throttled-requests"
   alarm_description   = "DynamoDB throttled the counters' reads or writes (the service answers 503 with Retry-After)."
   evaluation_periods  = 1
@@ -163,8 +180,8 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
 
   metric_query {
     id          = "throttled"
-    expression  = "SUM([batch_get_item, get_item, scan, transact_write_items, update_item])"
-    label       = "ThrottledRequests (BatchGetItem + GetItem + Scan + TransactWriteItems + UpdateItem)"
+    expression  = "SUM([batch_get_item, get_item, query, transact_write_items, update_item])"
+    label       = "ThrottledRequests (BatchGetItem + GetItem + Query + TransactWriteItems + UpdateItem)"
     return_data = true
   }
 
@@ -197,13 +214,13 @@ resource "aws_cloudwatch_metric_alarm" "table_throttles" {
   }
 
   metric_query {
-    id = "scan"
+    id = "query"
     metric {
       namespace   = "AWS/DynamoDB"
       metric_name = "ThrottledRequests"
       dimensions = {
         TableName = aws_dynamodb_table.counter.name
-        Operation = "Scan"
+        Operation = "Query"
       }
       stat   = "Sum"
       period = 300

@@ -14,8 +14,18 @@ output "embed_script_url" {
 }
 
 output "dashboard_url" {
-  description = "Every counter on one page (a 404 when var.dashboard is false)."
+  description = "Every counter on one page (a 404 when var.dashboard is false), behind the password in dashboard_password_parameter."
   value       = "${trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")}/dashboard"
+}
+
+output "dashboard_password_parameter" {
+  description = "SSM parameter holding the password of /dashboard and GET /counters (HTTP Basic, any user name). Read it with: aws ssm get-parameter --with-decryption --query Parameter.Value --output text --name THIS"
+  value       = aws_ssm_parameter.dashboard_password.name
+}
+
+output "e2e_origin" {
+  description = "The origin the post-deploy check sends (the first of allowed_origins; null when allowed_origins is [\"*\"], which the check cannot use). scripts/deploy and the Deploy workflow use it unless E2E_ORIGIN is set."
+  value       = contains(var.allowed_origins, "*") ? null : var.allowed_origins[0]
 }
 
 output "table_name" {

@@ -31,7 +31,7 @@ variable "allowed_origins" {
 
   validation {
     condition = length(var.allowed_origins) > 0 && (
-      var.allowed_origins == ["*"] ||
+      var.allowed_origins == tolist(["*"]) ||
       alltrue([for origin in var.allowed_origins : can(regex("^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$", origin))])
     )
     error_message = "allowed_origins must be a non-empty list of lower-case https:// origins (scheme://host[:port], no path or trailing slash), or exactly [\"*\"]."
@@ -58,6 +58,30 @@ variable "dashboard" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "views_per_visitor" {
+  description = "The most views one visitor counts on one counter in one UTC day; further POSTs are answered with the totals, counted as `limited` and not as views. Becomes the function's VIEWS_PER_VISITOR."
+  type        = number
+  default     = 50
+  nullable    = false
+
+  validation {
+    condition     = var.views_per_visitor >= 1 && floor(var.views_per_visitor) == var.views_per_visitor
+    error_message = "views_per_visitor must be a whole number >= 1."
+  }
+}
+
+variable "max_counters" {
+  description = "The most counters the table may hold; a POST that would create one more is refused, so a flood of made-up names cannot grow the table (or the dashboard) without bound. Becomes the function's MAX_COUNTERS."
+  type        = number
+  default     = 10000
+  nullable    = false
+
+  validation {
+    condition     = var.max_counters >= 1 && floor(var.max_counters) == var.max_counters
+    error_message = "max_counters must be a whole number >= 1."
+  }
 }
 
 # --- Function ---------------------------------------------------------------
@@ -153,6 +177,18 @@ variable "api_throttling_burst_limit" {
 }
 
 # --- Monitoring -------------------------------------------------------------
+
+variable "alarms" {
+  description = "Which CloudWatch alarms to create. \"basic\" (the default): API 5xx and the API's 4xx rate, 3 alarm metrics, $0.30 a month; every failure of the function or of DynamoDB reaches clients as a 5xx, so this one alarm hears them all. \"detailed\" adds function errors, function throttles and DynamoDB throttled requests per operation, which say which part failed: 10 alarm metrics, $1.00 a month. \"off\": none (the topic and the budget stay). CloudWatch's free tier covers 10 alarm metrics per account."
+  type        = string
+  default     = "basic"
+  nullable    = false
+
+  validation {
+    condition     = contains(["basic", "detailed", "off"], var.alarms)
+    error_message = "alarms must be \"basic\", \"detailed\" or \"off\"."
+  }
+}
 
 variable "alarm_email" {
   description = "E-mail address subscribed to the alarm topic, or null for none. Required in production, so that its alarms and budget reach someone. AWS sends a confirmation mail that must be accepted."

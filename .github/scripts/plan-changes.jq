@@ -10,10 +10,25 @@
 # plan sets; comparing them would reject every reviewed plan that a deploy overtook.
 # An attribute that becomes unknown is compared as unknown, not by its old value.
 #
+# Sensitive values are compared as "(sensitive)": a reviewer sees them so in the plan,
+# and the one the stack makes (the dashboard's first password, terraform/
+# dashboard_password.tf) is generated anew by every plan, so two plans of its creation
+# never agree on it.
+#
 # Used by infrastructure.yml: jq -S -f plan-changes.jq
+def mask($sensitive):
+  if $sensitive == true then "(sensitive)"
+  elif ($sensitive | type) == "object" and type == "object" then
+    with_entries(.key as $key | .value |= mask($sensitive[$key] // false))
+  elif ($sensitive | type) == "array" and type == "array" then
+    [range(0; length) as $i | .[$i] | mask($sensitive[$i] // false)]
+  else . end;
+
 def sets:
-  (.after // {}) as $after
-  | (.before // {}) as $before
+  (.after_sensitive // false) as $after_sensitive
+  | (.before_sensitive // false) as $before_sensitive
+  | ((.after // {}) | mask($after_sensitive)) as $after
+  | ((.before // {}) | mask($before_sensitive)) as $before
   | (.after_unknown // {}) as $unknown
   | [($after | keys[]), ($unknown | keys[])]
   | unique

@@ -2,21 +2,26 @@
 //! Drift between the infrastructure (`terraform/*.tf` and `terraform/bootstrap/*.tf`)
 //! and the code, the contract and the design.
 //!
-//! `terraform validate` and `plan` need the provider registry, so they run only in the
-//! workflows; these tests read the HCL itself and fail, naming the file to fix, when the
-//! stack stops matching what the service and the contract expect:
-//! - the table's hash key is still the store's `HASH_KEY`, a String, and the only
-//!   attribute declared (a new key attribute would replace the table); its TTL is
-//!   enabled on the store's `TTL_ATTRIBUTE`;
+//! Two layers. `terraform test` (terraform/tests/, run offline by scripts/test-terraform
+//! from scripts/check-terraform) plans every environment with a mocked provider and
+//! compares the plan with facts written in its test file; the last test here compares
+//! those facts with the code's constants. The tests here read the HCL itself and fail,
+//! naming the file to fix, when the stack stops matching what the service and the
+//! contract expect:
+//! - the table's hash key is still the store's `HASH_KEY`, a String; the only other
+//!   attributes declared are the keys of its one index, `COUNTER_INDEX` (keys only);
+//!   its TTL is enabled on the store's `TTL_ATTRIBUTE`;
 //! - the function's environment variables are exactly the config's `FUNCTION_VARIABLES`,
 //!   `COUNTERS` from one variable whose default (`""`) allows every name;
 //! - the API's method routes are the operations of `contracts/openapi.json`;
+//! - the facts the `terraform test` files assert are the code's;
 //! - the function's role holds exactly the IAM actions of the store's DynamoDB
-//!   operations (`ACTIONS`), on this table only, written out (no wildcard): the
+//!   operations (`ACTIONS`), on this table and its index only, written out (no wildcard): the
 //!   `KEYED_ACTIONS` in statements limited
 //!   by `dynamodb:LeadingKeys` (`ForAllValues:StringLike`) to exactly the store's
-//!   `KEY_PATTERNS`, the rest (`Scan`, which names no key) in statements without any
-//!   condition; and its permissions boundary allows each of them;
+//!   `KEY_PATTERNS`, the rest (`Query`, which reads the index and names no item key)
+//!   on that index alone, without any condition; and its permissions boundary allows
+//!   each of them there;
 //! - the DynamoDB throttling alarm adds up `ThrottledRequests` of exactly those
 //!   `OPERATIONS`;
 //! - one CORS implementation, the function's: no `cors_configuration` on the API, every
@@ -26,7 +31,10 @@
 //!   exists once per environment, is trusted only from that GitHub environment and is
 //!   limited to that environment's resources; every grant that creates a role or its
 //!   permissions requires the environment's permissions boundary, and every role of the
-//!   stack carries it.
+//!   stack carries it;
+//! - `scripts/deploy`, run among fake tools that record their calls: `--dry-run` prints
+//!   the whole sequence and runs nothing; a missing tool or credentials are refused
+//!   before anything runs; a failed post-deploy check moves `live` back.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -38,8 +46,8 @@ use hcl::{Block, Body, Expression, ObjectKey};
 use pretty_assertions::assert_eq;
 use visitor_counter::config::{ALLOWED_ORIGINS, COUNTER_TABLE, COUNTERS, FUNCTION_VARIABLES};
 use visitor_counter::store::dynamodb::{
-    ACTIONS, COUNT_ATTRIBUTE, HASH_KEY, KEY_PATTERNS, KEYED_ACTIONS, OPERATIONS, TTL_ATTRIBUTE,
-    VISITORS_ATTRIBUTE,
+    ACTIONS, COUNT_ATTRIBUTE, COUNTER_INDEX, HASH_KEY, KEY_PATTERNS, KEYED_ACTIONS, LIST_ATTRIBUTE,
+    NAME_ATTRIBUTE, OPERATIONS, TTL_ATTRIBUTE, VISITORS_ATTRIBUTE,
 };
 
 fn repo_root() -> PathBuf {
@@ -546,10 +554,11 @@ fn the_table_is_keyed_as_the_store_reads_it() {
         table.file
     );
 
-    // The only attribute definitions are the key's: `id` as a String. COUNT_ATTRIBUTE
-    // and VISITORS_ATTRIBUTE are plain Number attributes (ADD needs non-key attributes)
-    // and TTL_ATTRIBUTE a plain one too: none of them is declared here. A new key
-    // attribute, or another type for `id`, would replace the table and its counts.
+    // The only attribute definitions are the keys': `id`, and the `counters` index's
+    // `list` and `name`, all Strings. COUNT_ATTRIBUTE and VISITORS_ATTRIBUTE are plain
+    // Number attributes (ADD needs non-key attributes) and TTL_ATTRIBUTE a plain one too:
+    // none of them is declared here. Another type for `id` would replace the table and
+    // its counts.
     let declared: BTreeSet<(String, String)> = blocks(table.body, "attribute")
         .map(|attribute| {
             (
@@ -566,10 +575,59 @@ fn the_table_is_keyed_as_the_store_reads_it() {
         .collect();
     assert_eq!(
         declared,
-        BTreeSet::from([(HASH_KEY.to_owned(), "S".to_owned())]),
-        "{}: the table should declare exactly its hash key {HASH_KEY:?} as a String (S); {COUNT_ATTRIBUTE:?}, {VISITORS_ATTRIBUTE:?} and {TTL_ATTRIBUTE:?} are non-key attributes",
+        BTreeSet::from([
+            (HASH_KEY.to_owned(), "S".to_owned()),
+            (LIST_ATTRIBUTE.to_owned(), "S".to_owned()),
+            (NAME_ATTRIBUTE.to_owned(), "S".to_owned()),
+        ]),
+        "{}: the table should declare exactly its hash key {HASH_KEY:?} and the index's keys {LIST_ATTRIBUTE:?} and {NAME_ATTRIBUTE:?}, as Strings (S); {COUNT_ATTRIBUTE:?}, {VISITORS_ATTRIBUTE:?} and {TTL_ATTRIBUTE:?} are non-key attributes",
         table.file
     );
+
+    // The list of counters reads one sparse index: COUNTER_INDEX, keyed by
+    // LIST_ATTRIBUTE and NAME_ATTRIBUTE, keys only.
+    let indexes: Vec<&Body> = blocks(table.body, "global_secondary_index").collect();
+    assert_eq!(
+        indexes.len(),
+        1,
+        "{}: {} should have one global_secondary_index, the store's {COUNTER_INDEX:?}",
+        table.file,
+        table.address
+    );
+    let index = indexes[0];
+    let field = |key: &str| -> String {
+        let expr = attr(index, key)
+            .unwrap_or_else(|| panic!("{}: the global_secondary_index has no `{key}`", table.file));
+        resolve_local(&stack, expr, key)
+    };
+    assert_eq!(
+        (
+            field("name"),
+            field("hash_key"),
+            field("range_key"),
+            field("projection_type")
+        ),
+        (
+            COUNTER_INDEX.to_owned(),
+            LIST_ATTRIBUTE.to_owned(),
+            NAME_ATTRIBUTE.to_owned(),
+            "KEYS_ONLY".to_owned()
+        ),
+        "{}: the index should be the store's COUNTER_INDEX, hash key LIST_ATTRIBUTE, range key NAME_ATTRIBUTE, keys only (service/src/store/dynamodb.rs)",
+        table.file
+    );
+}
+
+/// A literal string, or a `local.NAME` that holds one.
+fn resolve_local(stack: &Stack, expr: &Expression, what: &str) -> String {
+    if let Expression::Traversal(_) = expr {
+        let refs = references(expr);
+        if let Some(name) = refs.first().and_then(|r| r.strip_prefix("local.")) {
+            let (file, local) = stack.local(name);
+            return literal(local, &format!("{file}: local.{name} ({what})"));
+        }
+    }
+    literal(expr, what)
 }
 
 #[test]
@@ -679,6 +737,29 @@ fn contract_operations() -> Vec<(String, BTreeSet<String>)> {
         .collect()
 }
 
+/// The routes api.tf makes: `local.contract_routes` (path => methods) as route keys
+/// (`GET /count`, ...), with the file it is in. The one route resource makes a route of
+/// each of these, ANY on each path, and `$default` (terraform/tests/ plans them).
+fn stack_routes(stack: &Stack) -> (String, BTreeSet<String>) {
+    let (file, routes) = stack.local("contract_routes");
+    let Expression::Object(object) = routes else {
+        panic!("{file}: local.contract_routes should be an object of path = [methods]");
+    };
+    let keys = object
+        .iter()
+        .flat_map(|(path, methods)| {
+            let path = match path {
+                ObjectKey::Expression(Expression::String(path)) => path.clone(),
+                other => panic!("{file}: local.contract_routes has a key `{other:?}`, not a path"),
+            };
+            literals(methods, "local.contract_routes' methods")
+                .into_iter()
+                .map(move |method| format!("{method} {path}"))
+        })
+        .collect();
+    (file.to_owned(), keys)
+}
+
 #[test]
 fn the_apis_routes_are_the_contracts_operations() {
     let paths = contract_operations();
@@ -693,46 +774,49 @@ fn the_apis_routes_are_the_contracts_operations() {
     );
 
     let stack = Stack::load();
-    let routes = stack.resources("aws_apigatewayv2_route");
-    let route_keys: Vec<(String, &Found<'_>)> = routes
-        .iter()
-        .map(|route| (literal(route.attr("route_key"), "route_key"), route))
-        .collect();
-    let method_routes: BTreeSet<String> = route_keys
-        .iter()
-        .map(|(key, _)| key.clone())
-        .filter(|key| key != "$default" && !key.starts_with("ANY "))
-        .collect();
+    let (file, method_routes) = stack_routes(&stack);
     assert_eq!(
         method_routes, operations,
-        "terraform/api.tf: the API's method routes differ from the operations of contracts/openapi.json"
+        "{file}: local.contract_routes differs from the operations of contracts/openapi.json"
     );
 
-    // Every other method on a contract path, and every other path, must reach the
-    // function too, or API Gateway answers with its own non-problem 404.
-    let keys: BTreeSet<&str> = route_keys.iter().map(|(key, _)| key.as_str()).collect();
-    for (path, _) in &paths {
+    // One route resource makes them all, with ANY on every path (the function's 405
+    // problem for other methods) and $default (its 404 problem for other paths);
+    // without those API Gateway answers with its own non-problem 404.
+    let route = stack.only_resource("aws_apigatewayv2_route");
+    assert_eq!(
+        references(route.attr("for_each")),
+        set(&["local.route_keys"]),
+        "{}: {} should make one route per key of local.route_keys",
+        route.file,
+        route.address
+    );
+    assert_eq!(
+        references(route.attr("route_key")),
+        set(&["each.key"]),
+        "{}: {}'s route_key should be each.key",
+        route.file,
+        route.address
+    );
+    let (keys_file, route_keys) = stack.local("route_keys");
+    let route_keys = route_keys.to_string();
+    for needed in ["\"ANY ${path}\"", "\"$default\"", "local.contract_routes"] {
         assert!(
-            keys.contains(format!("ANY {path}").as_str()),
-            "terraform/api.tf: no `ANY {path}` route: the function's 405 problem for other methods would never be seen"
+            route_keys.contains(needed),
+            "{keys_file}: local.route_keys should hold {needed} (the ANY route of each path, $default, the contract's routes); it is `{route_keys}`"
         );
     }
-    assert!(
-        keys.contains("$default"),
-        "terraform/api.tf: no `$default` route: the function's 404 problem for unknown paths would never be seen"
-    );
 
     // All of them go to the one integration, which invokes the alias with payload 2.0.
     let integration = stack.only_resource("aws_apigatewayv2_integration");
     let target = format!("{}.id", integration.address);
-    for (key, route) in &route_keys {
-        assert!(
-            references(route.attr("target")).contains(&target),
-            "{}: route {key:?} should target {}",
-            route.file,
-            integration.address
-        );
-    }
+    assert!(
+        references(route.attr("target")).contains(&target),
+        "{}: {} should target {}",
+        route.file,
+        route.address,
+        integration.address
+    );
     assert_eq!(
         literal(integration.attr("integration_type"), "integration_type"),
         "AWS_PROXY"
@@ -847,22 +931,31 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
                 "{}: deny statements are not expected in the function's policy",
                 document.file
             );
+            // The keyed actions on the table itself, Query on the list's index alone:
+            // no other index, no other table, no *.
             let resources = attr(statement, "resources").expect("a statement without resources");
-            assert_eq!(
-                references(resources),
-                set(&[&table_arn]),
-                "{}: the DynamoDB grants should be on {table_arn} only (no index, no other table, no *)",
-                document.file
-            );
             let Expression::Array(items) = resources else {
-                panic!("resources should be a list")
+                panic!(
+                    "{}: statement {sid}'s resources should be a list",
+                    document.file
+                )
             };
-            assert_eq!(
-                items.len(),
-                1,
-                "{}: resources should be [{table_arn}]",
-                document.file
-            );
+            let resources: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    let (_, counter_index) = stack.local("counter_index");
+                    let text = match item {
+                        Expression::Traversal(_) => format!("${{{item}}}"),
+                        other => template(other, "a resource"),
+                    };
+                    text.replace(
+                        "${local.counter_index}",
+                        &literal(counter_index, "local.counter_index"),
+                    )
+                })
+                .collect();
+            let on_table_arn = vec![format!("${{{table_arn}}}")];
+            let on_index = vec![format!("${{{table_arn}}}/index/{COUNTER_INDEX}")];
 
             let uncalled: BTreeSet<&String> = on_table.difference(&expected_actions).collect();
             assert!(
@@ -873,6 +966,11 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
 
             let conditions: Vec<&Body> = blocks(statement, "condition").collect();
             if on_table.is_subset(&keyed_operations) {
+                assert_eq!(
+                    resources, on_table_arn,
+                    "{}: statement {sid} should grant {on_table:?} on the table alone ({table_arn})",
+                    document.file
+                );
                 // Operations that name their keys: only the store's items, each hash key
                 // of the request matching one of KEY_PATTERNS. ForAllValues, so a
                 // BatchGetItem with one allowed key cannot read others along with it;
@@ -905,14 +1003,20 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
                 );
                 keyed_actions.extend(on_table);
             } else {
-                // Scan names no key, so no key condition can limit it; a statement that
-                // mixed it with a keyed operation would free that one from its limit.
+                // Query of the index names no item key (its hash key is `list`), so no
+                // key condition can limit it; a statement that mixed it with a keyed
+                // operation would free that one from its limit.
                 let keyed: BTreeSet<&String> = on_table.intersection(&keyed_operations).collect();
                 assert!(
                     keyed.is_empty(),
                     "{}: statement {sid} grants {keyed:?}, which name their keys, together with {:?}, which do not: put the keyed operations in the statement limited by dynamodb:LeadingKeys",
                     document.file,
                     on_table.difference(&keyed_operations).collect::<Vec<_>>()
+                );
+                assert_eq!(
+                    resources, on_index,
+                    "{}: statement {sid} should grant {on_table:?} on the store's {COUNTER_INDEX:?} index alone (`${{{table_arn}}}/index/${{local.counter_index}}`): Query on the table would read every item",
+                    document.file
                 );
                 assert!(
                     conditions.is_empty(),
@@ -983,21 +1087,32 @@ fn the_function_may_call_exactly_the_stores_dynamodb_operations() {
     );
     let bootstrap = Stack::bootstrap();
     let boundary = bootstrap.data("aws_iam_policy_document", "boundary");
-    for operation in &expected_actions {
-        let allowed = statements(&boundary).into_iter().any(|(allow, statement)| {
+    let allowed_on = |operation: &str, resources: &str| {
+        statements(&boundary).into_iter().any(|(allow, statement)| {
             allow
                 && actions(&bootstrap, statement)
                     .iter()
                     .any(|pattern| iam_matches(pattern, operation))
                 && attr(statement, "resources").is_some_and(|r| {
                     references(r) == set(&["local.env", "each.key"])
-                        && r.to_string().ends_with(".tables")
+                        && r.to_string().ends_with(&format!(".{resources}"))
                 })
-        });
+        })
+    };
+    for operation in &keyed_actions {
         assert!(
-            allowed,
+            allowed_on(operation, "tables"),
             "{}: the permissions boundary ({}) does not allow {operation} on its environment's table (local.env[each.key].tables): the function's call would be denied",
-            boundary.file, boundary.address
+            boundary.file,
+            boundary.address
+        );
+    }
+    for operation in &unkeyed_actions {
+        assert!(
+            allowed_on(operation, "table_indexes"),
+            "{}: the permissions boundary ({}) does not allow {operation} on its environment's table indexes (local.env[each.key].table_indexes): the list of counters would be denied",
+            boundary.file,
+            boundary.address
         );
     }
 }
@@ -1092,21 +1207,21 @@ fn one_cors_implementation_the_functions() {
         !preflights.is_empty(),
         "contracts/openapi.json declares no OPTIONS operation: the CORS preflight is part of the contract"
     );
-    let routes = stack.resources("aws_apigatewayv2_route");
+    let (file, routes) = stack_routes(&stack);
     for preflight in &preflights {
-        let route = routes
-            .iter()
-            .find(|route| literal(route.attr("route_key"), "route_key") == *preflight)
-            .unwrap_or_else(|| {
-                panic!("terraform/api.tf: no `{preflight}` route: the function never sees the CORS preflight")
-            });
         assert!(
-            references(route.attr("target")).contains(&target),
-            "{}: route `{preflight}` should target {}, the function's integration",
-            route.file,
-            integration.address
+            routes.contains(preflight),
+            "{file}: no `{preflight}` route in local.contract_routes: the function never sees the CORS preflight"
         );
     }
+    let route = stack.only_resource("aws_apigatewayv2_route");
+    assert!(
+        references(route.attr("target")).contains(&target),
+        "{}: {} should target {}, the function's integration",
+        route.file,
+        route.address,
+        integration.address
+    );
 
     // The function's ALLOWED_ORIGINS is the service's comma-separated form of the one
     // origins variable, and that variable has no default, least of all a wildcard: each
@@ -1218,9 +1333,10 @@ fn each_environments_roles_trust_only_that_environment() {
 #[test]
 fn each_environments_roles_are_scoped_to_that_environment() {
     // Grants no environment's name can narrow, each explained in bootstrap/roles.tf:
-    // listing the state bucket's keys, the region-wide DescribeLogGroups and
-    // DescribeAlarms, HTTP APIs (generated ids, untaggable routes), and the log delivery
-    // that API access logs need (no resource-level permissions).
+    // listing the state bucket's keys, the region-wide DescribeLogGroups, DescribeAlarms
+    // and DescribeParameters, HTTP APIs (generated ids, untaggable routes), the log
+    // delivery that API access logs need, and GetRandomPassword (no resource-level
+    // permissions).
     const UNSCOPED: &[&str] = &[
         "ListState",
         "FindLogGroups",
@@ -1228,6 +1344,8 @@ fn each_environments_roles_are_scoped_to_that_environment() {
         "ReadApis",
         "ManageApis",
         "SetUpApiAccessLogDelivery",
+        "FindParameters",
+        "GeneratePasswords",
     ];
 
     let bootstrap = Stack::bootstrap();
@@ -1444,4 +1562,422 @@ fn every_role_the_apply_roles_may_create_carries_the_boundary() {
             role.address
         );
     }
+}
+
+/// The `variables` block of a `terraform test` file: the facts its assertions compare
+/// the plan with.
+fn test_facts(relative: &str) -> Body {
+    let path = repo_root().join(relative);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {relative}: {e}"));
+    let body: Body =
+        hcl::parse(&text).unwrap_or_else(|e| panic!("{relative} is not valid HCL: {e}"));
+    body.into_blocks()
+        .find(|block| block.identifier() == "variables")
+        .map(|block| block.body().clone())
+        .unwrap_or_else(|| panic!("{relative} has no file-level `variables` block"))
+}
+
+#[test]
+fn the_terraform_tests_expect_what_the_code_does() {
+    // terraform/tests/environment.tftest.hcl plans every environment's tfvars and
+    // compares the plan with these facts; here the facts are compared with the code,
+    // so the plan is checked against the code itself, not against a copy that drifts.
+    const FILE: &str = "terraform/tests/environment.tftest.hcl";
+    let facts = test_facts(FILE);
+    let list = |key: &str| -> BTreeSet<String> {
+        literals(
+            attr(&facts, key).unwrap_or_else(|| panic!("{FILE}: no variable {key}")),
+            key,
+        )
+    };
+    let one = |key: &str| -> String {
+        literal(
+            attr(&facts, key).unwrap_or_else(|| panic!("{FILE}: no variable {key}")),
+            key,
+        )
+    };
+    let unkeyed: Vec<&str> = ACTIONS
+        .iter()
+        .filter(|action| !KEYED_ACTIONS.contains(action))
+        .copied()
+        .collect();
+
+    let expected = [
+        ("service_function_variables", set(FUNCTION_VARIABLES)),
+        ("service_keyed_actions", set(KEYED_ACTIONS)),
+        ("service_index_actions", set(&unkeyed)),
+        ("service_key_patterns", set(KEY_PATTERNS)),
+        ("service_operations", set(OPERATIONS)),
+        (
+            "service_routes",
+            contract_operations()
+                .into_iter()
+                .flat_map(|(_, operations)| operations)
+                .collect(),
+        ),
+    ];
+    for (key, code) in expected {
+        assert_eq!(
+            list(key),
+            code,
+            "{FILE}: {key} differs from the code (service/src/config.rs, service/src/store/dynamodb.rs, contracts/openapi.json)"
+        );
+    }
+    for (key, code) in [
+        ("service_ttl_attribute", TTL_ATTRIBUTE),
+        ("service_hash_key", HASH_KEY),
+        ("service_counter_index", COUNTER_INDEX),
+        ("service_list_key", LIST_ATTRIBUTE),
+        ("service_name_key", NAME_ATTRIBUTE),
+    ] {
+        assert_eq!(one(key), code, "{FILE}: {key} differs from the store's");
+    }
+}
+
+// --- scripts/deploy ------------------------------------------------------------------
+
+/// A folder for `scripts/deploy` to run with: PATH holds the basic tools the script
+/// itself uses (bash, sed, git, ...) linked from this machine, plus fakes of `fakes`
+/// that write their command line to `calls.log` (and fail, or run `script`).
+struct DeployBench {
+    dir: tempfile::TempDir,
+}
+
+impl DeployBench {
+    fn new(fakes: &[(&str, &str)]) -> Self {
+        const BASIC: &[&str] = &[
+            "bash",
+            "dirname",
+            "sed",
+            "git",
+            "cat",
+            "awk",
+            "env",
+            "mktemp",
+            "tee",
+            "sha256sum",
+            "cut",
+            "id",
+            "rm",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        for tool in BASIC {
+            let found = std::env::split_paths(&path)
+                .map(|dir| dir.join(tool))
+                .find(|candidate| candidate.is_file())
+                .unwrap_or_else(|| panic!("{tool} is not on PATH; scripts/deploy needs it"));
+            std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+        }
+        let log = dir.path().join("calls.log");
+        for (name, script) in fakes {
+            let fake = bin.join(name);
+            fs::write(
+                &fake,
+                format!(
+                    "#!/bin/bash\nprintf '%s\\n' \"{name} $*\" >>'{}'\n{script}\n",
+                    log.display()
+                ),
+            )
+            .unwrap();
+            let mut permissions = fs::metadata(&fake).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+            fs::set_permissions(&fake, permissions).unwrap();
+        }
+        Self { dir }
+    }
+
+    /// Runs scripts/deploy with these arguments: (exit code, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        self.run_with(args, &[])
+    }
+
+    /// Runs scripts/deploy with these arguments and environment variables.
+    fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> (i32, String) {
+        let output = std::process::Command::new(self.dir.path().join("bin/bash"))
+            .arg(repo_root().join("scripts/deploy"))
+            .args(args)
+            .env_clear()
+            .env("PATH", self.dir.path().join("bin"))
+            .env("HOME", self.dir.path())
+            .env("TOOLS_DIR", self.dir.path().join("tools"))
+            .env("CARGO_TARGET_DIR", self.dir.path().join("target"))
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The fakes' command lines, in the order they ran.
+    fn calls(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join("calls.log"))
+            .map(|log| log.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Fakes of every tool a deploy runs, each failing: a dry run must start none of them.
+const EVERY_TOOL: &[(&str, &str)] = &[
+    ("aws", "exit 99"),
+    ("terraform", "exit 99"),
+    ("cargo", "exit 99"),
+    ("cargo-lambda", "exit 99"),
+    ("rustup", "exit 99"),
+    ("python3", "exit 99"),
+];
+
+/// The lines of `text` that contain each of `wanted`, in that order.
+fn assert_in_order(text: &str, wanted: &[&str], what: &str) {
+    let mut rest = text;
+    for needle in wanted {
+        let at = rest.find(needle).unwrap_or_else(|| {
+            panic!("{what}: `{needle}` is missing, or out of order, in:\n{text}")
+        });
+        rest = &rest[at + needle.len()..];
+    }
+}
+
+#[test]
+fn deploy_dry_run_prints_the_whole_sequence_and_runs_nothing() {
+    let bench = DeployBench::new(EVERY_TOOL);
+
+    let (code, printed) = bench.run(&["--dry-run", "production"]);
+    assert_eq!(
+        code, 0,
+        "scripts/deploy --dry-run production failed:\n{printed}"
+    );
+    assert_eq!(
+        bench.calls(),
+        Vec::<String>::new(),
+        "a dry run ran tools (no AWS call, no build, no Terraform may run):\n{printed}"
+    );
+    assert_in_order(
+        &printed,
+        &[
+            "+ aws sts get-caller-identity",
+            "+ cargo lambda build --release --arm64 --output-format zip --package visitor-counter",
+            "+ cargo build --release --package e2e",
+            "+ terraform -chdir=terraform init",
+            "-backend-config=key=visitor-counter/production.tfstate",
+            "-backend-config=use_lockfile=true",
+            "+ terraform -chdir=terraform apply -input=true -var-file=environments/production.tfvars",
+            "+ terraform -chdir=terraform output -no-color -json function_name",
+            "+ aws lambda get-alias",
+            "+ aws lambda update-function-code",
+            "bootstrap.zip",
+            "+ aws lambda wait function-updated-v2",
+            "+ aws lambda publish-version",
+            "--code-sha256",
+            "+ aws lambda wait published-version-active",
+            "+ aws lambda update-alias",
+            "--function-version '<the new version>'",
+            "+ env -i 'PATH=$PATH' 'HOME=$HOME'",
+            "--read-only",
+            "if the check fails",
+            "+ aws lambda update-alias",
+            "--function-version '<the live version now>'",
+            "dry run: nothing was run",
+        ],
+        "scripts/deploy --dry-run production",
+    );
+
+    // Any other environment gets the full check (it counts visits), and the pipeline's
+    // form builds nothing and applies nothing.
+    let (code, printed) = bench.run(&[
+        "--dry-run",
+        "--skip-apply",
+        "--package",
+        "terraform/placeholder/bootstrap.zip",
+        "--checker",
+        "scripts/deploy",
+        "staging",
+    ]);
+    assert_eq!(code, 0, "the pipeline's dry run failed:\n{printed}");
+    assert!(bench.calls().is_empty());
+    for absent in [
+        "--read-only",
+        "cargo lambda build",
+        "cargo build",
+        "terraform -chdir=terraform apply",
+    ] {
+        assert!(
+            !printed.contains(absent),
+            "staging with --skip-apply and a package should not print `{absent}`:\n{printed}"
+        );
+    }
+    assert_in_order(
+        &printed,
+        &[
+            "-backend-config=key=visitor-counter/staging.tfstate",
+            "fileb://terraform/placeholder/bootstrap.zip",
+            "+ env -i",
+            "scripts/deploy --base-url",
+        ],
+        "scripts/deploy --dry-run --skip-apply ... staging",
+    );
+}
+
+#[test]
+fn deploy_refuses_without_a_tool_or_credentials() {
+    // No AWS CLI: refused before anything runs, naming it.
+    let without_aws: Vec<(&str, &str)> = EVERY_TOOL
+        .iter()
+        .filter(|(name, _)| *name != "aws")
+        .copied()
+        .collect();
+    let bench = DeployBench::new(&without_aws);
+    let (code, printed) = bench.run(&["production"]);
+    assert_ne!(code, 0, "a deploy without the AWS CLI went on:\n{printed}");
+    assert!(
+        printed.contains("missing tools") && printed.contains("aws (the AWS CLI"),
+        "the refusal should name the missing AWS CLI:\n{printed}"
+    );
+    assert!(
+        bench.calls().is_empty(),
+        "tools ran before the refusal: {:?}",
+        bench.calls()
+    );
+    // The dry run says it would refuse, and still prints the sequence.
+    let (code, printed) = bench.run(&["--dry-run", "production"]);
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("a real run would refuse here: missing aws"),
+        "{printed}"
+    );
+
+    // Credentials that do not work: refused after asking STS who they are, and nothing
+    // else runs.
+    let bench = DeployBench::new(&[
+        ("aws", "exit 255"),
+        ("terraform", "exit 99"),
+        ("cargo", "exit 99"),
+        ("cargo-lambda", "exit 99"),
+    ]);
+    let (code, printed) = bench.run(&["production"]);
+    assert_ne!(code, 0, "a deploy without credentials went on:\n{printed}");
+    assert!(
+        printed.contains("no usable AWS credentials"),
+        "the refusal should say the credentials are missing:\n{printed}"
+    );
+    assert_eq!(
+        bench.calls(),
+        vec!["aws sts get-caller-identity --query Arn --output text".to_owned()],
+        "only the credentials check may run before the refusal"
+    );
+
+    // An environment without tfvars is refused at once.
+    let (code, printed) = bench.run(&["--dry-run", "no-such-environment"]);
+    assert_ne!(code, 0);
+    assert!(
+        printed.contains("no terraform/environments/no-such-environment.tfvars"),
+        "{printed}"
+    );
+}
+
+/// A Terraform that knows one stack's outputs, and an AWS CLI whose function's `live`
+/// is on version 3 and whose next published version is 4.
+const A_STACK: &[(&str, &str)] = &[
+    (
+        "terraform",
+        r#"case "$*" in
+  *" output "*) name="${!#}"; case "$name" in
+      function_name) echo '"visitor-counter-production"' ;;
+      alias_name) echo '"live"' ;;
+      api_base_url) echo '"https://abc.execute-api.us-east-1.amazonaws.com"' ;;
+      e2e_origin) echo '"https://example.com"' ;;
+      *) exit 1 ;;
+    esac ;;
+esac"#,
+    ),
+    (
+        "aws",
+        r#"case "$1 $2" in
+  "sts get-caller-identity") echo arn:aws:iam::123456789012:user/owner ;;
+  "lambda get-alias") echo 3 ;;
+  "lambda update-function-code") echo c29tZS1zaGE= ;;
+  "lambda publish-version") echo 4 ;;
+  "lambda update-alias") echo moved ;;
+  "lambda wait") ;;
+  *) exit 1 ;;
+esac"#,
+    ),
+    // It runs under `env -i`: what it sees is written next to it, and it passes only
+    // when a file `checker.pass` is there.
+    ("checker", r#"env >"$0.env"; [ -e "$0.pass" ]"#),
+];
+
+#[test]
+fn deploy_moves_live_back_when_the_check_fails() {
+    let bench = DeployBench::new(A_STACK);
+    let checker = bench.dir.path().join("bin/checker");
+    let checker = checker.to_str().unwrap();
+    let summary = bench.dir.path().join("summary.md");
+    let args = [
+        "--skip-apply",
+        "--package",
+        "terraform/placeholder/bootstrap.zip",
+        "--checker",
+        checker,
+        "production",
+    ];
+    let vars = [
+        ("TF_STATE_BUCKET", "a-state-bucket"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ];
+    let live_moves = |calls: &[String]| -> Vec<String> {
+        calls
+            .iter()
+            .filter(|call| call.starts_with("aws lambda update-alias"))
+            .map(|call| {
+                call.split("--function-version ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+
+    // The check fails: live goes to 4, then back to 3, and the run fails saying so.
+    let (code, printed) = bench.run_with(&args, &vars);
+    assert_ne!(code, 0, "a failed check must fail the deploy:\n{printed}");
+    let calls = bench.calls();
+    assert_eq!(
+        live_moves(&calls),
+        ["4", "3"],
+        "live should move to the new version and back: {calls:#?}\n{printed}"
+    );
+    assert!(
+        calls.iter().any(|call| call
+            == "checker --base-url https://abc.execute-api.us-east-1.amazonaws.com --origin https://example.com --read-only"),
+        "the checker should run read-only in production, with the stack's URL and e2e_origin: {calls:#?}"
+    );
+    assert!(
+        printed.contains("live is back on version 3"),
+        "the failure should say where live is:\n{printed}"
+    );
+    let written = fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.contains("post-deploy check failed, rolled back"),
+        "the job summary should say so: {written}"
+    );
+
+    // The checker got no credentials, no state bucket, nothing of the deploy's own.
+    let seen = fs::read_to_string(format!("{checker}.env")).unwrap();
+    assert!(
+        seen.contains("PATH=") && !seen.contains("TF_STATE_BUCKET") && !seen.contains("GITHUB_"),
+        "the checker should run with PATH and HOME only: {seen}"
+    );
+
+    // The check passes: live stays on 4.
+    fs::remove_file(bench.dir.path().join("calls.log")).unwrap();
+    fs::write(format!("{checker}.pass"), "").unwrap();
+    let (code, printed) = bench.run_with(&args, &vars);
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(live_moves(&bench.calls()), ["4"], "{printed}");
 }

@@ -1,6 +1,6 @@
 # Set these in GitHub (Settings > Secrets and variables > Actions > Variables, and
 # Settings > Environments > <environment> > Environment variables); docs/deploy.md
-# step 2 sets them all with `gh`.
+# ("Through GitHub") sets them all with `gh`.
 
 output "state_bucket" {
   description = "Bucket holding every environment's state: repository variable TF_STATE_BUCKET."
@@ -37,7 +37,7 @@ output "repository_variables" {
 }
 
 output "environment_variables" {
-  description = "Per GitHub environment, the environment variables the workflows read there, by name (E2E_ORIGIN, one of the environment's allowed_origins, is yours to add)."
+  description = "Per GitHub environment, the environment variables the workflows read there, by name (optionally E2E_ORIGIN too, one of the environment's allowed_origins; by default the deploy sends the stack's output e2e_origin)."
   value = { for env in var.environments : env => {
     AWS_APPLY_ROLE_ARN  = aws_iam_role.apply[env].arn
     AWS_DEPLOY_ROLE_ARN = aws_iam_role.deploy[env].arn

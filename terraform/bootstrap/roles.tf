@@ -5,7 +5,9 @@
 #   plan          - pull requests, shared by every environment: reads the stack's
 #                   metadata and the state, changes nothing. Never reads the table's
 #                   items or the logs, and never takes the state lock (the workflow
-#                   plans with -lock=false), so it writes nothing at all.
+#                   plans with -lock=false), so it writes nothing at all. It does read
+#                   the dashboard's password parameter (a plan refreshes it), which
+#                   the state it reads holds too.
 #   apply-E       - jobs in GitHub environment E only: creates, changes and deletes E's
 #                   resources and writes E's state. It may create and change roles only
 #                   with E's permissions boundary attached, and never remove it.
@@ -31,11 +33,15 @@ locals {
     topics     = ["sns:Get*", "sns:List*"]
     alarm_tags = ["cloudwatch:ListTagsForResource"]
     budgets    = ["budgets:View*", "budgets:ListTagsForResource"]
+    # GetParameter decrypts the dashboard's password: plan refreshes the parameter.
+    parameters = ["ssm:GetParameter", "ssm:GetParameters", "ssm:ListTagsForResource"]
   }
 
-  # Resources that no name can scope. DescribeLogGroups and DescribeAlarms are
-  # authorised on every log group and every alarm of the region (the provider reads one
-  # by listing with a name filter); HTTP APIs have generated ids.
+  # Resources that no name can scope. DescribeLogGroups, DescribeAlarms and
+  # DescribeParameters are authorised on every log group, alarm and parameter of the
+  # region (the provider reads one by listing with a name filter); HTTP APIs have
+  # generated ids; GetRandomPassword (the dashboard's first password, generated on
+  # every plan, see terraform/dashboard_password.tf) touches no resource at all.
   unscoped = {
     all_log_groups = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:*"
     all_alarms     = "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:*"
@@ -51,6 +57,8 @@ locals {
     state          = "arn:${local.partition}:s3:::${local.state_bucket}/${local.state_prefix}/${env}.tfstate"
     state_lockfile = "arn:${local.partition}:s3:::${local.state_bucket}/${local.state_prefix}/${env}.tfstate.tflock"
     tables         = ["arn:${local.partition}:dynamodb:${var.region}:${local.account_id}:table/${name}"]
+    # The table's global secondary indexes (the list of counters, `counters`).
+    table_indexes = ["arn:${local.partition}:dynamodb:${var.region}:${local.account_id}:table/${name}/index/*"]
     functions = [
       "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${name}",
       "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${name}:*",
@@ -64,6 +72,7 @@ locals {
     topics        = ["arn:${local.partition}:sns:${var.region}:${local.account_id}:${name}-*"]
     alarms        = ["arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${name}-*"]
     budgets       = ["arn:${local.partition}:budgets::${local.account_id}:budget/${name}-*"]
+    parameters    = ["arn:${local.partition}:ssm:${var.region}:${local.account_id}:parameter/${name}/*"]
     # The stack computes the same ARN from its environment (terraform/iam.tf);
     # service/tests/infra.rs checks that the two agree.
     boundary = "arn:${local.partition}:iam::${local.account_id}:policy/visitor-counter-boundary-${env}"
@@ -79,6 +88,7 @@ locals {
     topics     = flatten([for env in var.environments : local.env[env].topics])
     alarms     = flatten([for env in var.environments : local.env[env].alarms])
     budgets    = flatten([for env in var.environments : local.env[env].budgets])
+    parameters = flatten([for env in var.environments : local.env[env].parameters])
   }
 }
 
@@ -94,6 +104,13 @@ data "aws_iam_policy_document" "boundary" {
     sid       = "ItemsOfItsOwnTable"
     actions   = ["dynamodb:*Item*", "dynamodb:Query", "dynamodb:Scan"]
     resources = local.env[each.key].tables
+  }
+
+  # The list of counters reads the table's `counters` index (version 3).
+  statement {
+    sid       = "QueryItsOwnTablesIndexes"
+    actions   = ["dynamodb:Query"]
+    resources = local.env[each.key].table_indexes
   }
 
   statement {
@@ -186,6 +203,23 @@ data "aws_iam_policy_document" "plan" {
     sid       = "ReadBudgets"
     actions   = local.read_actions.budgets
     resources = local.all_envs.budgets
+  }
+  statement {
+    sid       = "ReadParameters"
+    actions   = local.read_actions.parameters
+    resources = local.all_envs.parameters
+  }
+
+  statement {
+    sid       = "FindParameters"
+    actions   = ["ssm:DescribeParameters"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "GeneratePasswords"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
   }
 }
 
@@ -380,6 +414,29 @@ data "aws_iam_policy_document" "apply" {
     sid       = "ManageBudgets"
     actions   = ["budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"]
     resources = local.env[each.key].budgets
+  }
+  statement {
+    sid       = "ReadParameters"
+    actions   = local.read_actions.parameters
+    resources = local.env[each.key].parameters
+  }
+
+  statement {
+    sid       = "ManageParameters"
+    actions   = ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"]
+    resources = local.env[each.key].parameters
+  }
+
+  statement {
+    sid       = "FindParameters"
+    actions   = ["ssm:DescribeParameters"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "GeneratePasswords"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
   }
 }
 

@@ -20,9 +20,9 @@ variable "region" {
 }
 
 variable "environments" {
-  description = "Environments the stack is applied as (terraform/environments/<name>.tfvars). Each gets its own apply and deploy roles, trusted only from the GitHub environment of the same name and limited to resources named visitor-counter-<environment> or visitor-counter-<environment>-..., and its own permissions boundary."
+  description = "Environments the stack is applied as (terraform/environments/<name>.tfvars). One, production, is a complete deployment; [\"staging\", \"production\"] adds a staging environment that every deploy passes first. Each gets its own apply and deploy roles, trusted only from the GitHub environment of the same name and limited to resources named visitor-counter-<environment> or visitor-counter-<environment>-..., and its own permissions boundary."
   type        = list(string)
-  default     = ["staging", "production"]
+  default     = ["production"]
 
   validation {
     condition     = length(var.environments) > 0 && alltrue([for env in var.environments : can(regex("^[a-z][a-z0-9-]{1,19}$", env)) && !startswith(env, "github") && !startswith(env, "boundary")])

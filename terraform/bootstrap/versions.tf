@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = "~> 6.0"
+      source = "hashicorp/aws"
+      # As the stack's (terraform/versions.tf): 5.100 for the offline tests, and 6.x.
+      version = ">= 5.100.0, < 7.0.0"
     }
   }
 

@@ -1,4 +1,4 @@
-# Backend (supplied by the workflow): key = "visitor-counter/production.tfstate".
+# Backend (scripts/deploy and the workflows supply it): key = "visitor-counter/production.tfstate".
 environment = "production"
 region      = "us-east-1"
 
@@ -13,7 +13,7 @@ log_retention_days         = 30
 # (accept AWS's confirmation mail first). Replace it with your own.
 alarm_email = "you@example.com"
 # A monthly budget for the whole account (budgets are account-wide, so only production
-# sets one): alerts at 80% forecast and 100% actual. The stack costs about $1 a month
-# at rest and $2 per million visits (docs/deploy.md), so $10 speaks up long before
-# a surprise.
+# sets one): alerts at 80% forecast and 100% actual. The stack costs about $0.30 a
+# month at rest and $3.34 per million visits (docs/deploy.md), so $10 speaks up long
+# before a surprise.
 monthly_budget_usd = 10

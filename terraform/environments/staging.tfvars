@@ -1,4 +1,4 @@
-# Backend (supplied by the workflow): key = "visitor-counter/staging.tfstate".
+# Backend (scripts/deploy and the workflows supply it): key = "visitor-counter/staging.tfstate".
 environment = "staging"
 region      = "us-east-1"
 
