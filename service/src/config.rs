@@ -383,7 +383,7 @@ impl Config {
             match text(variable)?.as_deref().map(str::trim) {
                 None | Some("") => Ok(default),
                 Some(value) => match value.replace('_', "").parse::<u64>() {
-                    Ok(n) if n >= 1 && n <= MAX_LIMIT => Ok(n),
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
                     _ => Err((
                         variable,
                         format!(

@@ -1733,7 +1733,7 @@ impl CounterStore for DynamoDbStore {
                     ) || never_applied(&error)
                 }
             };
-            if !retry || attempt >= MAX_ATTEMPTS + 1 {
+            if !retry || attempt > MAX_ATTEMPTS {
                 return Err(match reasons {
                     // Still conflicting or throttled after every attempt.
                     Some(_) => StoreError::Unavailable(Box::new(error)),
