@@ -30,5 +30,5 @@ resource "aws_ssm_parameter" "dashboard_password" {
     ignore_changes = [value]
   }
 
-  # checkov:skip=CKV_AWS_337:A SecureString encrypted with the AWS managed key (alias/aws/ssm); a customer managed key costs $1/month, more than the rest of the stack at rest, to guard a page of public numbers.
+  # checkov:skip=CKV_AWS_337:A SecureString encrypted with the AWS managed key (alias/aws/ssm); a customer managed key costs $1/month, more than the rest of the stack at rest, to guard a list of counter names and numbers.
 }

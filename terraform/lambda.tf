@@ -82,7 +82,7 @@ resource "aws_lambda_function" "counter" {
   # checkov:skip=CKV_AWS_50:X-Ray would bill per traced request for a function that makes one or two DynamoDB calls; the JSON logs, Lambda metrics and API access logs cover it.
   # checkov:skip=CKV_AWS_116:A dead-letter queue only receives failed asynchronous invocations; API Gateway invokes this function synchronously and gets the error back.
   # checkov:skip=CKV_AWS_117:The function reaches only DynamoDB and CloudWatch through their public endpoints; a VPC would add NAT or endpoint costs and cold-start time, and protect nothing.
-  # checkov:skip=CKV_AWS_173:Lambda encrypts the environment at rest with its AWS managed key; its one secret, the dashboard's password, guards a page of public numbers, and a customer managed KMS key would cost $1/month.
+  # checkov:skip=CKV_AWS_173:Lambda encrypts the environment at rest with its AWS managed key; its one secret, the dashboard's password, guards a list of counter names and numbers, and a customer managed KMS key would cost $1/month.
   # checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and signing in the Deploy workflow; the code comes only from this repository's main branch, through the OIDC deploy role.
 }
 
