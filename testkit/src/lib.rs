@@ -63,6 +63,10 @@ impl Error {
     }
 }
 
+/// A desktop browser's `User-Agent`: what the kit's client sends, so that what it
+/// counts is counted (the service tallies a tool's `User-Agent`, or none, as a bot).
+pub const BROWSER_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 /// How long any request of the kit's client may take.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -74,6 +78,7 @@ pub fn http_client() -> Result<reqwest::Client, Error> {
     e2e::install_tls_provider();
     reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
+        .user_agent(BROWSER_USER_AGENT)
         .build()
         .map_err(Error::HttpClient)
 }

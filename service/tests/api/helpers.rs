@@ -157,8 +157,13 @@ pub fn assert_no_cors_headers(headers: &HeaderMap, what: &str) {
     );
 }
 
+/// A request as a person's browser sends it (with a browser's `User-Agent`: without
+/// one, a POST is a bot's and counts nothing).
 pub fn request(method: Method, uri: &str) -> http::request::Builder {
-    Request::builder().method(method).uri(uri)
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("user-agent", testkit::BROWSER_USER_AGENT)
 }
 
 pub async fn call(app: &Router, request: Request<Body>) -> Answer {
@@ -196,7 +201,9 @@ pub async fn visit_as(
     address: &str,
     agent: &str,
 ) -> Answer {
-    let mut request = request(method, path)
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
         .header("user-agent", agent)
         .body(Body::empty())
         .unwrap();

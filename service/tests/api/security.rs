@@ -140,6 +140,7 @@ async fn logs_carry_no_client_address() {
     let client_ip: IpAddr = "127.0.0.77".parse().unwrap();
     e2e::install_tls_provider();
     let client = reqwest::Client::builder()
+        .user_agent(testkit::BROWSER_USER_AGENT)
         .local_address(client_ip)
         .timeout(Duration::from_secs(10))
         .build()
@@ -300,6 +301,7 @@ async fn the_local_server_counts_the_tcp_peer_never_a_forwarding_header() {
     e2e::install_tls_provider();
     let from = |address: &str| {
         reqwest::Client::builder()
+            .user_agent(testkit::BROWSER_USER_AGENT)
             .local_address(address.parse::<IpAddr>().unwrap())
             .timeout(Duration::from_secs(10))
             .build()
