@@ -610,6 +610,7 @@ async fn dashboard<S: CounterStore>(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
+    use crate::dashboard::Format;
     if !state.dashboard {
         return Problem::NotFound.into_response();
     }
@@ -619,25 +620,103 @@ async fn dashboard<S: CounterStore>(
     if let Err(problem) = state.owner(&headers) {
         return problem.into_response();
     }
-    let _ = &uri;
     let today = state.clock.today();
-    let render = async {
-        Dashboard::read(state.store.as_ref(), &state.counters, today)
-            .await
-            .map(|dashboard| dashboard.html())
+    let (period, format) = match dashboard_query(&Query::parse(&uri), today) {
+        Ok(asked) => asked,
+        Err(problem) => return problem.into_response(),
     };
-    match within_deadline(state.pages.get_or_render(today, render)).await {
-        Ok(page) => with_headers(
-            page,
-            &[
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CONTENT_SECURITY_POLICY, crate::dashboard::POLICY),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::REFERRER_POLICY, "no-referrer"),
-            ],
-        ),
+    let render = async {
+        Dashboard::read(state.store.as_ref(), &state.counters, today, period)
+            .await
+            .map(|dashboard| match format {
+                Format::Html => dashboard.html(),
+                Format::Csv => dashboard.csv(),
+            })
+    };
+    match within_deadline(state.pages.get_or_render(period, format, render)).await {
+        Ok(page) => match format {
+            Format::Html => with_headers(
+                page,
+                &[
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CONTENT_SECURITY_POLICY, crate::dashboard::POLICY),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                    (header::REFERRER_POLICY, "no-referrer"),
+                ],
+            ),
+            Format::Csv => {
+                let mut response = with_headers(
+                    page,
+                    &[
+                        (
+                            header::CONTENT_TYPE,
+                            "text/csv; charset=utf-8; header=present",
+                        ),
+                        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                    ],
+                );
+                // Dates and fixed words only: always a valid header value.
+                if let Ok(value) = HeaderValue::from_str(&format!(
+                    "attachment; filename=\"visitor-counter-{}-{}.csv\"",
+                    period.from, period.to
+                )) {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_DISPOSITION, value);
+                }
+                response
+            }
+        },
         Err(error) => store_failure(&method, &error),
     }
+}
+
+/// The dashboard's period and format: `period` (1 to 366 days ending today), or `from`
+/// and `to` by the range rules of `days`, 30 days when neither; `format` is `html` (the
+/// default) or `csv`.
+fn dashboard_query(
+    query: &Query,
+    today: Day,
+) -> Result<(crate::dashboard::Period, crate::dashboard::Format), Problem> {
+    use crate::dashboard::{DEFAULT_PERIOD, Format, MAX_PERIOD, Period};
+    let format = match query.one("format")? {
+        None | Some("html") => Format::Html,
+        Some("csv") => Format::Csv,
+        Some(other) => {
+            return Err(invalid_query(format!(
+                "format: {other:?} is not html or csv"
+            )));
+        }
+    };
+    let period = match query.one("period")? {
+        Some(text) => {
+            if query.one("from")?.is_some() || query.one("to")?.is_some() {
+                return Err(invalid_query(
+                    "period: give either period or from and to, not both".to_owned(),
+                ));
+            }
+            let days = text
+                .parse::<i32>()
+                .ok()
+                .filter(|days| {
+                    (1..=MAX_PERIOD).contains(days) && text.bytes().all(|b| b.is_ascii_digit())
+                })
+                .ok_or_else(|| {
+                    invalid_query(format!(
+                        "period: {text:?} is not a number of days from 1 to {MAX_PERIOD}"
+                    ))
+                })?;
+            Period::last(days, today)
+        }
+        None if query.one("from")?.is_none() && query.one("to")?.is_none() => {
+            Period::last(DEFAULT_PERIOD, today)
+        }
+        None => {
+            let (from, to) = range(query, today)?;
+            Period { from, to }
+        }
+    };
+    Ok((period, format))
 }
 
 /// The dates `days` answers: see the contract's range rules.

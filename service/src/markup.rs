@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 /// `12345` as `12,345`.
-pub fn grouped(number: u64) -> String {
-    let digits = number.to_string();
+pub fn grouped(number: impl Into<u128>) -> String {
+    let digits = number.into().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -13,6 +13,11 @@ pub fn grouped(number: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// `n` things, as a person writes it: `1 view`, `0 views`, `1,234 views`.
+pub fn how_many(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
 }
 
 /// Text as XML character data or an attribute value.
@@ -49,6 +54,20 @@ mod tests {
         ] {
             assert_eq!(grouped(number), text);
         }
+        assert_eq!(
+            grouped(u128::MAX),
+            "340,282,366,920,938,463,463,374,607,431,768,211,455"
+        );
+        for (number, text) in [(1u64, "1")] {
+            assert_eq!(grouped(number), text);
+        }
+    }
+
+    #[test]
+    fn one_is_singular_and_every_other_number_plural() {
+        assert_eq!(how_many(1, "view", "views"), "1 view");
+        assert_eq!(how_many(0, "view", "views"), "0 views");
+        assert_eq!(how_many(1001, "visitor", "visitors"), "1,001 visitors");
     }
 
     #[test]
