@@ -491,7 +491,7 @@ impl Dashboard {
         let middle = period.from.plus(period.length() / 2);
         let _ = write!(
             page,
-            "<line class=\"base\" x1=\"0\" y1=\"100\" x2=\"{length}\" y2=\"100\"/></svg></div>\n<div class=\"x-axis\" aria-hidden=\"true\"><span>{from}</span>{middle}<span>{to}</span></div>\n<figcaption><span class=\"key views\"></span> views and <span class=\"key visitors\"></span> visitors per day; the axis is views per day.\n<details><summary>The {n} as a table</summary><table class=\"days\"><thead><tr><th scope=\"col\">Date</th><th scope=\"col\" class=\"number\">Views</th><th scope=\"col\" class=\"number\">Visitors</th><th scope=\"col\" class=\"number\">Bots</th><th scope=\"col\" class=\"number\">Limited</th></tr></thead><tbody>",
+            "<line class=\"base\" x1=\"0\" y1=\"100\" x2=\"{length}\" y2=\"100\"/></svg>\n<div class=\"x-axis\" aria-hidden=\"true\"><span>{from}</span>{middle}<span>{to}</span></div></div>\n<figcaption><span class=\"key views\"></span> views and <span class=\"key visitors\"></span> visitors per day; the axis is views per day.\n<details><summary>The {n} as a table</summary><table class=\"days\"><thead><tr><th scope=\"col\">Date</th><th scope=\"col\" class=\"number\">Views</th><th scope=\"col\" class=\"number\">Visitors</th><th scope=\"col\" class=\"number\">Bots</th><th scope=\"col\" class=\"number\">Limited</th></tr></thead><tbody>",
             from = period.from,
             to = period.to,
             middle = if period.length() >= 3 {
@@ -712,7 +712,7 @@ figure { margin: 0; }
 .y-axis { display: flex; flex-direction: column; justify-content: space-between; text-align: right; font-size: .8rem; color: var(--muted); font-variant-numeric: tabular-nums; height: 10rem; }
 .y-axis .tick { line-height: 1; }
 .plot svg { display: block; width: 100%; height: 10rem; }
-.x-axis { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); margin-left: 2.2rem; gap: .5rem; }
+.x-axis { grid-column: 2; display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); gap: .5rem; }
 figcaption { font-size: .9rem; margin-top: .4rem; }
 rect.day { fill: var(--day); }
 rect.views, path.views { fill: var(--bar); stroke: var(--bar); }

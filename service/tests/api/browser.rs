@@ -19,9 +19,13 @@
 //!
 //! Every other page is driven as a person's browser: `navigator.webdriver` false and a
 //! desktop Chrome User-Agent (`drive.cjs` says how and why).
-//! - The dashboard lists the counters and draws their charts, asks nothing of any other
-//!   origin, logs no error, reads the same without JavaScript, and leaves a screenshot
-//!   (`target/tmp/browser/dashboard.png`).
+//! - The dashboard: for each period of its picker (its links and its form, clicked as a
+//!   person would), the site's numbers, their change against the previous period, its
+//!   chart and the pages' numbers are what `/totals/days` and the counters' `days` say;
+//!   the CSV it downloads holds what it shows; it asks nothing of any other origin, logs
+//!   no error, reads the same without JavaScript, and at 390 px and 1280 px nothing
+//!   overflows and every number and chart is legible (screenshots in
+//!   `target/tmp/browser/dashboard-390.png` and `-1280.png`, copied to `docs/`).
 //!
 //! `scripts/test` installs Chromium (Debian's package) and Playwright
 //! (`scripts/node-tools`); without them these tests fail, saying how to get them.
@@ -126,6 +130,8 @@ struct Load {
     dialogs: Vec<String>,
     /// `(url, body)` of the answers the plan's `bodies` asked to keep.
     bodies: Vec<(String, String)>,
+    /// The file the plan's `download` downloaded, as text.
+    download: Option<String>,
 }
 
 impl Load {
@@ -230,6 +236,7 @@ fn drive_blocking(plan: &Value) -> Vec<Load> {
                 .collect(),
             errors: strings(&load["errors"]),
             dialogs: strings(&load["dialogs"]),
+            download: load["download"].as_str().map(str::to_owned),
             bodies: load["bodies"]
                 .as_array()
                 .unwrap()
@@ -1366,111 +1373,438 @@ async fn a_badge_shows_the_number_in_an_img_and_a_hostile_label_stays_text() {
 
 // ---- The dashboard ---------------------------------------------------------------
 
-#[tokio::test]
-async fn the_dashboard_lists_the_counters_and_draws_their_charts_from_its_own_origin_alone() {
-    // Three counters with a month of history, imported before the server starts.
-    let today = visitor_counter::day::Day::of(std::time::SystemTime::now());
-    let day = |back: i32| today.plus(-back).to_string();
-    let history = |scale: u64| -> Vec<Value> {
-        (0..30)
-            .map(|back| {
-                let views = scale * (1 + (back as u64 * 7) % 11);
-                json!({"date": day(29 - back), "views": views, "visitors": views / 3})
-            })
-            .collect()
-    };
-    // Sorted by name, as the export format wants them.
-    let counters = [("about", 2), ("blog.first-post", 9), ("home", 40)];
-    let mut file = vec![json!({"format": "visitor-counter-export", "version": 1}).to_string()];
-    for (name, scale) in counters {
-        let days = history(scale);
-        let sum = |member: &str| -> u64 { days.iter().map(|d| d[member].as_u64().unwrap()).sum() };
-        file.push(
-            json!({"name": name, "views": sum("views"), "visitors": sum("visitors"), "days": days})
-                .to_string(),
-        );
-    }
-    file.push(json!({"end": true, "counters": counters.len()}).to_string());
-    let dir = tempfile::tempdir().unwrap();
-    let export_file = dir.path().join("history.jsonl");
-    std::fs::write(&export_file, file.join("\n") + "\n").unwrap();
-    let export_path = export_file.to_str().unwrap();
-    let (server, _store) = server_after(&[&["counters", "import", export_path]], &[]);
+/// The pages of the dashboard's tests.
+const PAGES: [&str; 3] = ["home", "blog.first-post", "about"];
 
-    let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    std::fs::create_dir_all(&artefacts).unwrap();
-    let screenshot = artefacts.join("dashboard.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let page = r#"({
-        rows: [...document.querySelectorAll("table.counters > tbody > tr")].map((tr) =>
-            [...tr.children].slice(0, 3).map((cell) => cell.textContent)),
-        charts: document.querySelectorAll("figure.chart svg").length,
-        bars: document.querySelectorAll("figure.chart rect.views").length,
-        drawn: [...document.querySelectorAll("figure.chart svg")].every((svg) => svg.getBBox().width > 0),
-        labelled: [...document.querySelectorAll("figure.chart svg")].every((svg) =>
-            document.getElementById(svg.getAttribute("aria-labelledby")).textContent.length > 20),
-        tables: document.querySelectorAll("table.days tbody tr").length,
-    })"#;
-    for javascript in [true, false] {
-        let plan = json!({
-            "url": server.url("/dashboard"),
-            "javascript": javascript,
-            "result": if javascript { page } else {
-                // Without JavaScript only what the HTML holds can be read.
-                r#"({text: document.body.innerText})"#
-            },
-            "screenshot": if javascript { Some(screenshot.to_str().unwrap()) } else { None },
-        });
-        let load = &drive(plan).await[0];
-        assert!(load.errors.is_empty(), "{load:?}");
-        assert!(load.console_errors().is_empty(), "{load:?}");
-        // The page alone: nothing from any other origin, not even from its own.
-        assert_eq!(
-            load.requests
-                .iter()
-                .map(|(m, u, _)| (m.as_str(), u.as_str()))
-                .collect::<Vec<_>>(),
-            [("GET", server.url("/dashboard").as_str())],
-            "{load:?}"
-        );
-        if javascript {
-            let result = &load.result;
-            let home_views: u64 = history(40)
-                .iter()
-                .map(|d| d["views"].as_u64().unwrap())
-                .sum();
-            assert_eq!(result["rows"][0][0], "home", "{result}");
-            assert_eq!(
-                result["rows"][0][1],
-                visitor_counter::markup::grouped(home_views),
-                "{result}"
-            );
-            assert_eq!(
-                result["rows"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| r[0].as_str().unwrap())
-                    .collect::<Vec<_>>(),
-                ["home", "blog.first-post", "about"],
-                "{result}"
-            );
-            assert_eq!(result["charts"], 3, "{result}");
-            assert_eq!(result["bars"], 90, "{result}");
-            assert_eq!(result["drawn"], true, "{result}");
-            assert_eq!(result["labelled"], true, "{result}");
-            assert_eq!(result["tables"], 90, "{result}");
-        } else {
-            let text = load.result["text"].as_str().unwrap();
-            for (name, _) in counters {
-                assert!(text.contains(name), "{name}: {text}");
+/// A store at `db` with 130 days of a small site's history, counted on their dates
+/// through the store as the service counts: `home` every day by up to five people,
+/// `blog.first-post` in the last 100 days, `about` every tenth day; some bots and some
+/// views past the limit. The same people read several pages, so the site's visitors are
+/// fewer than the pages' summed.
+async fn dashboard_history(db: &Path, today: visitor_counter::day::Day) {
+    use visitor_counter::names::CounterName;
+    use visitor_counter::store::{CounterStore, EmbeddedStore, Filter, Limits, Visit};
+    let store = EmbeddedStore::open(db).unwrap();
+    let salt = visitor_counter::visitor::Salt::random().unwrap();
+    let mut visits = Vec::new();
+    let mut filtered = Vec::new();
+    for back in 0..130i32 {
+        let day = today.plus(-back);
+        let n = back as usize;
+        let per_page = [
+            2 + (n * 7) % 11,
+            if back < 100 { n % 4 } else { 0 },
+            usize::from(n % 10 == 3),
+        ];
+        for (page, count) in PAGES.iter().zip(per_page) {
+            let counter = CounterName::parse(page).unwrap();
+            for i in 0..count {
+                let address = format!("192.0.2.{}", (i + n) % 5);
+                visits.push(Visit {
+                    marker: Some(salt.marker(&counter, &address, b"a person")),
+                    site_marker: Some(salt.site_marker(&address, b"a person")),
+                    counter: counter.clone(),
+                    day,
+                    limits: Limits::default(),
+                });
             }
-            assert!(text.contains("3 counters"), "{text}");
+        }
+        let home = CounterName::parse("home").unwrap();
+        if n % 6 == 0 {
+            filtered.push((home.clone(), day, Filter::Bot));
+        }
+        if n % 8 == 1 {
+            filtered.push((home, day, Filter::Limited));
         }
     }
-    assert!(
-        std::fs::metadata(&screenshot).unwrap().len() > 10_000,
-        "no screenshot at {}",
-        screenshot.display()
+    let store = &store;
+    let counted = futures_util::future::join_all(visits.iter().map(|v| store.record(v))).await;
+    assert!(counted.iter().all(Result::is_ok), "{counted:?}");
+    for (counter, day, filter) in &filtered {
+        store.filtered(counter, *day, *filter).await.unwrap();
+    }
+}
+
+/// What the API answers for a range: the site's days, and each page's.
+async fn api_days(server: &TestServer, path: &str, from: &str, to: &str) -> Vec<Value> {
+    let body: Value = http_client()
+        .get(server.url(&format!("{path}?from={from}&to={to}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["days"].as_array().unwrap().clone()
+}
+
+fn sum_of(days: &[Value], member: &str) -> u64 {
+    days.iter().map(|d| d[member].as_u64().unwrap()).sum()
+}
+
+/// `1 view`, `2 views`: the dashboard's words.
+fn words(n: u64, one: &str, many: &str) -> String {
+    let word = if n == 1 { one } else { many };
+    format!("{} {word}", visitor_counter::markup::grouped(n))
+}
+
+/// The change of `now` against `before` as the page writes it.
+fn expected_change(now: u64, before: u64) -> String {
+    if now == before {
+        return "no change".to_owned();
+    }
+    if before == 0 {
+        return "new".to_owned();
+    }
+    let percent = (now as i128 - before as i128) * 100 / before as i128;
+    match percent {
+        0 if now > before => "+<1%".to_owned(),
+        0 => "\u{2212}<1%".to_owned(),
+        p if p > 0 => format!("+{p}%"),
+        p => format!("\u{2212}{}%", -p),
+    }
+}
+
+/// What a load of the dashboard shows, read from the page as a person reads it.
+const DASHBOARD_READING: &str = r##"(() => {
+    const text = (selector) => document.querySelector(selector).textContent;
+    const svg = document.querySelector("figure.site-chart svg");
+    return {
+        search: location.search,
+        period: text("#period"),
+        current: [...document.querySelectorAll("nav.periods a[aria-current]")].map((a) => a.textContent),
+        from: document.getElementById("from").value,
+        to: document.getElementById("to").value,
+        views: text("#site-views"),
+        visitors: text("#site-visitors"),
+        viewsChange: text("#views-change"),
+        visitorsChange: text("#visitors-change"),
+        viewsBefore: text("#views-before"),
+        visitorsBefore: text("#visitors-before"),
+        bots: text("#site-bots"),
+        limited: text("#site-limited"),
+        days: [...svg.querySelectorAll("g > title")].map((t) => t.textContent),
+        bars: [...svg.querySelectorAll("rect.views")].map((r) => Number(r.getAttribute("height"))),
+        drawn: svg.getBoundingClientRect().width > 200 && svg.getBoundingClientRect().height > 100,
+        axis: [...document.querySelectorAll(".y-axis .tick")].map((t) => t.textContent),
+        dates: [...document.querySelectorAll(".x-axis span")].map((t) => t.textContent),
+        pages: [...document.querySelectorAll("table.pages tbody.page")].map((tbody) =>
+            [...tbody.querySelector("tr").children].map((cell) => cell.textContent)),
+        sparks: [...document.querySelectorAll("svg.spark")].map((s) => s.getBoundingClientRect().width),
+        scale: text("#pages-top"),
+    };
+})()"##;
+
+#[tokio::test]
+async fn the_dashboard_shows_each_period_as_totals_days_and_the_counters_days_say() {
+    let today = visitor_counter::day::Day::of(std::time::SystemTime::now());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("count.redb");
+    dashboard_history(&db, today).await;
+    let server = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
+    let (from, to) = (today.plus(-125).to_string(), today.plus(-101).to_string());
+    let plan = json!({
+        "url": server.url("/dashboard"),
+        "result": DASHBOARD_READING,
+        "steps": [
+            {"click": "a[href='?period=7']"},
+            {"click": "a[href='?period=90']"},
+            {"click": "a[href='?period=365']"},
+            {"fill": {"#from": from, "#to": to}, "click": "form.range button"},
+            {"click": "a[href='?period=30']"},
+        ],
+        "download": "#csv",
+    });
+    let loads = drive(plan).await;
+    // The default, then each choice, then back to 30 days.
+    let periods: Vec<(visitor_counter::day::Day, visitor_counter::day::Day)> = [30, 7, 90, 365]
+        .iter()
+        .map(|days| (today.plus(1 - days), today))
+        .chain([
+            (today.plus(-125), today.plus(-101)),
+            (today.plus(-29), today),
+        ])
+        .collect();
+    assert_eq!(loads.len(), periods.len());
+    let mut views_seen = Vec::new();
+    let mut befores = Vec::new();
+    for (load, (first, last)) in loads.iter().zip(&periods) {
+        let result = &load.result;
+        assert!(load.errors.is_empty(), "{load:?}");
+        assert!(load.console_errors().is_empty(), "{load:?}");
+        // Nothing from any other host: the page and its CSV, from the server alone.
+        for (method, url, _) in &load.requests {
+            assert!(
+                url.starts_with(&server.base_url),
+                "{method} {url}: {load:?}"
+            );
+        }
+        let (first, last) = (first.to_string(), last.to_string());
+        assert_eq!(result["period"], format!("{first} to {last}"), "{result}");
+        assert_eq!(
+            (&result["from"], &result["to"]),
+            (&json!(first), &json!(last))
+        );
+        let length = periods_length(&first, &last);
+        let previous = (
+            day_of(&first).plus(-(length as i32)).to_string(),
+            day_of(&first).plus(-1).to_string(),
+        );
+
+        // The site: its numbers, against the previous period, and what was filtered.
+        let site = api_days(&server, "/totals/days", &first, &last).await;
+        let before = api_days(&server, "/totals/days", &previous.0, &previous.1).await;
+        let (views, visitors) = (sum_of(&site, "views"), sum_of(&site, "visitors"));
+        let (views_before, visitors_before) =
+            (sum_of(&before, "views"), sum_of(&before, "visitors"));
+        assert!(views > 0, "{result}");
+        befores.push(views_before);
+        assert_eq!(
+            result["views"],
+            visitor_counter::markup::grouped(views),
+            "{result}"
+        );
+        assert_eq!(
+            result["visitors"],
+            visitor_counter::markup::grouped(visitors),
+            "{result}"
+        );
+        assert_eq!(
+            result["viewsBefore"],
+            words(views_before, "view", "views"),
+            "{result}"
+        );
+        assert_eq!(
+            result["visitorsBefore"],
+            words(visitors_before, "visitor", "visitors")
+        );
+        assert_eq!(
+            result["viewsChange"],
+            expected_change(views, views_before),
+            "{result}"
+        );
+        assert_eq!(
+            result["visitorsChange"],
+            expected_change(visitors, visitors_before)
+        );
+        assert_eq!(
+            result["bots"],
+            words(sum_of(&site, "bots"), "view", "views")
+        );
+        assert_eq!(
+            result["limited"],
+            words(sum_of(&site, "limited"), "view", "views")
+        );
+        views_seen.push(views);
+
+        // The chart: a bar per date, each the API's day, the tallest at the peak, the
+        // axis labelled from 0 to at least the peak, dates under it.
+        let days: Vec<String> = site
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {}, {}",
+                    d["date"].as_str().unwrap(),
+                    words(d["views"].as_u64().unwrap(), "view", "views"),
+                    words(d["visitors"].as_u64().unwrap(), "visitor", "visitors"),
+                )
+            })
+            .collect();
+        assert_eq!(result["days"], json!(days), "{result}");
+        let peak = site
+            .iter()
+            .map(|d| d["views"].as_u64().unwrap())
+            .max()
+            .unwrap();
+        let axis: Vec<u64> = result["axis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().replace(',', "").parse().unwrap())
+            .collect();
+        assert_eq!(axis.last(), Some(&0), "{result}");
+        assert!(axis[0] >= peak && axis[0] < peak * 2 + 2, "{result}");
+        for (bar, day) in result["bars"].as_array().unwrap().iter().zip(&site) {
+            let expected = day["views"].as_u64().unwrap() as f64 / axis[0] as f64 * 100.0;
+            let bar = bar.as_f64().unwrap();
+            assert!(
+                (bar - expected).abs() <= 2.05,
+                "{bar} for {day} on {axis:?}"
+            );
+        }
+        assert_eq!(result["drawn"], true, "{result}");
+        let dates = result["dates"].as_array().unwrap();
+        assert_eq!(
+            (&dates[0], dates.last().unwrap()),
+            (&json!(first), &json!(last))
+        );
+
+        // The pages: each with what its days say, the most viewed in the period first.
+        let mut expected = Vec::new();
+        for name in PAGES {
+            let days = api_days(&server, &format!("/counters/{name}/days"), &first, &last).await;
+            expected.push((sum_of(&days, "views"), sum_of(&days, "visitors"), name));
+        }
+        expected.sort_by(|a, b| b.0.cmp(&a.0));
+        let rows: Vec<Value> = expected
+            .iter()
+            .map(|(v, u, name)| {
+                json!([
+                    name,
+                    visitor_counter::markup::grouped(*v),
+                    visitor_counter::markup::grouped(*u)
+                ])
+            })
+            .collect();
+        assert_eq!(result["pages"], json!(rows), "{result}");
+        // Counted by the same people, the site's visitors are fewer than the pages'.
+        assert!(
+            visitors < expected.iter().map(|e| e.1).sum::<u64>(),
+            "{result}"
+        );
+
+        // The CSV holds what the page shows.
+        let csv = load.download.as_deref().unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "row,name,from,to,views,visitors,bots,limited");
+        assert_eq!(
+            lines[1],
+            format!(
+                "site,,{first},{last},{views},{visitors},{},{}",
+                sum_of(&site, "bots"),
+                sum_of(&site, "limited")
+            )
+        );
+        assert!(
+            lines[2].starts_with(&format!(
+                "site-previous,,{},{},{views_before},{visitors_before},",
+                previous.0, previous.1
+            )),
+            "{csv}"
+        );
+        for day in &site {
+            let date = day["date"].as_str().unwrap();
+            let row = format!(
+                "site-day,,{date},{date},{},{},{},{}",
+                day["views"], day["visitors"], day["bots"], day["limited"]
+            );
+            assert!(lines.contains(&row.as_str()), "{row}: {csv}");
+        }
+        let page_rows: Vec<String> = lines
+            .iter()
+            .filter(|l| l.starts_with("page,"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                format!("{},{},{}", cells[1], cells[4], cells[5])
+            })
+            .collect();
+        let shown: Vec<String> = expected
+            .iter()
+            .map(|(v, u, name)| format!("{name},{v},{u}"))
+            .collect();
+        assert_eq!(page_rows, shown, "{csv}");
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("page-day,")).count(),
+            PAGES.len() * length
+        );
+    }
+    // Each choice changed the numbers.
+    let distinct: std::collections::HashSet<_> = views_seen.iter().collect();
+    assert_eq!(distinct.len(), views_seen.len() - 1, "{views_seen:?}");
+    assert_eq!(views_seen[0], views_seen[5]);
+    // The history reaches back before every period but the year: its previous is empty.
+    assert_eq!(
+        befores.iter().map(|&b| b > 0).collect::<Vec<_>>(),
+        [true, true, true, false, true, true]
     );
+
+    // Without JavaScript, the same page, and its links still choose the period.
+    let plan = json!({
+        "url": server.url("/dashboard"),
+        "javascript": false,
+        "steps": [{"click": "a[href='?period=7']"}],
+        "result": "({text: document.body.innerText, search: location.search})",
+    });
+    let loads = drive(plan).await;
+    assert_eq!(loads[1].result["search"], "?period=7");
+    let text = loads[1].result["text"].as_str().unwrap();
+    for name in PAGES {
+        assert!(text.contains(name), "{name}: {text}");
+    }
+    assert!(
+        text.contains(&format!("{} to {today}", today.plus(-6))),
+        "{text}"
+    );
+}
+
+fn day_of(text: &str) -> visitor_counter::day::Day {
+    visitor_counter::day::Day::parse(text).unwrap()
+}
+
+fn periods_length(first: &str, last: &str) -> usize {
+    (day_of(first).until(day_of(last)) + 1) as usize
+}
+
+#[tokio::test]
+async fn the_dashboard_at_390_and_1280_px_overflows_nothing_and_stays_legible() {
+    let today = visitor_counter::day::Day::of(std::time::SystemTime::now());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("count.redb");
+    dashboard_history(&db, today).await;
+    let server = spawn_server(&[("COUNTER_DB", db.to_str().unwrap())]);
+    let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    // Every visible element inside the window; the smallest text; the charts' widths.
+    let measure = r#"(() => {
+        const width = window.innerWidth;
+        const outside = [...document.querySelectorAll("body *")].filter((e) => {
+            const r = e.getBoundingClientRect();
+            return r.width > 0 && (r.right > width + 0.5 || r.left < -0.5);
+        }).map((e) => e.tagName + "." + e.className.baseVal + e.className + ": " + e.getBoundingClientRect().right);
+        const texts = [...document.querySelectorAll("body *")].filter((e) =>
+            [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()) &&
+            e.getBoundingClientRect().width > 0);
+        return {
+            width,
+            scroll: document.documentElement.scrollWidth,
+            outside,
+            smallest: Math.min(...texts.map((e) => parseFloat(getComputedStyle(e).fontSize))),
+            chart: document.querySelector("figure.site-chart svg").getBoundingClientRect().width,
+            sparks: Math.min(...[...document.querySelectorAll("svg.spark")].map((s) => s.getBoundingClientRect().width)),
+            figure: parseFloat(getComputedStyle(document.getElementById("site-views")).fontSize),
+            picker: document.querySelector("nav.periods ul").getBoundingClientRect().height,
+        };
+    })()"#;
+    for (width, height, path) in [(390u32, 844, "?period=30"), (1280, 900, "?period=90")] {
+        let screenshot = artefacts.join(format!("dashboard-{width}.png"));
+        let _ = std::fs::remove_file(&screenshot);
+        let plan = json!({
+            "url": server.url(&format!("/dashboard{path}")),
+            "viewport": {"width": width, "height": height},
+            "result": measure,
+            "screenshot": screenshot.to_str().unwrap(),
+        });
+        let load = &drive(plan).await[0];
+        let result = &load.result;
+        assert!(load.errors.is_empty(), "{load:?}");
+        assert_eq!(result["width"], width, "{result}");
+        assert!(
+            result["scroll"].as_u64().unwrap() <= u64::from(width),
+            "{result}"
+        );
+        assert_eq!(result["outside"], json!([]), "{result}");
+        assert!(result["smallest"].as_f64().unwrap() >= 12.0, "{result}");
+        assert!(result["figure"].as_f64().unwrap() >= 24.0, "{result}");
+        // The charts take the width there is: most of a phone's, most of a desktop's page.
+        let room = f64::from(width.min(1024));
+        assert!(result["chart"].as_f64().unwrap() >= room * 0.75, "{result}");
+        assert!(result["sparks"].as_f64().unwrap() >= room * 0.8, "{result}");
+        // The picker's four links on at most two lines.
+        assert!(result["picker"].as_f64().unwrap() <= 80.0, "{result}");
+        assert!(
+            std::fs::metadata(&screenshot).unwrap().len() > 10_000,
+            "no screenshot at {}",
+            screenshot.display()
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! What a site shows, through the app: the badges (`badge.svg`, `shields.json`), the
 //! embed script (`/counter.js`) and the dashboard, with their media types, caching,
-//! policies and errors. Their behaviour in a real browser is `browser::*`.
+//! policies and errors; the dashboard's periods, its CSV, its bounded reads and its
+//! cache. Their behaviour in a real browser is `browser::*`.
 
 use std::sync::Arc;
 
@@ -207,7 +208,10 @@ async fn the_dashboard_is_one_script_less_page_of_every_counter() {
         ),
         "{html}"
     );
-    assert_eq!(html.matches("<figure class=\"chart\">").count(), 2);
+    assert_eq!(html.matches("<svg class=\"spark\"").count(), 2);
+    // The whole site's numbers, from its own days: two people.
+    assert!(html.contains("id=\"site-views\">4</span>"), "{html}");
+    assert!(html.contains("id=\"site-visitors\">2</span>"), "{html}");
     let put = call(
         &t.app,
         request(Method::PUT, "/dashboard")
@@ -216,7 +220,7 @@ async fn the_dashboard_is_one_script_less_page_of_every_counter() {
     )
     .await;
     put.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
-    assert_eq!(put.header("allow"), Some("GET"));
+    assert_eq!(put.header("allow"), Some("GET, HEAD"));
 }
 
 #[tokio::test]
@@ -270,4 +274,137 @@ async fn a_store_that_fails_is_a_problem_on_every_new_route() {
         answer.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable");
         assert_eq!(answer.header("retry-after"), Some("1"), "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_dashboard_period_it_cannot_show_is_a_400_invalid_query() {
+    let t = counted_app().await;
+    let today = visitor_counter::day::Day::of(std::time::SystemTime::now());
+    for query in [
+        "period=0".to_owned(),
+        "period=367".to_owned(),
+        "period=week".to_owned(),
+        "period=+7".to_owned(),
+        "period=7&period=30".to_owned(),
+        format!("period=7&from={}", today.plus(-3)),
+        format!("period=7&to={today}"),
+        "from=2026-02-30".to_owned(),
+        format!("from={today}&to={}", today.plus(-1)),
+        format!("to={}", today.plus(1)),
+        format!("from={}", today.plus(-366)),
+        "from=".to_owned(),
+        "format=xml".to_owned(),
+        "format=csv&format=html".to_owned(),
+    ] {
+        let answer = get_path(&t.app, &format!("/dashboard?{query}")).await;
+        answer.assert_problem(StatusCode::BAD_REQUEST, "invalid-query");
+    }
+    for query in [
+        "period=1".to_owned(),
+        "period=366".to_owned(),
+        format!("from={}", today.plus(-365)),
+        format!("from={today}&to={today}"),
+        "format=html".to_owned(),
+        "format=csv&period=90".to_owned(),
+        "unknown=ignored".to_owned(),
+    ] {
+        let answer = get_path(&t.app, &format!("/dashboard?{query}")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_csv_is_a_download_of_the_period() {
+    let t = counted_app().await;
+    let today = visitor_counter::day::Day::of(std::time::SystemTime::now());
+    let answer = get_path(&t.app, "/dashboard?period=7&format=csv").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/csv; charset=utf-8; header=present")
+    );
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    let from = today.plus(-6);
+    assert_eq!(
+        answer.header("content-disposition").unwrap(),
+        format!("attachment; filename=\"visitor-counter-{from}-{today}.csv\"")
+    );
+    let csv = String::from_utf8(answer.body.to_vec()).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(lines[0], "row,name,from,to,views,visitors,bots,limited");
+    assert_eq!(lines[1], format!("site,,{from},{today},3,2,0,0"));
+    assert_eq!(
+        lines[2],
+        format!(
+            "site-previous,,{},{},0,0,0,0",
+            today.plus(-13),
+            today.plus(-7)
+        )
+    );
+    assert_eq!(lines[9], format!("site-day,,{today},{today},3,2,0,0"));
+    assert_eq!(lines[10], format!("page,home,{from},{today},3,2,0,0"));
+    assert_eq!(lines[17], format!("page-day,home,{today},{today},3,2,0,0"));
+    assert_eq!(lines[18], "", "one row per line, each ended");
+    assert_eq!(lines.len(), 19);
+}
+
+#[tokio::test]
+async fn the_dashboard_reads_the_days_of_50_counters_and_lists_the_rest() {
+    let t = embedded_app();
+    // 60 counters, c00 the most viewed of all time.
+    for i in 0..60u32 {
+        let name = format!("c{i:02}");
+        for _ in 0..(60 - i).min(3) + u32::from(i == 0) {
+            count_visit(&t.app, &name, "192.0.2.1", "a").await;
+        }
+    }
+    let html = String::from_utf8(get_path(&t.app, "/dashboard").await.body.to_vec()).unwrap();
+    assert_eq!(html.matches("<svg class=\"spark\"").count(), 50, "{html}");
+    assert!(
+        html.contains("10 pages more, with fewer views of all time"),
+        "{html}"
+    );
+    // The first is the most viewed, the listed ones the least.
+    let first = html.find("<tbody class=\"page\"><tr><th scope=\"row\"><code>c00</code>");
+    assert!(first.is_some(), "{html}");
+    let others = html.find("<details class=\"others\">").unwrap();
+    for i in 50..60 {
+        let at = html.find(&format!("<code>c{i}</code>")).unwrap();
+        assert!(at > others, "c{i}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn a_rendered_dashboard_is_kept_30_s_for_at_most_8_periods() {
+    let t = counted_app().await;
+    let views = |html: &str| -> String {
+        let start = html.find("id=\"site-views\">").unwrap() + "id=\"site-views\">".len();
+        html[start..start + html[start..].find('<').unwrap()].to_owned()
+    };
+    let page = |query: &'static str| {
+        let app = t.app.clone();
+        async move {
+            let answer = get_path(&app, &format!("/dashboard?{query}")).await;
+            String::from_utf8(answer.body.to_vec()).unwrap()
+        }
+    };
+    assert_eq!(views(&page("period=7").await), "3");
+    count_visit(&t.app, "home", "192.0.2.3", "c").await;
+    // The same period: from memory, nothing read.
+    assert_eq!(views(&page("period=7").await), "3");
+    // Another period: read now.
+    assert_eq!(views(&page("period=8").await), "4");
+    // Seven more periods push the first out: it is read again.
+    for query in [
+        "period=9",
+        "period=10",
+        "period=11",
+        "period=12",
+        "period=13",
+        "period=14",
+        "period=15",
+    ] {
+        assert_eq!(views(&page(query).await), "4", "{query}");
+    }
+    assert_eq!(views(&page("period=7").await), "4");
 }

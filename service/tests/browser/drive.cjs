@@ -7,16 +7,23 @@
 //               "result": "JS expression", "locale": "en-US", "javascript": true,
 //               "screenshot": "PATH.png", "settle_ms": 0, "timeout_ms": 20000,
 //               "init_script": "JS run before each page's own", "automation": false,
-//               "bodies": "part of a URL"}
+//               "bodies": "part of a URL", "viewport": {"width": 390, "height": 844},
+//               "steps": [{"fill": {"SELECTOR": "value"}, "click": "SELECTOR"}, ...],
+//               "download": "SELECTOR"}
 //   "ready" is awaited (truthy) after each load, then "result" is evaluated, then the
 //   page is left alone for settle_ms. The first load navigates to url; later loads reload.
 //   With "urls", each load is a fresh navigation to the next of them instead (by way of
 //   about:blank, so that an address differing only in its fragment loads the page anew).
 //   "automation": true leaves navigator.webdriver true, as Playwright has it (see below).
 //   "bodies": the answers to requests whose URL contains it are kept, as text.
+//   "steps": each load after the first is a step on the page as it is: its fields filled,
+//   then its element clicked, as a person would, and the navigation that follows awaited.
+//   "download": after each load's result, this element is clicked and the file it
+//   downloads is kept, as text, in the load's "download".
 // Prints one JSON line: {"loads": [{"result", "requests", "failed", "console", "errors",
-// "dialogs", "bodies"}, ...]}.
+// "dialogs", "bodies", "download"}, ...]}.
 "use strict";
+const fs = require("fs");
 const { chromium } = require("playwright-core");
 
 async function main() {
@@ -48,7 +55,8 @@ async function main() {
       userAgent: `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`,
       locale: plan.locale || "en-US",
       javaScriptEnabled: plan.javascript !== false,
-      viewport: { width: 1100, height: 800 },
+      viewport: plan.viewport || { width: 1100, height: 800 },
+      acceptDownloads: true,
     });
     if (plan.init_script) await context.addInitScript(plan.init_script);
     const page = await context.newPage();
@@ -91,12 +99,17 @@ async function main() {
     });
     const timeout = plan.timeout_ms || 20000;
     const loads = [];
-    const count = plan.urls ? plan.urls.length : plan.loads || 1;
+    const count = plan.urls ? plan.urls.length : plan.steps ? plan.steps.length + 1 : plan.loads || 1;
     for (let i = 0; i < count; i++) {
       if (plan.urls) {
         await page.goto("about:blank", { timeout });
         load = fresh();
         await page.goto(plan.urls[i], { timeout });
+      } else if (plan.steps && i > 0) {
+        const step = plan.steps[i - 1];
+        load = fresh();
+        for (const [selector, value] of Object.entries(step.fill || {})) await page.fill(selector, value);
+        await Promise.all([page.waitForNavigation({ timeout }), page.click(step.click, { timeout })]);
       } else if (i === 0) {
         load = fresh();
         await page.goto(plan.url, { timeout });
@@ -106,6 +119,13 @@ async function main() {
       }
       if (plan.ready) await page.waitForFunction(plan.ready, null, { timeout });
       load.result = plan.result ? await page.evaluate(plan.result) : null;
+      if (plan.download) {
+        const [download] = await Promise.all([
+          page.waitForEvent("download", { timeout }),
+          page.click(plan.download, { timeout }),
+        ]);
+        load.download = fs.readFileSync(await download.path(), "utf8");
+      }
       if (plan.settle_ms) await page.waitForTimeout(plan.settle_ms);
       await Promise.all(load.reading);
       delete load.reading;
