@@ -408,3 +408,42 @@ async fn a_rendered_dashboard_is_kept_30_s_for_at_most_8_periods() {
     }
     assert_eq!(views(&page("period=7").await), "4");
 }
+
+#[tokio::test]
+async fn a_dashboard_load_on_dynamodb_reads_what_its_costs_say_and_a_reload_nothing() {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let store = Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await);
+    let app = app(Arc::clone(&store), origins());
+    for i in 0..60 {
+        count_visit(&app, &format!("c{i:02}"), "192.0.2.1", "a").await;
+    }
+    let before = store.usage();
+    let answer = get_path(&app, "/dashboard?period=30").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let used = store.usage().since(&before);
+    // The list: one Query of the index and one BatchGetItem of its 60 counters; the
+    // site's 2 × 30 days × 4 items in 3 BatchGetItems of at most 100; the 50 most
+    // viewed counters' 30 days, one BatchGetItem each. Nothing else, nothing written.
+    assert_eq!(used.calls_of("Query"), 1, "{used:?}");
+    assert_eq!(used.calls_of("BatchGetItem"), 1 + 3 + 50, "{used:?}");
+    assert_eq!(used.total_calls(), 1 + 1 + 3 + 50, "{used:?}");
+    assert_eq!(used.write_units, 0.0, "{used:?}");
+    // A read unit per item asked for, at most (the module's worst case, for this table).
+    let bound = 60.0 + 60.0 + 240.0 + 50.0 * 30.0;
+    assert!(
+        used.read_units > 0.0 && used.read_units <= bound,
+        "{used:?}"
+    );
+    eprintln!(
+        "a dashboard load of 60 counters, 30 days: {} read units (bound {bound})",
+        used.read_units
+    );
+    // Within its lifetime the same page reads nothing.
+    let after = store.usage();
+    assert_eq!(
+        get_path(&app, "/dashboard?period=30").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(store.usage().since(&after).total_calls(), 0);
+}
