@@ -431,9 +431,9 @@ impl Dashboard {
                 before.visitors,
             ),
         ] {
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "<div><dt>{Label}</dt><dd><span class=\"figure\" id=\"site-{id}\">{n}</span> <span class=\"change {direction}\" id=\"{id}-change\">{change}</span> <span class=\"before\">against <span id=\"{id}-before\">{before}</span> from {pfrom} to {pto}</span></dd></div>\n",
+                "<div><dt>{Label}</dt><dd><span class=\"figure\" id=\"site-{id}\">{n}</span> <span class=\"change {direction}\" id=\"{id}-change\">{change}</span> <span class=\"before\">against <span id=\"{id}-before\">{before}</span> from {pfrom} to {pto}</span></dd></div>",
                 Label = capitalised(plural),
                 n = grouped(a),
                 direction = direction(a, b),
@@ -466,7 +466,7 @@ impl Dashboard {
 <svg viewBox=\"0 0 {length} 100\" preserveAspectRatio=\"none\" role=\"img\" aria-labelledby=\"site-chart-title\"><title id=\"site-chart-title\">{description}</title>\
 <line class=\"grid\" x1=\"0\" y1=\"0\" x2=\"{length}\" y2=\"0\"/><line class=\"grid\" x1=\"0\" y1=\"50\" x2=\"{length}\" y2=\"50\"/>",
             top = grouped(top),
-            mid = if top >= 2 && top % 2 == 0 {
+            mid = if top >= 2 && top.is_multiple_of(2) {
                 format!("<span class=\"tick mid\">{}</span>", grouped(top / 2))
             } else {
                 String::new()
@@ -579,9 +579,9 @@ impl Dashboard {
                 }
                 d
             };
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "<path class=\"views\" d=\"{}\"/><path class=\"visitors\" d=\"{}\"/><line class=\"base\" x1=\"0\" y1=\"100\" x2=\"{length}\" y2=\"100\"/></svg></td></tr></tbody>\n",
+                "<path class=\"views\" d=\"{}\"/><path class=\"visitors\" d=\"{}\"/><line class=\"base\" x1=\"0\" y1=\"100\" x2=\"{length}\" y2=\"100\"/></svg></td></tr></tbody>",
                 path(|d| d.views),
                 path(|d| d.visitors.min(d.views)),
             );

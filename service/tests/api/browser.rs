@@ -1410,7 +1410,7 @@ async fn dashboard_history(db: &Path, today: visitor_counter::day::Day) {
             }
         }
         let home = CounterName::parse("home").unwrap();
-        if n % 6 == 0 {
+        if n.is_multiple_of(6) {
             filtered.push((home.clone(), day, Filter::Bot));
         }
         if n % 8 == 1 {
@@ -1645,7 +1645,7 @@ async fn the_dashboard_shows_each_period_as_totals_days_and_the_counters_days_sa
             let days = api_days(&server, &format!("/counters/{name}/days"), &first, &last).await;
             expected.push((sum_of(&days, "views"), sum_of(&days, "visitors"), name));
         }
-        expected.sort_by(|a, b| b.0.cmp(&a.0));
+        expected.sort_by_key(|e| std::cmp::Reverse(e.0));
         let rows: Vec<Value> = expected
             .iter()
             .map(|(v, u, name)| {
