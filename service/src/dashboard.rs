@@ -23,18 +23,21 @@
 //! - the site's days of the period and of the previous period: at most 2 × 366 dates;
 //! - the days of the period of at most [`CHARTS`] counters: at most 50 × 366 dates.
 //!
-//! On DynamoDB, counting a read unit per item read (day items and counter items are far
-//! under 4 KB; a strongly consistent read of one is one unit), the worst case of one load
-//! is, for a 366-date period on a table holding 10,000 counters or more:
+//! On DynamoDB, counting a read unit per item asked for (day items and counter items are
+//! far under 4 KB, so a strongly consistent read of one is one unit, and an item asked
+//! for that does not exist is billed as read too), the worst case of one load is, for a
+//! 366-date period on a table holding 10,000 counters or more:
 //! - the list: 10 pages × (1,000 index entries + 1,000 counter items) = 20,000 (the
 //!   index's keys-only entries really cost far less: a `Query` is billed per 4 KB read);
-//! - the site's days: 2 × 366 × 4 site day items ([`crate::store::dynamodb::SITE_SHARDS`])
-//!   = 2,928;
+//! - the site's days: 2 × 366 dates × 4 site day items
+//!   ([`crate::store::dynamodb::SITE_SHARDS`]) = 2,928;
 //! - the counters' days: 50 × 366 = 18,300;
 //!
-//! so at most **41,228 read units**, and 21,960 for the default 30 days (20,000 + 240 +
-//! 1,500 + 20 for the two 30-date site periods' shards rounding). A site of 100 counters
-//! reads 200 + 240 + 1,500 = 1,940 for its default page. Nothing is written.
+//! so at most **41,228 read units** per load, and
+//! 21,740 for the default 30 days on such a table (20,000 + 240 + 1,500). A site of 100
+//! counters reads at most 200 + 240 + 1,500 = 1,940 for its default page. Nothing is
+//! written. `site::a_dashboard_load_on_dynamodb_*` counts the calls of one load on
+//! DynamoDB Local (which bills only the items it finds) and that a reload makes none.
 //!
 //! # The cache
 //!
