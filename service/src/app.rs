@@ -8,7 +8,8 @@
 //! - `/counters/{name}/badge.svg` and `/counters/{name}/shields.json`: a badge of one of
 //!   its numbers ([`crate::badge`])
 //! - `/counter.js`: the embed script ([`crate::embed`])
-//! - `/dashboard`: every counter on one HTML page ([`crate::dashboard`]), unless
+//! - `/dashboard`: the site and its pages over a period, one HTML page or its CSV
+//!   ([`crate::dashboard`]), unless
 //!   `DASHBOARD=off`
 //!
 //! A preflight (`OPTIONS`) on `/counters/{name}` and the paths below it is answered
