@@ -26,9 +26,7 @@ const FIREFOX: &str =
 
 /// `POST` on `path` with this User-Agent (or none), from `address`.
 async fn post_as(h: &Harness, path: &str, address: &str, agent: Option<&str>) -> Answer {
-    let mut builder = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(path);
+    let mut builder = axum::http::Request::builder().method(Method::POST).uri(path);
     if let Some(agent) = agent {
         builder = builder.header("user-agent", agent);
     }
