@@ -54,7 +54,7 @@
 //!
 //! [crawler-user-agents]: https://github.com/monperrus/crawler-user-agents
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex_lite::Regex;
 
@@ -116,12 +116,30 @@ struct Needle {
     then: Then,
 }
 
+/// An expression compiled the first time its needle is found: most never are, and
+/// compiling them all would double the build's time and memory.
+struct Guarded {
+    source: String,
+    /// `None` if `regex-lite` refused it (a unit test requires it never does).
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl Guarded {
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| Regex::new(&self.source).ok())
+            .as_ref()
+    }
+}
+
 /// The compiled list. See the module doc for its shape and cost.
 struct Matcher {
     /// Every needle's bytes, one after another.
     text: String,
     /// Sorted by `key`.
     needles: Vec<Needle>,
+    /// `needles[starts[b]..starts[b + 1]]` are the needles whose first byte is `b`.
+    starts: Box<[usize; 257]>,
     /// Bit `key` is set when some needle starts with that byte pair.
     first_pairs: Box<[u64; 1024]>,
     /// `^text$`, `^text`, `text$`.
@@ -129,18 +147,19 @@ struct Matcher {
     prefixes: Vec<String>,
     suffixes: Vec<String>,
     /// Expressions run when their needle is found.
-    guarded: Vec<Regex>,
+    guarded: Vec<Guarded>,
     /// Expressions without a usable needle, run on every call.
     unguarded: Vec<Regex>,
 }
 
 impl Matcher {
-    /// Compiles `patterns`; also returns the ones `regex-lite` refused, which are left
-    /// out (a unit test requires there be none).
+    /// Indexes `patterns`; also returns the unguarded expressions `regex-lite` refused,
+    /// which are left out (a unit test requires there be none, guarded ones included).
     fn build(patterns: &[String]) -> (Self, Vec<String>) {
         let mut matcher = Matcher {
             text: String::new(),
             needles: Vec::new(),
+            starts: Box::new([0; 257]),
             first_pairs: Box::new([0; 1024]),
             whole: Vec::new(),
             prefixes: Vec::new(),
@@ -150,44 +169,103 @@ impl Matcher {
         };
         let mut refused = Vec::new();
         for pattern in patterns {
+            // Most patterns are plain text (`Googlebot\/`): indexed as they are read,
+            // without the allocations of the general path below.
+            if matcher.add_plain_text(pattern) {
+                continue;
+            }
             for alternative in alternatives(pattern) {
                 match Piece::of(alternative) {
                     Piece::Text(text) => matcher.add_needle(&text, Then::Bot),
                     Piece::Whole(text) => matcher.whole.push(text),
                     Piece::Prefix(text) => matcher.prefixes.push(text),
                     Piece::Suffix(text) => matcher.suffixes.push(text),
-                    Piece::Expression { guard } => match Regex::new(alternative) {
-                        Ok(regex) => match guard {
-                            Some(guard) => {
-                                matcher.add_needle(&guard, Then::Run(matcher.guarded.len()));
-                                matcher.guarded.push(regex);
-                            }
-                            None => matcher.unguarded.push(regex),
-                        },
+                    Piece::Expression { guard: Some(guard) } => {
+                        matcher.add_needle(&guard, Then::Run(matcher.guarded.len()));
+                        matcher.guarded.push(Guarded {
+                            source: alternative.to_owned(),
+                            regex: OnceLock::new(),
+                        });
+                    }
+                    Piece::Expression { guard: None } => match Regex::new(alternative) {
+                        Ok(regex) => matcher.unguarded.push(regex),
                         Err(_) => refused.push(alternative.to_owned()),
                     },
                 }
             }
         }
         matcher.needles.sort_by_key(|needle| needle.key);
+        for first in 0..=255u8 {
+            matcher.starts[usize::from(first) + 1] = matcher
+                .needles
+                .partition_point(|needle| needle.key >> 8 <= u16::from(first));
+        }
         (matcher, refused)
+    }
+
+    /// The guarded expressions `regex-lite` refuses (compiling them all).
+    #[cfg(test)]
+    fn refused(&self) -> Vec<&str> {
+        self.guarded
+            .iter()
+            .filter(|guarded| guarded.regex().is_none())
+            .map(|guarded| guarded.source.as_str())
+            .collect()
+    }
+
+    /// Indexes `pattern` as a needle if it is plain text of two bytes or more, each
+    /// character itself or escaped (`\/`); false (and nothing indexed) otherwise.
+    fn add_plain_text(&mut self, pattern: &str) -> bool {
+        let start = self.text.len();
+        let mut chars = pattern.chars();
+        let mut plain = true;
+        while let Some(c) = chars.next() {
+            let c = match c {
+                '\\' => match chars.next() {
+                    Some(escaped) if !escaped.is_ascii_alphanumeric() => escaped,
+                    _ => {
+                        plain = false;
+                        break;
+                    }
+                },
+                '.' | '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => {
+                    plain = false;
+                    break;
+                }
+                c => c,
+            };
+            self.text.push(c);
+        }
+        if !plain {
+            self.text.truncate(start);
+            return false;
+        }
+        self.index_from(start, Then::Bot)
     }
 
     /// Indexes `text` (two bytes or more: shorter pieces are [`Piece::Expression`]s).
     fn add_needle(&mut self, text: &str, then: Then) {
-        let &[first, second, ..] = text.as_bytes() else {
-            return;
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.index_from(start, then);
+    }
+
+    /// Makes a needle of `text[start..]` if it has two bytes or more (true); otherwise
+    /// drops it from `text` (false).
+    fn index_from(&mut self, start: usize, then: Then) -> bool {
+        let &[first, second, ..] = &self.text.as_bytes()[start..] else {
+            self.text.truncate(start);
+            return false;
         };
         let key = u16::from_be_bytes([first, second]);
         self.first_pairs[usize::from(key >> 6)] |= 1 << (key & 63);
-        let start = self.text.len();
-        self.text.push_str(text);
         self.needles.push(Needle {
             key,
             start,
             end: self.text.len(),
             then,
         });
+        true
     }
 
     fn is_match(&self, user_agent: &str) -> bool {
@@ -210,12 +288,11 @@ impl Matcher {
             if self.first_pairs[usize::from(key >> 6)] & (1 << (key & 63)) == 0 {
                 continue;
             }
-            let from = self.needles.partition_point(|needle| needle.key < key);
+            let first = usize::from(pair[0]);
+            let bucket = &self.needles[self.starts[first]..self.starts[first + 1]];
+            let from = bucket.partition_point(|needle| needle.key < key);
             let rest = &bytes[at..];
-            for needle in self.needles[from..]
-                .iter()
-                .take_while(|needle| needle.key == key)
-            {
+            for needle in bucket[from..].iter().take_while(|needle| needle.key == key) {
                 if !rest.starts_with(&text[needle.start..needle.end]) {
                     continue;
                 }
@@ -225,12 +302,16 @@ impl Matcher {
                         if ran.is_empty() {
                             ran = vec![false; self.guarded.len()];
                         }
-                        let (Some(done), Some(regex)) =
+                        let (Some(done), Some(guarded)) =
                             (ran.get_mut(index), self.guarded.get(index))
                         else {
                             continue;
                         };
-                        if !std::mem::replace(done, true) && regex.is_match(user_agent) {
+                        if !std::mem::replace(done, true)
+                            && guarded
+                                .regex()
+                                .is_some_and(|regex| regex.is_match(user_agent))
+                        {
                             return true;
                         }
                     }
@@ -560,6 +641,8 @@ mod tests {
         assert!(patterns.len() > recorded, "the extras were not read");
         let (matcher, refused) = Matcher::build(&patterns);
         assert!(refused.is_empty(), "regex-lite refused {refused:#?}");
+        let refused = matcher.refused();
+        assert!(refused.is_empty(), "regex-lite refused {refused:#?}");
         // Every expression is guarded by some text: none runs on every call.
         assert!(
             matcher.unguarded.is_empty(),
@@ -634,6 +717,65 @@ mod tests {
         assert_eq!(alternatives("(a|b)c|[|]d"), ["(a|b)c", "[|]d"]);
         assert_eq!(alternatives(r"a\|b"), [r"a\|b"]);
         assert_eq!(alternatives("[]|]x|y"), ["[]|]x", "y"]);
+    }
+
+    /// Each entry of the vendored list, alone, still matches every example User-Agent
+    /// it carries once it is cut into pieces and indexed: a wrong guard, anchor or
+    /// alternative shows here, whatever other entries catch the same example. The
+    /// examples come from the same version of the list, installed by the test command
+    /// (see `service/tests/bots.rs`, which also measures the whole).
+    #[test]
+    fn each_entry_alone_matches_its_own_examples() {
+        let modules = std::env::var_os("NODE_TOOLS").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/node/node_modules"),
+            std::path::PathBuf::from,
+        );
+        let path = modules.join("crawler-user-agents/crawler-user-agents.json");
+        let entries = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!(
+                "{} ({error}): run scripts/test, which installs it",
+                path.display()
+            )
+        });
+        let entries: serde_json::Value = serde_json::from_str(&entries).unwrap();
+        let mut checked = 0;
+        let mut missed = Vec::new();
+        for entry in entries.as_array().unwrap() {
+            let pattern = entry["pattern"].as_str().unwrap();
+            let (alone, refused) = Matcher::build(&[pattern.to_owned()]);
+            assert!(
+                refused.is_empty() && alone.refused().is_empty(),
+                "{pattern} refused"
+            );
+            for instance in entry["instances"].as_array().unwrap() {
+                let instance = instance.as_str().unwrap();
+                checked += 1;
+                if !alone.is_match(instance) {
+                    missed.push((pattern, instance));
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} examples");
+        assert!(
+            missed.is_empty(),
+            "entries that miss their own examples: {missed:#?}"
+        );
+    }
+
+    #[test]
+    fn plain_text_is_indexed_as_it_reads_unescaped() {
+        let patterns = [r"Googlebot\/", r"price\$", "SSL Labs$", "x", r"a\d"];
+        let (matcher, refused) = Matcher::build(&patterns.map(str::to_owned));
+        assert!(refused.is_empty());
+        assert!(matcher.is_match("Googlebot/2.1"));
+        assert!(!matcher.is_match(r"Googlebot\/2.1"));
+        assert!(matcher.is_match("the price$ is"));
+        // `$` unescaped is an anchor, not text.
+        assert!(matcher.is_match("Qualys SSL Labs"));
+        assert!(!matcher.is_match("SSL Labs$ scan"));
+        // Too short for the index, or not text: expressions.
+        assert_eq!(matcher.unguarded.len(), 2);
+        assert!(matcher.is_match("a9") && !matcher.is_match("ad"));
     }
 
     #[test]
