@@ -1,7 +1,7 @@
 //! Which `User-Agent`s are not people: [`is_bot`].
 //!
 //! A visit counts when a person's browser made it. A request whose `User-Agent` is
-//! missing, blank, has no letter at all (digits, punctuation, bytes that are not text),
+//! missing, blank, has no ASCII letter at all (digits, punctuation, other bytes),
 //! or names a crawler, a bot, a monitor, an HTTP library or an automation tool is a bot.
 //! The `User-Agent` is only read here, in memory: nothing of it is kept or logged.
 //!
@@ -613,6 +613,7 @@ mod tests {
         assert!(is_bot(Some(b"-")));
         assert!(is_bot(Some(b"12345")));
         assert!(is_bot(Some(&[0xff, 0xfe, 0x80, 0x20])));
+        assert!(is_bot(Some("Мозилла/5.0".as_bytes())));
         // Bytes that are not text around a browser's User-Agent do not hide it: it is
         // read as text with the bad bytes replaced.
         let mut chrome = b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36".to_vec();
