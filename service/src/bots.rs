@@ -49,7 +49,7 @@
 //! the binary already has for the AWS SDK) only when its text is there, once per call at
 //! most: a browser's `User-Agent` usually runs none. Measured by `cargo run --release
 //! --example bots-bench` (docs/bots.md has the table): the build takes well under a
-//! millisecond and about half a megabyte, and a call about a microsecond. The matchers
+//! millisecond and a few hundred kilobytes, and a call about a microsecond. The matchers
 //! it was chosen over, in the same table: `regex` over the whole list as one expression
 //! answers five times faster but takes over ten milliseconds and about 5 MB to build,
 //! half of the Lambda's memory budget; `regex-lite` alone takes milliseconds a call, as
