@@ -19,7 +19,7 @@
 //! | a POST from a foreign `Origin`: 403, nothing counted | `origin::*`, `browser::*` (in Chromium) |
 //! | reads are strongly consistent | `dynamodb::*`, `binary::serves_from_dynamodb_local` |
 //! | the OpenAPI document matches what the app serves | `openapi::*`, `schemathesis::*`, `e2e_checker::*` |
-//! | configuration: one line naming the variable; the README lists what is read; the docs name the contract's routes and problems and the store's keys | `binary::bad_configuration_*`, `docs::*` |
+//! | configuration: one line naming the variable; the README lists what is read; the docs name the contract's routes and problems and the store's keys, and their links resolve | `binary::bad_configuration_*`, `docs::*`, `docs_links::*` |
 //! | v2: `GET/POST /counters/{name}`, views consecutive, a visitor once per counter and UTC day | `counters::*` (both stores) |
 //! | v2: `days` range rules, zeros, oldest first, 366 dates, a day boundary | `counters::days_*`, `counters::a_day_boundary_*` |
 //! | v2: `GET /counters` sorted, paged past 1,000 | `counters::the_list_*` |
@@ -43,6 +43,7 @@ mod browser;
 mod contract;
 mod counters;
 mod docs;
+mod docs_links;
 mod dynamodb;
 mod e2e_checker;
 mod embedded;
