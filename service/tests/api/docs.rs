@@ -4,7 +4,8 @@
 //! list); the page snippets survive any page encoding, and the README's embed line is
 //! the one docs/pages.md explains; docs/api.md names every route of the contract and
 //! exactly its problem types; docs/storage.md and docs/deploy.md name exactly the
-//! store's key patterns; the cost of a visit is stated once, and its table adds up.
+//! store's key patterns, and docs/deploy.md counts the alarm metrics monitoring.tf
+//! makes; the cost of a visit is stated once, and its table adds up.
 //! (Every relative link resolving is `docs_links`.)
 
 use std::cell::RefCell;
@@ -307,4 +308,85 @@ fn a_visit_is_priced_once_and_the_table_adds_up() {
             );
         }
     }
+}
+
+/// How many attributes named `metric_name` a block holds, however deeply nested: the
+/// metrics an alarm watches (CloudWatch bills an alarm per metric).
+fn metrics_in(body: &hcl::Body) -> usize {
+    body.attributes()
+        .filter(|attribute| attribute.key() == "metric_name")
+        .count()
+        + body
+            .blocks()
+            .map(|block| metrics_in(block.body()))
+            .sum::<usize>()
+}
+
+/// docs/deploy.md's alarm figures are monitoring.tf's: the metrics of the basic alarms
+/// and of the basic and detailed ones together (each $0.10 a month), and the throttling
+/// alarm watches every operation the function calls.
+#[test]
+fn the_deploy_page_counts_the_alarms_monitoring_tf_makes() {
+    let monitoring = hcl::parse(&read("terraform/monitoring.tf")).unwrap();
+    let (mut basic, mut detailed, mut throttled) = (0, 0, 0);
+    for block in monitoring.blocks() {
+        let labels: Vec<&str> = block.labels().iter().map(|l| l.as_str()).collect();
+        if block.identifier() != "resource"
+            || labels.first() != Some(&"aws_cloudwatch_metric_alarm")
+        {
+            continue;
+        }
+        let count = block
+            .body()
+            .attributes()
+            .find(|attribute| attribute.key() == "count")
+            .map(|attribute| attribute.expr().to_string())
+            .unwrap_or_default();
+        let metrics = metrics_in(block.body());
+        match count {
+            count if count.contains("local.basic_alarms") => basic += metrics,
+            count if count.contains("local.detailed_alarms") => detailed += metrics,
+            count => panic!("{labels:?}: an alarm of neither level ({count:?})"),
+        }
+        if labels.get(1) == Some(&"table_throttles") {
+            throttled = metrics;
+        }
+    }
+    assert!(
+        basic > 0 && detailed > 0,
+        "{basic} basic, {detailed} detailed"
+    );
+    let all = basic + detailed;
+    let dollars = |metrics: usize| format!("${}.{:02}", metrics / 10, metrics % 10 * 10);
+    let deploy = read("docs/deploy.md");
+    for stated in [
+        format!("({basic} alarm metrics, {} a month;", dollars(basic)),
+        format!("per operation ({all} metrics, {} a month)", dollars(all)),
+        format!("{basic} alarm metrics per environment"),
+        format!(
+            "= **{}**; `\"detailed\"`: {all} = {};",
+            dollars(basic),
+            dollars(all)
+        ),
+    ] {
+        assert!(
+            deploy.contains(&stated),
+            "docs/deploy.md does not say {stated:?}"
+        );
+    }
+    assert_eq!(
+        throttled,
+        visitor_counter::store::dynamodb::OPERATIONS.len()
+    );
+    let words = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    ];
+    let stated = format!(
+        "DynamoDB throttled requests of the {} operations",
+        words[throttled]
+    );
+    assert!(
+        deploy.contains(&stated),
+        "docs/deploy.md does not say {stated:?}"
+    );
 }
