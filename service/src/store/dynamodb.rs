@@ -933,6 +933,17 @@ impl DynamoDbStore {
         }
     }
 
+    /// Adds a view this process counted to the kept sum of every counter's views, so
+    /// that its own visits show at once; other processes' show within
+    /// [`TOTALS_LIFETIME`] (a view counted while the sum is being read waits for the next).
+    fn note_view(&self) {
+        if let Ok(mut kept) = self.all_views.try_lock()
+            && let Some((_, views)) = kept.as_mut()
+        {
+            *views = views.saturating_add(1);
+        }
+    }
+
     /// The sum of every counter's views: the whole list read page by page, kept for
     /// [`TOTALS_LIFETIME`] (one read at a time; loads that arrive meanwhile wait for
     /// it). Its cost is the list's, at most once a minute per process.
@@ -1528,6 +1539,7 @@ impl CounterStore for DynamoDbStore {
             );
         }
         let output = counter.map_err(|error| classify(error, true))?;
+        self.note_view();
         match output.attributes() {
             Some(item) if item.contains_key(COUNT_ATTRIBUTE) => totals_of(item).map(Once::Counted),
             other => Err(StoreError::Failed(
@@ -1695,6 +1707,7 @@ impl CounterStore for DynamoDbStore {
                     self.usage
                         .transact_items
                         .fetch_add(written, Ordering::Relaxed);
+                    self.note_view();
                     return Ok(Once::Counted(answer));
                 }
                 Err(error) => error,
