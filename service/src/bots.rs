@@ -1,7 +1,7 @@
 //! Which `User-Agent`s are not people: [`is_bot`].
 //!
 //! A visit counts when a person's browser made it. A request whose `User-Agent` is
-//! missing, blank, has no letter at all (digits, punctuation, bytes that are not text),
+//! missing, blank, has no ASCII letter at all (digits, punctuation, other bytes),
 //! or names a crawler, a bot, a monitor, an HTTP library or an automation tool is a bot.
 //! The `User-Agent` is only read here, in memory: nothing of it is kept or logged.
 //!
@@ -25,17 +25,18 @@
 //! look-behind and look-ahead (`(?<! cu)bots?`), which neither `regex` nor `regex-lite`
 //! has, its npm package ships no test data, and several of its rules are heuristics
 //! (`^[^ ]{50,}$`) rather than names. uap-core's spider rules (Apache-2.0) come inside a
-//! whole User-Agent parser of over a thousand regexes, and its npm package ships no test
+//! whole User-Agent parser (1,179 regexes in 0.18.0), and its npm package ships no test
 //! cases either.
 //!
 //! # What it misses, and what it catches that is a person
 //!
 //! A bot that sends a browser's `User-Agent` (a scraper, an AI agent driving a real
 //! browser, Playwright with its default headed Chrome) is counted: nothing in a header
-//! tells it apart, and `counter.js` counts nothing under `navigator.webdriver` for the
-//! automated browsers that say so there. A new crawler is counted until the list names
-//! it. The other way, a person who fetches a page with curl, or reads it through a feed
-//! reader or a link preview, is not counted: those requests are programs, not visits.
+//! tells it apart (an automated browser that declares itself to the page, through
+//! `navigator.webdriver`, is for the embed script to see). A new crawler is counted
+//! until the list names it. The other way, a person who fetches a page with curl, or
+//! reads it through a feed reader or a link preview, is not counted: those requests are
+//! programs, not visits.
 //!
 //! # What it costs
 //!
@@ -43,31 +44,36 @@
 //! (and a Lambda's init) pays nothing. 1,464 of the list's patterns are plain text; the
 //! rest are small expressions. All the text, and for each expression a run of text it
 //! cannot match without (`ContextualBot` for `ContextualBot[\s\S]*outcomes\.net`), go
-//! into one index keyed by their first two bytes; a call walks the `User-Agent` once,
-//! looking each byte pair up in a 64 Kbit bitmap, and runs an expression (`regex-lite`,
-//! already in the binary through the AWS SDK) only when its text is there. A browser's
-//! `User-Agent` typically runs none. The alternatives measured (`cargo run --release
-//! --example bots-bench`, figures in docs/bots.md): `regex` over the whole list as one
-//! expression answers in 0.2-0.4 µs but takes 11-18 ms and 8 MB to build, most of the
-//! Lambda's 10 MB budget; `regex-lite` alone builds in 2 ms but takes 1-2 ms a call, as it
-//! has no literal search; `aho-corasick` for the text builds in 3-5 ms and 0.7-1 MB.
+//! into one index keyed by their first two bytes, read straight from the compiled-in
+//! list without copying a pattern. A call walks the `User-Agent` once, looking each byte
+//! pair up in a 64 Kbit bitmap, and compiles and runs an expression (`regex-lite`, which
+//! the binary already has for the AWS SDK) only when its text is there, once per call at
+//! most: a browser's `User-Agent` usually runs none. Measured by `cargo run --release
+//! --example bots-bench` (docs/bots.md has the table): the build takes well under a
+//! millisecond and a few hundred kilobytes, and a call about a microsecond. The matchers
+//! it was chosen over, in the same table: `regex` over the whole list as one expression
+//! answers five times faster but takes over ten milliseconds and about 5 MB to build,
+//! half of the Lambda's memory budget; `regex-lite` alone takes milliseconds a call, as
+//! it has no literal search; `aho-corasick` for the text plus `regex-lite` for the rest
+//! takes milliseconds to build, over a megabyte, and tens of microseconds a call for a
+//! browser.
 //!
 //! [crawler-user-agents]: https://github.com/monperrus/crawler-user-agents
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex_lite::Regex;
 
-/// crawler-user-agents' patterns, one JSON string a line (`service/data/bots/SOURCE`
-/// says which version).
-const LIST: &str = include_str!("../data/bots/crawler-user-agents.json");
+/// crawler-user-agents' patterns, one a line as written, spaces included
+/// (`service/data/bots/SOURCE` says which version).
+const LIST: &str = include_str!("../data/bots/crawler-user-agents.txt");
 /// The project's own additions: one pattern a line, `#` comments.
 const EXTRA: &str = include_str!("../data/bots/extra.txt");
 /// The shortest text that guards an expression: shorter runs would match too often to
 /// save anything, so such an expression runs on every call.
 const MIN_GUARD: usize = 3;
 
-static MATCHER: LazyLock<Matcher> = LazyLock::new(|| Matcher::build(&patterns()).0);
+static MATCHER: LazyLock<Matcher> = LazyLock::new(|| Matcher::build(patterns()).0);
 
 /// Whether a request with this `User-Agent` header (its raw bytes; `None` when it has
 /// none) is a bot rather than a person's browser.
@@ -83,19 +89,14 @@ pub fn is_bot(user_agent: Option<&[u8]>) -> bool {
     MATCHER.is_match(&String::from_utf8_lossy(bytes))
 }
 
-/// Every pattern: the list's, then the project's own.
-fn patterns() -> Vec<String> {
-    // The list is compiled in, and a unit test proves it parses: an empty list here
-    // could only come from a broken build, never from a request.
-    let mut patterns: Vec<String> = serde_json::from_str(LIST).unwrap_or_default();
-    patterns.extend(
+/// Every pattern: the list's, then the project's own (read in place, nothing copied).
+fn patterns() -> impl Iterator<Item = &'static str> {
+    LIST.lines().chain(
         EXTRA
             .lines()
             .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .map(str::to_owned),
-    );
-    patterns
+            .filter(|line| !line.is_empty() && !line.starts_with('#')),
+    )
 }
 
 /// What finding a needle in the `User-Agent` means.
@@ -116,12 +117,30 @@ struct Needle {
     then: Then,
 }
 
+/// An expression compiled the first time its needle is found: most never are, and
+/// compiling them all would double the build's time and memory.
+struct Guarded {
+    source: String,
+    /// `None` if `regex-lite` refused it (a unit test requires it never does).
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl Guarded {
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| Regex::new(&self.source).ok())
+            .as_ref()
+    }
+}
+
 /// The compiled list. See the module doc for its shape and cost.
 struct Matcher {
     /// Every needle's bytes, one after another.
     text: String,
     /// Sorted by `key`.
     needles: Vec<Needle>,
+    /// `needles[starts[b]..starts[b + 1]]` are the needles whose first byte is `b`.
+    starts: Box<[usize; 257]>,
     /// Bit `key` is set when some needle starts with that byte pair.
     first_pairs: Box<[u64; 1024]>,
     /// `^text$`, `^text`, `text$`.
@@ -129,18 +148,19 @@ struct Matcher {
     prefixes: Vec<String>,
     suffixes: Vec<String>,
     /// Expressions run when their needle is found.
-    guarded: Vec<Regex>,
+    guarded: Vec<Guarded>,
     /// Expressions without a usable needle, run on every call.
     unguarded: Vec<Regex>,
 }
 
 impl Matcher {
-    /// Compiles `patterns`; also returns the ones `regex-lite` refused, which are left
-    /// out (a unit test requires there be none).
-    fn build(patterns: &[String]) -> (Self, Vec<String>) {
+    /// Indexes `patterns`; also returns the unguarded expressions `regex-lite` refused,
+    /// which are left out (a unit test requires there be none, guarded ones included).
+    fn build<'a>(patterns: impl IntoIterator<Item = &'a str>) -> (Self, Vec<String>) {
         let mut matcher = Matcher {
             text: String::new(),
             needles: Vec::new(),
+            starts: Box::new([0; 257]),
             first_pairs: Box::new([0; 1024]),
             whole: Vec::new(),
             prefixes: Vec::new(),
@@ -150,44 +170,103 @@ impl Matcher {
         };
         let mut refused = Vec::new();
         for pattern in patterns {
+            // Most patterns are plain text (`Googlebot\/`): indexed as they are read,
+            // without the allocations of the general path below.
+            if matcher.add_plain_text(pattern) {
+                continue;
+            }
             for alternative in alternatives(pattern) {
                 match Piece::of(alternative) {
                     Piece::Text(text) => matcher.add_needle(&text, Then::Bot),
                     Piece::Whole(text) => matcher.whole.push(text),
                     Piece::Prefix(text) => matcher.prefixes.push(text),
                     Piece::Suffix(text) => matcher.suffixes.push(text),
-                    Piece::Expression { guard } => match Regex::new(alternative) {
-                        Ok(regex) => match guard {
-                            Some(guard) => {
-                                matcher.add_needle(&guard, Then::Run(matcher.guarded.len()));
-                                matcher.guarded.push(regex);
-                            }
-                            None => matcher.unguarded.push(regex),
-                        },
+                    Piece::Expression { guard: Some(guard) } => {
+                        matcher.add_needle(&guard, Then::Run(matcher.guarded.len()));
+                        matcher.guarded.push(Guarded {
+                            source: alternative.to_owned(),
+                            regex: OnceLock::new(),
+                        });
+                    }
+                    Piece::Expression { guard: None } => match Regex::new(alternative) {
+                        Ok(regex) => matcher.unguarded.push(regex),
                         Err(_) => refused.push(alternative.to_owned()),
                     },
                 }
             }
         }
         matcher.needles.sort_by_key(|needle| needle.key);
+        for first in 0..=255u8 {
+            matcher.starts[usize::from(first) + 1] = matcher
+                .needles
+                .partition_point(|needle| needle.key >> 8 <= u16::from(first));
+        }
         (matcher, refused)
+    }
+
+    /// The guarded expressions `regex-lite` refuses (compiling them all).
+    #[cfg(test)]
+    fn refused(&self) -> Vec<&str> {
+        self.guarded
+            .iter()
+            .filter(|guarded| guarded.regex().is_none())
+            .map(|guarded| guarded.source.as_str())
+            .collect()
+    }
+
+    /// Indexes `pattern` as a needle if it is plain text of two bytes or more, each
+    /// character itself or escaped (`\/`); false (and nothing indexed) otherwise.
+    fn add_plain_text(&mut self, pattern: &str) -> bool {
+        let start = self.text.len();
+        let mut chars = pattern.chars();
+        let mut plain = true;
+        while let Some(c) = chars.next() {
+            let c = match c {
+                '\\' => match chars.next() {
+                    Some(escaped) if !escaped.is_ascii_alphanumeric() => escaped,
+                    _ => {
+                        plain = false;
+                        break;
+                    }
+                },
+                '.' | '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => {
+                    plain = false;
+                    break;
+                }
+                c => c,
+            };
+            self.text.push(c);
+        }
+        if !plain {
+            self.text.truncate(start);
+            return false;
+        }
+        self.index_from(start, Then::Bot)
     }
 
     /// Indexes `text` (two bytes or more: shorter pieces are [`Piece::Expression`]s).
     fn add_needle(&mut self, text: &str, then: Then) {
-        let &[first, second, ..] = text.as_bytes() else {
-            return;
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.index_from(start, then);
+    }
+
+    /// Makes a needle of `text[start..]` if it has two bytes or more (true); otherwise
+    /// drops it from `text` (false).
+    fn index_from(&mut self, start: usize, then: Then) -> bool {
+        let &[first, second, ..] = &self.text.as_bytes()[start..] else {
+            self.text.truncate(start);
+            return false;
         };
         let key = u16::from_be_bytes([first, second]);
         self.first_pairs[usize::from(key >> 6)] |= 1 << (key & 63);
-        let start = self.text.len();
-        self.text.push_str(text);
         self.needles.push(Needle {
             key,
             start,
             end: self.text.len(),
             then,
         });
+        true
     }
 
     fn is_match(&self, user_agent: &str) -> bool {
@@ -210,12 +289,11 @@ impl Matcher {
             if self.first_pairs[usize::from(key >> 6)] & (1 << (key & 63)) == 0 {
                 continue;
             }
-            let from = self.needles.partition_point(|needle| needle.key < key);
+            let first = usize::from(pair[0]);
+            let bucket = &self.needles[self.starts[first]..self.starts[first + 1]];
+            let from = bucket.partition_point(|needle| needle.key < key);
             let rest = &bytes[at..];
-            for needle in self.needles[from..]
-                .iter()
-                .take_while(|needle| needle.key == key)
-            {
+            for needle in bucket[from..].iter().take_while(|needle| needle.key == key) {
                 if !rest.starts_with(&text[needle.start..needle.end]) {
                     continue;
                 }
@@ -225,12 +303,16 @@ impl Matcher {
                         if ran.is_empty() {
                             ran = vec![false; self.guarded.len()];
                         }
-                        let (Some(done), Some(regex)) =
+                        let (Some(done), Some(guarded)) =
                             (ran.get_mut(index), self.guarded.get(index))
                         else {
                             continue;
                         };
-                        if !std::mem::replace(done, true) && regex.is_match(user_agent) {
+                        if !std::mem::replace(done, true)
+                            && guarded
+                                .regex()
+                                .is_some_and(|regex| regex.is_match(user_agent))
+                        {
                             return true;
                         }
                     }
@@ -532,6 +614,7 @@ mod tests {
         assert!(is_bot(Some(b"-")));
         assert!(is_bot(Some(b"12345")));
         assert!(is_bot(Some(&[0xff, 0xfe, 0x80, 0x20])));
+        assert!(is_bot(Some("Мозилла/5.0".as_bytes())));
         // Bytes that are not text around a browser's User-Agent do not hide it: it is
         // read as text with the bad bytes replaced.
         let mut chrome = b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36".to_vec();
@@ -550,15 +633,17 @@ mod tests {
             .expect("SOURCE records the number of patterns")
             .parse()
             .unwrap();
-        let list: Vec<String> = serde_json::from_str(LIST).unwrap();
+        let list: Vec<&str> = LIST.lines().collect();
         assert_eq!(
             list.len(),
             recorded,
             "the vendored list and SOURCE disagree"
         );
-        let patterns = patterns();
-        assert!(patterns.len() > recorded, "the extras were not read");
-        let (matcher, refused) = Matcher::build(&patterns);
+        assert!(list.iter().all(|pattern| !pattern.trim().is_empty()));
+        assert!(patterns().count() > recorded, "the extras were not read");
+        let (matcher, refused) = Matcher::build(patterns());
+        assert!(refused.is_empty(), "regex-lite refused {refused:#?}");
+        let refused = matcher.refused();
         assert!(refused.is_empty(), "regex-lite refused {refused:#?}");
         // Every expression is guarded by some text: none runs on every call.
         assert!(
@@ -585,8 +670,7 @@ mod tests {
             "reqwest/0.12",
             "schemathesis/3.39.0",
         ];
-        let list: Vec<String> = serde_json::from_str(LIST).unwrap();
-        let (list_only, _) = Matcher::build(&list);
+        let (list_only, _) = Matcher::build(LIST.lines());
         for example in examples {
             assert!(bot(example), "{example} is not caught");
             assert!(
@@ -636,6 +720,65 @@ mod tests {
         assert_eq!(alternatives("[]|]x|y"), ["[]|]x", "y"]);
     }
 
+    /// Each entry of the vendored list, alone, still matches every example User-Agent
+    /// it carries once it is cut into pieces and indexed: a wrong guard, anchor or
+    /// alternative shows here, whatever other entries catch the same example. The
+    /// examples come from the same version of the list, installed by the test command
+    /// (see `service/tests/bots.rs`, which also measures the whole).
+    #[test]
+    fn each_entry_alone_matches_its_own_examples() {
+        let modules = std::env::var_os("NODE_TOOLS").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/node/node_modules"),
+            std::path::PathBuf::from,
+        );
+        let path = modules.join("crawler-user-agents/crawler-user-agents.json");
+        let entries = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+            panic!(
+                "{} ({error}): run scripts/test, which installs it",
+                path.display()
+            )
+        });
+        let entries: serde_json::Value = serde_json::from_str(&entries).unwrap();
+        let mut checked = 0;
+        let mut missed = Vec::new();
+        for entry in entries.as_array().unwrap() {
+            let pattern = entry["pattern"].as_str().unwrap();
+            let (alone, refused) = Matcher::build([pattern]);
+            assert!(
+                refused.is_empty() && alone.refused().is_empty(),
+                "{pattern} refused"
+            );
+            for instance in entry["instances"].as_array().unwrap() {
+                let instance = instance.as_str().unwrap();
+                checked += 1;
+                if !alone.is_match(instance) {
+                    missed.push((pattern, instance));
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} examples");
+        assert!(
+            missed.is_empty(),
+            "entries that miss their own examples: {missed:#?}"
+        );
+    }
+
+    #[test]
+    fn plain_text_is_indexed_as_it_reads_unescaped() {
+        let patterns = [r"Googlebot\/", r"price\$", "SSL Labs$", "x", r"a\d"];
+        let (matcher, refused) = Matcher::build(patterns);
+        assert!(refused.is_empty());
+        assert!(matcher.is_match("Googlebot/2.1"));
+        assert!(!matcher.is_match(r"Googlebot\/2.1"));
+        assert!(matcher.is_match("the price$ is"));
+        // `$` unescaped is an anchor, not text.
+        assert!(matcher.is_match("Qualys SSL Labs"));
+        assert!(!matcher.is_match("SSL Labs$ scan"));
+        // Too short for the index, or not text: expressions.
+        assert_eq!(matcher.unguarded.len(), 2);
+        assert!(matcher.is_match("a9") && !matcher.is_match("ad"));
+    }
+
     #[test]
     fn a_guarded_expression_still_decides() {
         // "get" is found in both; only one matches `[wW]get`.
@@ -644,7 +787,7 @@ mod tests {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0 budget"
         ));
         // `AdsBot-Google([^-]|$)`: the plain name, not the mobile one's prefix alone.
-        let (matcher, _) = Matcher::build(&["AdsBot-Google([^-]|$)".to_owned()]);
+        let (matcher, _) = Matcher::build(["AdsBot-Google([^-]|$)"]);
         assert!(matcher.is_match("AdsBot-Google (+http://www.google.com/adsbot.html)"));
         assert!(matcher.is_match("AdsBot-Google"));
         assert!(!matcher.is_match("AdsBot-Google-Mobile"));

@@ -15,9 +15,10 @@
 //!   over a few items so that no item takes a write for every view of the site; each
 //!   counted view adds to one of them; read by summing them. `count`, `visitors`,
 //!   `bots`, `limited`
-//! - `site#total`: the site's visitors summed over every day up to `through` (two days
-//!   ago or earlier), rolled forward by the reads of `/totals` (see
-//!   [`DynamoDbStore::site_visitors`])
+//! - `site#total`: the site's views (`count`) and visitors summed over every day up to
+//!   `through` (two days ago or earlier), rolled forward by the reads of `/totals` (see
+//!   [`DynamoDbStore::site_rollup`]), and `offset`: what every counter's views hold
+//!   beyond the site's days (see [`DynamoDbStore::recount_site_views`])
 //! - `registry`: `counters`, how many counters are in the index (the cap,
 //!   [`crate::store::Limits::max_counters`])
 //! - `salt`: the current day's salt; `day`, `salt` (32 random bytes), `ttl`
@@ -60,9 +61,10 @@
 //!   `after`, then the page's totals by `BatchGetItem` (100 keys each, in parallel): 2
 //!   round trips, read units in proportion to the page, whatever else the table holds.
 //! - `/totals/days`: `BatchGetItem`s of the site's day items, [`SITE_SHARDS`] per day.
-//! - `/totals`: the registry, the site's rolled-up visitors and the days since, and the
-//!   sum of every counter's views (the list, read whole at most once a minute per
-//!   process: see [`TOTALS_LIFETIME`]).
+//! - `/totals`: the registry, `site#total` and the site's days since its `through` (two
+//!   or three days, [`SITE_SHARDS`] items each): about 15 read units, strongly
+//!   consistent, whatever the table holds. Once a day a read also rolls the roll-up
+//!   forward (a day's items, one conditional write).
 
 /// The table's hash key (String).
 pub const HASH_KEY: &str = "id";
@@ -135,8 +137,10 @@ pub const REGISTRY_COUNTERS: &str = "counters";
 pub const ROLL_DAYS: i32 = 92;
 /// How far back the roll-up of a table that has none starts.
 pub const MAX_DAYS_BACK: i32 = 366;
-/// How long the sum of every counter's views (`/totals`) is kept in memory.
-pub const TOTALS_LIFETIME: Duration = Duration::from_secs(60);
+/// The Number attribute of `site#total` that brings the site's views to every
+/// counter's views: what the site's days do not hold (views from before them, and the
+/// operator's changes).
+pub const OFFSET_ATTRIBUTE: &str = "offset";
 /// The day items' tallies of POSTs not counted.
 pub const BOTS_ATTRIBUTE: &str = "bots";
 pub const LIMITED_ATTRIBUTE: &str = "limited";
@@ -283,8 +287,6 @@ pub struct DynamoDbStore {
     indexed: Arc<Mutex<HashSet<CounterName>>>,
     /// Which of the site's day items the next counted view adds to.
     shard: Arc<AtomicU64>,
-    /// The sum of every counter's views, and when it was read.
-    all_views: Arc<tokio::sync::Mutex<Option<(std::time::Instant, u64)>>>,
 }
 
 /// The site markers this process has written today, so that a repeat view it has
@@ -496,7 +498,6 @@ impl DynamoDbStore {
             marked: Arc::default(),
             indexed: Arc::default(),
             shard: Arc::default(),
-            all_views: Arc::default(),
         }
     }
 
@@ -933,16 +934,9 @@ impl DynamoDbStore {
         }
     }
 
-    /// The sum of every counter's views: the whole list read page by page, kept for
-    /// [`TOTALS_LIFETIME`] (one read at a time; loads that arrive meanwhile wait for
-    /// it). Its cost is the list's, at most once a minute per process.
+    /// The sum of every counter's views, read from the list page by page: what the
+    /// site's `offset` is made from (operator commands and the roll-up's first read).
     async fn all_views(&self) -> Result<u64, StoreError> {
-        let mut cached = self.all_views.lock().await;
-        if let Some((read, views)) = cached.as_ref()
-            && read.elapsed() < TOTALS_LIFETIME
-        {
-            return Ok(*views);
-        }
         let mut views = 0u64;
         let mut after: Option<CounterName> = None;
         loop {
@@ -953,15 +947,38 @@ impl DynamoDbStore {
                 .fold(views, |sum, (_, totals)| sum.saturating_add(totals.views));
             after = page.counters.last().map(|(name, _)| name.clone());
             if !page.more || after.is_none() {
-                break;
+                return Ok(views);
             }
         }
-        *cached = Some((std::time::Instant::now(), views));
-        Ok(views)
     }
 
-    /// The site's visitors summed over every day up to `today`: the rolled-up sum in
-    /// `site#total` (every day up to its `through`) and the days since.
+    /// Sets the site's `offset` so that its views equal every counter's views now: what
+    /// the site's days do not hold (views counted before this version kept site days,
+    /// and what the operator set, imported or deleted). Run by the first read of
+    /// `/totals` and after every operator command that changes a counter's views; a
+    /// visit counted while it runs may be missed by one.
+    pub async fn recount_site_views(&self, today: Day) -> Result<(), StoreError> {
+        let (rollup, counters) = tokio::join!(self.site_rollup(today), self.all_views());
+        let (rollup, counters) = (rollup?, counters?);
+        let offset = i128::from(counters) - i128::from(rollup.views);
+        let request = self
+            .reads
+            .update_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(SITE_TOTAL_ID.to_owned()))
+            .update_expression("SET #offset = :offset")
+            .expression_attribute_names("#offset", OFFSET_ATTRIBUTE)
+            .expression_attribute_values(":offset", AttributeValue::N(offset.to_string()));
+        self.usage.call(Op::UpdateItem);
+        Box::pin(request.send())
+            .await
+            .map_err(|e| classify(e, false))?;
+        Ok(())
+    }
+
+    /// The site's numbers summed over every day up to `today`: the rolled-up sums in
+    /// `site#total` (every day up to its `through`) and the days since; with its
+    /// `offset`, if it has one.
     ///
     /// A day's site items take writes until the day is over (and for the moments a
     /// visit answered at midnight takes to land), so the roll-up only takes days two
@@ -970,37 +987,61 @@ impl DynamoDbStore {
     /// rolling at once add each day once: the loser's write is refused and it reads
     /// again. A table that has none yet starts it from [`MAX_DAYS_BACK`] days ago:
     /// the site's days exist only since this version first counted.
-    async fn site_visitors(&self, today: Day) -> Result<u64, StoreError> {
+    async fn site_rollup(&self, today: Day) -> Result<Rollup, StoreError> {
         let through_limit = today.plus(-2);
         // Enough rounds to roll the longest start forward, and a few races.
         for _ in 0..(MAX_DAYS_BACK / ROLL_DAYS + 4) {
             let item = self
-                .get_item(SITE_TOTAL_ID.to_owned(), &["through", VISITORS_ATTRIBUTE])
+                .get_item(
+                    SITE_TOTAL_ID.to_owned(),
+                    &[
+                        "through",
+                        VISITORS_ATTRIBUTE,
+                        COUNT_ATTRIBUTE,
+                        OFFSET_ATTRIBUTE,
+                    ],
+                )
                 .await?;
-            let (through, rolled) = match &item {
+            let (through, rolled, offset) = match &item {
                 Some(item) => (
                     match item.get("through") {
                         Some(AttributeValue::S(day)) => Day::parse(day),
                         _ => None,
                     },
-                    totals_of(item)?.visitors,
+                    totals_of(item)?,
+                    match item.get(OFFSET_ATTRIBUTE) {
+                        Some(AttributeValue::N(n)) => n.parse::<i64>().ok(),
+                        _ => None,
+                    },
                 ),
-                None => (None, 0),
+                None => (None, Totals::default(), None),
             };
             let first = through.map_or(today.plus(-MAX_DAYS_BACK), |day| day.plus(1));
             if first > through_limit {
                 // Up to date: add the days since.
                 let since = self.site_days(first, today).await?;
-                return Ok(since
-                    .iter()
-                    .fold(rolled, |sum, day| sum.saturating_add(day.visitors)));
+                return Ok(since.iter().fold(
+                    Rollup {
+                        views: rolled.views,
+                        visitors: rolled.visitors,
+                        offset,
+                    },
+                    |sum, day| Rollup {
+                        views: sum.views.saturating_add(day.views),
+                        visitors: sum.visitors.saturating_add(day.visitors),
+                        offset,
+                    },
+                ));
             }
             let last = first.plus(ROLL_DAYS - 1).min(through_limit);
-            let added = self
-                .site_days(first, last)
-                .await?
-                .iter()
-                .fold(0u64, |sum, day| sum.saturating_add(day.visitors));
+            let added =
+                self.site_days(first, last)
+                    .await?
+                    .iter()
+                    .fold(Totals::default(), |sum, day| Totals {
+                        views: sum.views.saturating_add(day.views),
+                        visitors: sum.visitors.saturating_add(day.visitors),
+                    });
             let condition = match through {
                 Some(_) => "#through = :old",
                 None => "attribute_not_exists(#through)",
@@ -1010,12 +1051,14 @@ impl DynamoDbStore {
                 .update_item()
                 .table_name(&self.table)
                 .key(HASH_KEY, AttributeValue::S(SITE_TOTAL_ID.to_owned()))
-                .update_expression("SET #through = :through ADD #visitors :added")
+                .update_expression("SET #through = :through ADD #visitors :visitors, #count :views")
                 .condition_expression(condition)
                 .expression_attribute_names("#through", "through")
                 .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
                 .expression_attribute_values(":through", AttributeValue::S(last.to_string()))
-                .expression_attribute_values(":added", number(added));
+                .expression_attribute_values(":visitors", number(added.visitors))
+                .expression_attribute_values(":views", number(added.views));
             if let Some(old) = through {
                 request =
                     request.expression_attribute_values(":old", AttributeValue::S(old.to_string()));
@@ -1030,7 +1073,7 @@ impl DynamoDbStore {
             }
         }
         Err(StoreError::Unavailable(
-            "the site's visitors are being rolled up; try again".into(),
+            "the site's numbers are being rolled up; try again".into(),
         ))
     }
 
@@ -1365,6 +1408,16 @@ fn writer_id() -> Result<String, StoreError> {
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
+/// The site's numbers over every day up to today (see [`DynamoDbStore::site_rollup`]).
+#[derive(Debug, Clone, Copy)]
+struct Rollup {
+    views: u64,
+    visitors: u64,
+    /// What every counter's views hold beyond the site's days (see
+    /// [`DynamoDbStore::recount_site_views`]); `None` before its first count.
+    offset: Option<i64>,
+}
+
 /// What a keyed visit's read decided: who is new, and the answer to keep.
 #[derive(Debug, Clone, Copy)]
 struct Decided {
@@ -1560,11 +1613,17 @@ impl CounterStore for DynamoDbStore {
                 _ => 0,
             })
         };
-        let (counters, visitors, views) =
-            tokio::join!(registry, self.site_visitors(today), self.all_views());
+        let (counters, rollup) = tokio::join!(registry, self.site_rollup(today));
+        let mut rollup = rollup?;
+        if rollup.offset.is_none() {
+            // The first read of a table's site numbers: what its days do not hold.
+            self.recount_site_views(today).await?;
+            rollup = self.site_rollup(today).await?;
+        }
+        let views = i128::from(rollup.views) + i128::from(rollup.offset.unwrap_or(0));
         Ok(SiteTotals {
-            views: views?,
-            visitors: visitors?,
+            views: u64::try_from(views.max(0)).unwrap_or(u64::MAX),
+            visitors: rollup.visitors,
             counters: counters?,
         })
     }
@@ -1985,7 +2044,11 @@ impl OperatorStore for DynamoDbStore {
                 .expression_attribute_values(":old_visitors", number(expected.visitors));
         }
         match Box::pin(request.send()).await {
-            Ok(_) => Ok(SetOutcome::Set),
+            Ok(_) => {
+                self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
+                    .await?;
+                Ok(SetOutcome::Set)
+            }
             Err(SdkError::ServiceError(service))
                 if service.err().code() == Some("ConditionalCheckFailedException") =>
             {
@@ -2038,7 +2101,8 @@ impl OperatorStore for DynamoDbStore {
                 written?;
             }
         }
-        // The counters restored are in the index; the registry counts them again.
+        // The counters restored are in the index; the registry counts them again (and
+        // the site's views follow).
         self.reindex().await.map(|_| ())
     }
 
@@ -2084,6 +2148,8 @@ impl OperatorStore for DynamoDbStore {
         }
         let days = self.day_ids_of(counter).await?;
         self.delete_ids(days).await?;
+        self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
+            .await?;
         Ok(true)
     }
 
@@ -2254,6 +2320,8 @@ impl OperatorStore for DynamoDbStore {
         Box::pin(request.send())
             .await
             .map_err(|e| classify(e, false))?;
+        self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
+            .await?;
         Ok(count)
     }
 }

@@ -8,7 +8,7 @@
 //!   for the reader's locale; each reload adds a view and no visitor; a first POST
 //!   answered 503 or cut off is sent again with the same key and counted once; on an
 //!   origin that is not allowed nothing is counted and nothing thrown; without
-//!   `data-counter` the name is the README's rule's; a prerendered page counts when shown.
+//!   `data-counter` the name is docs/pages.md's rule's; a prerendered page counts when shown.
 //! - Who is not counted: a browser under automation (`navigator.webdriver`) and one its
 //!   owner switched off (`#visitor-counter=ignore`, undone by `#visitor-counter=count`)
 //!   send no POST and show the numbers they read; a switch the storage cannot keep holds
@@ -303,9 +303,9 @@ const README_API: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com";
 fn readme_section() -> String {
     let readme = std::fs::read_to_string(contracts_dir().join("../README.md")).unwrap();
     readme
-        .split("\n### On a web page\n")
+        .split("\n## On a web page\n")
         .nth(1)
-        .and_then(|rest| rest.split("\n### ").next())
+        .and_then(|rest| rest.split("\n## ").next())
         .expect("the README has an \"On a web page\" section")
         .to_owned()
 }
@@ -1151,8 +1151,8 @@ async fn a_prerendered_page_counts_when_it_is_shown_and_not_before() {
     assert_eq!(totals(&server, "home").await, (1, 1));
 }
 
-/// The README's rule for a counter's name from a page's path, written again here from
-/// the README's words (the script has its own).
+/// docs/pages.md's rule for a counter's name from a page's path, written again here
+/// from its words (the script has its own).
 fn derived_name(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut decoded = Vec::new();

@@ -757,27 +757,33 @@ async fn each_operation_costs_what_the_docs_say() {
     let cost =
         |before: visitor_counter::store::dynamodb::UsageSnapshot| store.usage().since(&before);
 
-    // The first visit of the day in this process reads the salt (missing) and makes it.
+    // The first visit of the day in this process reads the salt (missing) and makes it,
+    // and reads whether the counter is in the index (it is not: one transaction puts it
+    // there and counts it against the cap).
     let before = store.usage();
     count_visit(&h.app, "home", "192.0.2.1", "A").await;
     let first = cost(before);
-    assert_eq!(first.calls_of("GetItem"), 1, "{first:?}");
-    assert_eq!(first.calls_of("UpdateItem"), 4, "{first:?}");
+    assert_eq!(first.calls_of("GetItem"), 2, "{first:?}");
+    assert_eq!(first.calls_of("TransactWriteItems"), 1, "{first:?}");
+    assert_eq!(first.calls_of("UpdateItem"), 6, "{first:?}");
 
-    // Every later POST: the marker, then the counter and the day (2 in sequence), 3 WCU;
-    // a repeat view whose marker this process wrote today skips the marker (1, 2 WCU).
-    // Either way the numbers are the ones a marker read from DynamoDB gives.
-    for (address, counter, what, calls, totals) in [
-        ("192.0.2.2", "home", "a new visitor", 3, (2, 2)),
-        ("192.0.2.2", "home", "a repeat view", 2, (3, 2)),
+    // Every later POST: the counter's marker (it counts every view, for the limit) and
+    // the site's marker (skipped when this process wrote it today), then the counter,
+    // its day and the site's day: 2 in sequence, 1 write unit each. A counter this
+    // process has not seen in the index is read once, and put there if it is new.
+    for (address, counter, what, reads, writes, transactions, totals) in [
+        ("192.0.2.2", "home", "a new visitor", 0, 5, 0, (2, 2)),
+        ("192.0.2.2", "home", "a repeat view", 0, 4, 0, (3, 2)),
         (
             "192.0.2.2",
             "about",
-            "the same visitor on another counter",
-            3,
+            "the same visitor on a new counter",
+            1,
+            4,
+            1,
             (1, 1),
         ),
-        ("192.0.2.2", "home", "a repeat view again", 2, (4, 2)),
+        ("192.0.2.2", "home", "a repeat view again", 0, 4, 0, (4, 2)),
     ] {
         let before = store.usage();
         assert_eq!(
@@ -786,12 +792,23 @@ async fn each_operation_costs_what_the_docs_say() {
             "{what}"
         );
         let post = cost(before);
-        assert_eq!(post.calls_of("UpdateItem"), calls, "{what}: {post:?}");
-        assert_eq!(post.total_calls(), calls, "{what}: {post:?}");
-        assert_eq!(post.write_units, calls as f64, "{what}: {post:?}");
+        assert_eq!(post.calls_of("GetItem"), reads, "{what}: {post:?}");
+        assert_eq!(post.calls_of("UpdateItem"), writes, "{what}: {post:?}");
+        assert_eq!(
+            post.calls_of("TransactWriteItems"),
+            transactions,
+            "{what}: {post:?}"
+        );
+        assert_eq!(
+            post.total_calls(),
+            reads + writes + transactions,
+            "{what}: {post:?}"
+        );
+        assert_eq!(post.write_units, writes as f64, "{what}: {post:?}");
         eprintln!("POST, {what}: {post:?}");
     }
-    // A restarted process reads the day's salt once (it exists now), then as above.
+    // A restarted process reads the day's salt once (it exists now) and whether the
+    // counter is in the index, then as above.
     let other = harness_with(
         Kind::DynamoDb,
         AllowedCounters::Any,
@@ -802,18 +819,18 @@ async fn each_operation_costs_what_the_docs_say() {
     let before = other_store.usage();
     count_visit(&other.app, "home", "192.0.2.3", "A").await;
     let restarted = other_store.usage().since(&before);
-    assert_eq!(restarted.calls_of("GetItem"), 1, "{restarted:?}");
-    assert_eq!(restarted.calls_of("UpdateItem"), 3, "{restarted:?}");
-    assert_eq!(restarted.write_units, 3.0, "{restarted:?}");
+    assert_eq!(restarted.calls_of("GetItem"), 2, "{restarted:?}");
+    assert_eq!(restarted.calls_of("UpdateItem"), 5, "{restarted:?}");
+    assert_eq!(restarted.write_units, 5.0, "{restarted:?}");
     // A visitor the first process marked is not new to the second either; the second
-    // has not written that marker, so it asks DynamoDB.
+    // has not written that site marker, so it writes it (and learns it is not new).
     let before = other_store.usage();
     assert_eq!(
         count_visit(&other.app, "home", "192.0.2.2", "A").await,
         (6, 3)
     );
     let repeat = other_store.usage().since(&before);
-    assert_eq!(repeat.calls_of("UpdateItem"), 3, "{repeat:?}");
+    assert_eq!(repeat.calls_of("UpdateItem"), 5, "{repeat:?}");
 
     let before = store.usage();
     h.counter("home").await;

@@ -1,6 +1,6 @@
 //! One test binary for the service (see `helpers.rs` for the harness).
 //!
-//! Where each clause of the contract (DESIGN.md, "The contract"; the README's API
+//! Where each clause of the contract (DESIGN.md, "The contract"; docs/api.md's
 //! table) is proven:
 //!
 //! | clause | tests |
@@ -19,7 +19,7 @@
 //! | a POST from a foreign `Origin`: 403, nothing counted | `origin::*`, `browser::*` (in Chromium) |
 //! | reads are strongly consistent | `dynamodb::*`, `binary::serves_from_dynamodb_local` |
 //! | the OpenAPI document matches what the app serves | `openapi::*`, `schemathesis::*`, `e2e_checker::*` |
-//! | configuration: one line naming the variable; the README lists what is read | `binary::bad_configuration_*`, `docs::*` |
+//! | configuration: one line naming the variable; the README lists what is read; the docs name the contract's routes and problems and the store's keys, and their links resolve | `binary::bad_configuration_*`, `docs::*`, `docs_links::*` |
 //! | v2: `GET/POST /counters/{name}`, views consecutive, a visitor once per counter and UTC day | `counters::*` (both stores) |
 //! | v2: `days` range rules, zeros, oldest first, 366 dates, a day boundary | `counters::days_*`, `counters::a_day_boundary_*` |
 //! | v2: `GET /counters` sorted, paged past 1,000 | `counters::the_list_*` |
@@ -32,7 +32,7 @@
 //! | v2: `Idempotency-Key`: a retry replays (marked), counts nothing; another counter 422; malformed 400; concurrent one key counts once; new again after 24 h; the key is never stored | `idempotency::*` (both stores), `lambda::a_keyed_post_*` |
 //! | v2: a keyed visit is counted once when its answer is lost after the write landed, when the process is killed between attempts, when its write arrives late; embedded store under `kill -9` | `idempotency_faults::*` |
 //! | v2: badges (`badge.svg`, `shields.json`): parameters, escaping, `no-cache`, a CSP without script; `/counter.js` cacheable; `/dashboard` server-rendered, `DASHBOARD=off` a 404 | `site::*`, `openapi::*`, `schemathesis::*` |
-//! | v2 in Chromium: the README's embed line counts once per load, retries with its key, fails quietly on a foreign origin, derives names by the README's rule; badges in `<img>`; the dashboard alone, without JavaScript too | `browser::*` |
+//! | v2 in Chromium: the README's embed line counts once per load, retries with its key, fails quietly on a foreign origin, derives names by docs/pages.md's rule; badges in `<img>`; the dashboard alone, without JavaScript too | `browser::*` |
 //! | v3: bots tallied not counted; `VIEWS_PER_VISITOR`; `/totals` counts a person once a day; `MAX_COUNTERS`; delete and rename; the index (and a v2 table gaining it); `DASHBOARD_PASSWORD`; `HEAD`, `/`, `/dashboard/`; route before origin | `people::*` (both stores) |
 //! | Lambda mode, real API Gateway events | `lambda::*`, `lambda_binary::*`, `origin::in_lambda_*` |
 //! | crash safety, SIGTERM, hostile input, logs without addresses | `binary::*`, `faults::*`, `hostile::*`, `security::*` |
@@ -43,6 +43,7 @@ mod browser;
 mod contract;
 mod counters;
 mod docs;
+mod docs_links;
 mod dynamodb;
 mod e2e_checker;
 mod embedded;

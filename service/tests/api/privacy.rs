@@ -14,7 +14,11 @@ use visitor_counter::store::{CounterStore, EmbeddedStore};
 use crate::helpers::*;
 
 const ADDRESSES: [&str; 2] = ["203.0.113.77", "2001:db8::77"];
-const AGENT: &str = "Privacy-Probe/1.0 (unique-7f3a)";
+/// A browser's User-Agent with a mark of its own, so it can be looked for.
+const AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0; unique-7f3a) Gecko/20100101 Firefox/133.0";
+/// A bot's, tallied and not counted: its User-Agent must not be kept either.
+const BOT: &str = "Mozilla/5.0 (compatible; PrivacyProbeBot/2.1; unique-9c2e)";
 
 fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::new();
@@ -68,7 +72,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn assert_holds_none(what: &str, bytes: &[u8]) {
-    for secret in ADDRESSES.iter().copied().chain([AGENT]) {
+    for secret in ADDRESSES.iter().copied().chain([AGENT, BOT]) {
         for encoding in encodings(secret) {
             assert!(
                 !find(bytes, &encoding),
@@ -78,11 +82,16 @@ fn assert_holds_none(what: &str, bytes: &[u8]) {
     }
 }
 
+/// Every kind of visit, from each address: counted (counter and site markers, the
+/// site's day), a bot's (its tallies) and, past the limit, limited ones.
 async fn visit_everything(app: &axum::Router) {
     for address in ADDRESSES {
         for path in ["/count", "/counters/home", "/counters/about"] {
             let answer = visit_as(app, Method::POST, path, address, AGENT).await;
             assert_eq!(answer.status, http::StatusCode::OK);
+            assert_eq!(answer.header("visit-filtered"), None, "{path}");
+            let bot = visit_as(app, Method::POST, path, address, BOT).await;
+            assert_eq!(bot.header("visit-filtered"), Some("bot"), "{path}");
         }
     }
 }
@@ -90,7 +99,7 @@ async fn visit_everything(app: &axum::Router) {
 #[test]
 fn the_scan_finds_what_is_there() {
     // The control: each encoding of a secret is found where it was planted.
-    for secret in ADDRESSES.iter().copied().chain([AGENT]) {
+    for secret in ADDRESSES.iter().copied().chain([AGENT, BOT]) {
         for encoding in encodings(secret) {
             let planted = [b"prefix".as_slice(), &encoding, b"suffix"].concat();
             assert!(find(&planted, &encoding));
@@ -144,6 +153,21 @@ async fn no_dynamodb_item_holds_an_address_or_user_agent() {
         .await
         .unwrap();
     assert!(items.items().len() >= 10, "{:?}", items.items());
+    // The scan sees the site's items and the tallies: they are checked too.
+    let ids: Vec<&str> = items
+        .items()
+        .iter()
+        .filter_map(|item| item.get("id").and_then(|id| id.as_s().ok()))
+        .map(String::as_str)
+        .collect();
+    assert!(ids.iter().any(|id| id.starts_with("site#")), "{ids:?}");
+    assert!(
+        items.items().iter().any(|item| item.contains_key("bots")),
+        "no tally among {ids:?}"
+    );
+    // Counter markers and site markers: two per address and counter, and per address.
+    let markers = ids.iter().filter(|id| id.starts_with("visitor#")).count();
+    assert_eq!(markers, ADDRESSES.len() * 3 + ADDRESSES.len(), "{ids:?}");
     for item in items.items() {
         let mut bytes = Vec::new();
         for (name, value) in item {
@@ -176,6 +200,7 @@ async fn after_a_day_its_salt_is_gone_and_its_markers_cannot_be_recomputed() {
     let old_salt = store.salt(day).await.unwrap();
     let home = CounterName::parse("home").unwrap();
     let old_marker = old_salt.marker(&home, ADDRESSES[0], AGENT.as_bytes());
+    let old_site_marker = old_salt.site_marker(ADDRESSES[0], AGENT.as_bytes());
 
     // The next day's first visit makes a new salt and destroys the old one.
     clock.advance(Duration::from_secs(24 * 3600));
@@ -196,6 +221,10 @@ async fn after_a_day_its_salt_is_gone_and_its_markers_cannot_be_recomputed() {
     assert!(
         !find(&file, &old_marker.0),
         "the old day's marker is still in the file"
+    );
+    assert!(
+        !find(&file, &old_site_marker.0),
+        "the old day's site marker is still in the file"
     );
     // With today's salt the old marker cannot be recomputed.
     assert_ne!(
