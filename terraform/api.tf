@@ -32,14 +32,18 @@ resource "aws_apigatewayv2_integration" "counter" {
 # terraform/tests/ checks the routes the plan makes.
 locals {
   contract_routes = {
-    "/count"                        = ["GET", "POST", "OPTIONS"]
-    "/counters"                     = ["GET", "OPTIONS"]
-    "/counters/{name}"              = ["GET", "POST", "OPTIONS"]
-    "/counters/{name}/days"         = ["GET", "OPTIONS"]
-    "/counters/{name}/badge.svg"    = ["GET", "OPTIONS"]
-    "/counters/{name}/shields.json" = ["GET", "OPTIONS"]
-    "/counter.js"                   = ["GET"]
-    "/dashboard"                    = ["GET"]
+    "/"                             = ["GET", "HEAD"]
+    "/count"                        = ["GET", "HEAD", "POST", "OPTIONS"]
+    "/totals"                       = ["GET", "HEAD", "OPTIONS"]
+    "/totals/days"                  = ["GET", "HEAD", "OPTIONS"]
+    "/counters"                     = ["GET", "HEAD", "OPTIONS"]
+    "/counters/{name}"              = ["GET", "HEAD", "POST", "OPTIONS"]
+    "/counters/{name}/days"         = ["GET", "HEAD", "OPTIONS"]
+    "/counters/{name}/badge.svg"    = ["GET", "HEAD", "OPTIONS"]
+    "/counters/{name}/shields.json" = ["GET", "HEAD", "OPTIONS"]
+    "/counter.js"                   = ["GET", "HEAD"]
+    "/dashboard"                    = ["GET", "HEAD"]
+    "/dashboard/"                   = ["GET", "HEAD"]
   }
 
   route_keys = toset(concat(

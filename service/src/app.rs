@@ -531,7 +531,10 @@ pub const CONTRACT_URL: &str =
 
 /// `/dashboard/` is `/dashboard`. The `Location` is relative (`../dashboard`), so
 /// that behind a named stage (`/prod/dashboard/`) it stays under the stage.
-async fn dashboard_slash() -> Response {
+async fn dashboard_slash(method: Method) -> Response {
+    if method != Method::GET {
+        return Problem::MethodNotAllowed(PAGE_METHODS).into_response();
+    }
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
     response

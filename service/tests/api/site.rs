@@ -120,7 +120,7 @@ async fn bad_badge_parameters_are_400_problems_and_bad_names_404() {
         )
         .await;
         post.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
-        assert_eq!(post.header("allow"), Some("GET, OPTIONS"));
+        assert_eq!(post.header("allow"), Some("GET, HEAD, OPTIONS"));
     }
     // Nothing was counted by any of it.
     assert_eq!(
@@ -178,7 +178,7 @@ async fn the_embed_script_is_javascript_cacheable_for_an_hour() {
         )
         .await;
         answer.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
-        assert_eq!(answer.header("allow"), Some("GET"), "{method}");
+        assert_eq!(answer.header("allow"), Some("GET, HEAD"), "{method}");
     }
 }
 
