@@ -50,8 +50,9 @@ pub struct Options {
     pub read_only: bool,
     /// The named counter full mode counts on (`POST /counters/{counter}`), a valid name
     /// that the service allows; names that start with it and a `-` must be allowed
-    /// too, for the never-counted names of `counter-get-no-write` and
-    /// `idempotency-key-reused`. Read-only mode only reads `site`.
+    /// too, for the never-counted names of `counter-get-no-write`,
+    /// `idempotency-key-reused` and `bot-not-counted`, and the two new counters of
+    /// `totals-visitors`. Read-only mode only reads `site`.
     pub counter: String,
     /// How many concurrent `POST`s the burst check sends (1 to [`MAX_BURST`]).
     pub burst: usize,

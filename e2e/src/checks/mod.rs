@@ -148,9 +148,12 @@ const READ_ONLY: &str = "read-only mode sends no POST";
 /// check, the burst, the two POSTs that must be served in `post-foreign-origin`, the
 /// keyed visit of `idempotency-count-is-site`, and the two of `count-is-site`), and the
 /// counter [`Options::counter`] by 12 views (8 in the named counter's checks, 4 in the
-/// idempotency checks) and 2 or 3 visitors. The checks that compare counts
-/// (`post-increments`, `post-burst-distinct`, `post-foreign-origin`,
-/// `errors-not-counted`, those of the named counter and those of `Idempotency-Key`)
+/// idempotency checks) and 3 visitors; bots' `POST`s count nothing but are tallied, and
+/// `totals-visitors` leaves two new counters, `{counter}-{16 hex digits}`, with a view
+/// each. Every request says it is a desktop browser ([`crate::agent`]), the run's own
+/// visitors. The checks that compare counts (`post-increments`,
+/// `post-burst-distinct`, `post-foreign-origin`, `errors-not-counted`, those of the
+/// named counter, of bots, of the site's totals and of `Idempotency-Key`)
 /// assume nobody else is counting visits on those counters at the same time; under real
 /// traffic they can fail spuriously, which is why production is checked in read-only
 /// mode.

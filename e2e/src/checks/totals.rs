@@ -198,7 +198,7 @@ fn with_query(path: &str, query: &str) -> String {
     }
 }
 
-/// The last seven days of `site` (`/counters/site/days`) and then of the whole site
+/// The seven days to today of `site` (`/counters/site/days`) and then of the whole site
 /// (`/totals/days`) each carry `bots` and `limited` on every date (as their schemas
 /// require), and on every date the whole site's tallies are at least `site`'s: every
 /// `POST` a counter tallies, the site tallies too, and tallies only grow, so that holds
@@ -209,9 +209,10 @@ pub(super) async fn day_tallies(
     origin: &str,
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(DAY_TALLIES);
+    // The same dates for both reads, even across midnight (`to` is not after today on
+    // either side of it).
     let today = Date::today();
-    // Ending yesterday: the same dates on both sides of midnight.
-    let query = format!("from={}&to={}", today.add_days(-7), today.add_days(-1));
+    let query = format!("from={}&to={today}", today.add_days(-6));
     let site = finding
         .send(client, get(days_path(SITE, &query), origin))
         .await?

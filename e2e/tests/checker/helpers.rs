@@ -113,7 +113,8 @@ pub enum Fault {
     SiteSeparate,
     /// No `Cache-Control` on the named counters' routes.
     NoStoreOnCounters,
-    /// The 405 on `/counters` and `/counters/{name}/days` lists POST in `Allow`.
+    /// The 405 on the read-only routes (`/counters`, `/counters/{name}/days`, the
+    /// badges, `/totals`, `/totals/days`) lists POST in `Allow`.
     CountersAllowWrong,
     /// No CORS headers on the named counters' routes.
     CountersNoCors,
@@ -138,7 +139,7 @@ pub enum Fault {
     KeysPerRoute,
     /// Preflights allow `content-type` only, not `idempotency-key`.
     PreflightWithoutIdempotencyKey,
-    /// `Access-Control-Expose-Headers` names `Retry-After` only.
+    /// `Access-Control-Expose-Headers` names `Retry-After` and `Visit-Filtered` only.
     ReplayedNotExposed,
     /// The SVG badge is `no-store`, like the JSON answers, not `no-cache`.
     BadgeNoStore,
@@ -750,7 +751,7 @@ impl Respond for Stub {
                     .insert_header("Access-Control-Max-Age", "600");
             } else {
                 let exposed = if self.has(Fault::ReplayedNotExposed) {
-                    "Retry-After"
+                    "Retry-After, Visit-Filtered"
                 } else if self.has(Fault::FilteredNotExposed) {
                     "Retry-After, Idempotent-Replayed"
                 } else {
