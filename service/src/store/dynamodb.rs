@@ -659,14 +659,7 @@ impl DynamoDbStore {
         {
             return Ok(true);
         }
-        let item = self
-            .get_item(counter_id(counter), &[LIST_ATTRIBUTE])
-            .await?;
-        let indexed = item.is_some_and(|item| item.contains_key(LIST_ATTRIBUTE));
-        if indexed {
-            self.remember_indexed(counter);
-        }
-        Ok(indexed)
+        self.is_indexed_now(counter).await
     }
 
     fn remember_indexed(&self, counter: &CounterName) {
@@ -677,77 +670,97 @@ impl DynamoDbStore {
         }
     }
 
-    /// Puts a counter in the index, counting it against the cap: one transaction of the
-    /// registry's conditional `ADD` and the counter's index keys, so the count and the
-    /// index agree whatever races. Whether the counter may count (false: the cap is
-    /// reached and it was not created).
+    /// Puts a counter in the index, counting it against the cap: first the registry's
+    /// conditional `ADD` (refused at the cap: the counter is not created), then the
+    /// counter's index keys, only if no other visit put them there first (then the
+    /// registry's count is given back). Whether the counter may count (false: the cap
+    /// is reached and it was not created).
+    ///
+    /// Two writes, not one transaction: DynamoDB Local fails a transaction that writes
+    /// an index's keys (InternalFailure), and the tests run on it. The cost: a process
+    /// stopped between the two writes leaves the registry one too high, until
+    /// `visitor-counter counters reindex` counts again. Either write sent again is
+    /// harmless: the registry's `ADD` is only sent again when DynamoDB refused it, and
+    /// the keys' write is absolute.
     async fn index_counter(&self, counter: &CounterName, max: u64) -> Result<bool, StoreError> {
-        let registry = Update::builder()
-            .table_name(&self.table)
+        let claim = self
+            .writes
+            .update_item()
             .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
             .update_expression("ADD #counters :one")
             .condition_expression("attribute_not_exists(#counters) OR #counters < :max")
             .expression_attribute_names("#counters", REGISTRY_COUNTERS)
             .expression_attribute_values(":one", number(1))
-            .expression_attribute_values(":max", number(max))
-            .build()
-            .map_err(|e| failed(e.into()))?;
-        let item = Update::builder()
-            .table_name(&self.table)
+            .expression_attribute_values(":max", number(max));
+        match self.update(claim).await {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(service))
+                if service.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                // At the cap, unless another visit has put this counter in the index
+                // meanwhile (then it exists, and counts).
+                return self.is_indexed_now(counter).await;
+            }
+            Err(error) => return Err(classify(error, false)),
+        }
+        let keys = self
+            .writes
+            .update_item()
             .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
             .update_expression("SET #list = :list, #name = :name")
             .condition_expression("attribute_not_exists(#list)")
             .expression_attribute_names("#list", LIST_ATTRIBUTE)
             .expression_attribute_names("#name", NAME_ATTRIBUTE)
             .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
-            .expression_attribute_values(":name", AttributeValue::S(counter.to_string()))
-            .build()
-            .map_err(|e| failed(e.into()))?;
-        for attempt in 1..=MAX_ATTEMPTS {
-            self.usage.call(Op::TransactWriteItems);
-            let request = self
-                .writes
-                .transact_write_items()
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .update(registry.clone())
-                        .build(),
-                )
-                .transact_items(TransactWriteItem::builder().update(item.clone()).build());
-            let error = match Box::pin(request.send()).await {
-                Ok(_) => {
-                    self.remember_indexed(counter);
-                    return Ok(true);
-                }
-                Err(error) => error,
-            };
-            let reasons = cancellation_reasons(&error);
-            let code = |i: usize| {
-                reasons
-                    .as_ref()
-                    .and_then(|r| r.get(i))
-                    .and_then(CancellationReason::code)
-            };
-            // Another visit put it in the index first: it counts.
-            if code(1) == Some("ConditionalCheckFailed") {
-                self.remember_indexed(counter);
-                return Ok(true);
+            .expression_attribute_values(":name", AttributeValue::S(counter.to_string()));
+        let given_back = match self.update(keys).await {
+            Ok(_) => false,
+            Err(SdkError::ServiceError(service))
+                if service.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                true
             }
-            if code(0) == Some("ConditionalCheckFailed") {
-                return Ok(false);
-            }
-            // Both writes are absolute (a set of keys, an ADD guarded by the item's own
-            // absence from the index), so sending the transaction again cannot count a
-            // counter twice: had it landed, its second send fails the item's condition.
-            let busy = reasons.is_some() || never_applied(&error);
-            if !busy || attempt == MAX_ATTEMPTS {
+            Err(error) => {
+                self.give_back_claim().await;
                 return Err(classify(error, true));
             }
-            tokio::time::sleep(backoff(attempt)).await;
+        };
+        if given_back {
+            // Another visit put it in the index first: its claim counts it.
+            self.give_back_claim().await;
         }
-        Err(StoreError::Unavailable(
-            "the counter could not be put in the index".into(),
-        ))
+        self.remember_indexed(counter);
+        Ok(true)
+    }
+
+    /// Whether the counter is in the index, asked of DynamoDB.
+    async fn is_indexed_now(&self, counter: &CounterName) -> Result<bool, StoreError> {
+        let item = self
+            .get_item(counter_id(counter), &[LIST_ATTRIBUTE])
+            .await?;
+        let indexed = item.is_some_and(|item| item.contains_key(LIST_ATTRIBUTE));
+        if indexed {
+            self.remember_indexed(counter);
+        }
+        Ok(indexed)
+    }
+
+    /// Takes back a registry claim that made no counter (logged if it fails: the
+    /// registry is then one too high until `counters reindex`).
+    async fn give_back_claim(&self) {
+        let request = self
+            .writes
+            .update_item()
+            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+            .update_expression("ADD #counters :minus")
+            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+            .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()));
+        if let Err(error) = self.update(request).await {
+            tracing::warn!(
+                error = %crate::error::error_chain(&classify(error, true)),
+                "a claim on the registry was not given back; `counters reindex` counts again"
+            );
+        }
     }
 
     /// One of the site's day items, in turn.
