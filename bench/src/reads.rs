@@ -80,6 +80,8 @@ pub struct Options {
 /// One route, asked `requests` times.
 #[derive(Debug, Clone, Serialize)]
 pub struct RouteRun {
+    /// `GET` or `POST`.
+    pub method: &'static str,
     pub route: String,
     /// `first request of a fresh process` or `after the first`.
     pub when: &'static str,
@@ -254,6 +256,7 @@ fn route_run(route: &str, when: &'static str, samples: &[Sample]) -> RouteRun {
             }
         });
     RouteRun {
+        method: "GET",
         route: route.to_owned(),
         when,
         requests: samples.len(),
@@ -393,7 +396,11 @@ fn costs(public: &[RouteRun], tables: &[TableRun]) -> Vec<PublicCost> {
                 read_units_per_request: units,
                 read_units_per_hour: units * per_hour,
                 dollars_per_hour: dollars(units * per_hour),
-                how: format!("{units} units a request × {per_hour} requests"),
+                how: format!(
+                    "{} a request × {} requests",
+                    units_text(units),
+                    grouped(per_hour)
+                ),
             }
         })
         .collect();
@@ -415,7 +422,10 @@ fn costs(public: &[RouteRun], tables: &[TableRun]) -> Vec<PublicCost> {
             read_units_per_hour: units,
             dollars_per_hour: dollars(units),
             how: format!(
-                "{after} units a request, and {first} once a minute per process (its sum of every counter's views, read again after a minute)"
+                "{} a request × {}, and {} once a minute per process (the first request of a process reads every counter for its sum of views, kept a minute)",
+                units_text(after),
+                grouped(per_hour - 60.0),
+                units_text(first),
             ),
         });
     }
@@ -513,7 +523,10 @@ async fn measure_embedded(
         for _ in 0..options.samples * 2 {
             samples.push(sampler.send(http.post(server.url(&post_route))).await?);
         }
-        route_run(&post_route, "alone", &samples)
+        RouteRun {
+            method: "POST",
+            ..route_run(&post_route, "alone", &samples)
+        }
     };
 
     // A fresh process: the first dashboards render, then the page is kept 30 s and
@@ -566,7 +579,10 @@ async fn measure_embedded(
         import_seconds,
         runs,
         post_alone,
-        post_under_load: route_run(&post_route, "while clients load the dashboard", &posts),
+        post_under_load: RouteRun {
+            method: "POST",
+            ..route_run(&post_route, "while clients load the dashboard", &posts)
+        },
         posts_counted,
         dashboards_under_load: route_run("/dashboard", "the loading clients", &dashboards),
     })
@@ -674,6 +690,14 @@ pub async fn run(
     Ok(report)
 }
 
+fn units_text(units: f64) -> String {
+    if units == 1.0 {
+        "1 unit".to_owned()
+    } else {
+        format!("{} units", grouped(units))
+    }
+}
+
 fn machine_text(machine: &crate::report::Machine) -> String {
     format!(
         "{} ({} CPUs, {} MiB), Linux {}",
@@ -746,7 +770,8 @@ fn route_rows(out: &mut String, runs: &[RouteRun], with_units: bool) {
         if with_units {
             let _ = writeln!(
                 out,
-                "| `GET {}` | {} | {} | {} | {} | {} | {} | {p50} | {p99} |",
+                "| `{} {}` | {} | {} | {} | {} | {} | {} | {p50} | {p99} |",
+                run.method,
                 run.route,
                 run.when,
                 run.requests,
@@ -758,7 +783,8 @@ fn route_rows(out: &mut String, runs: &[RouteRun], with_units: bool) {
         } else {
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} | {} | {p50} | {p99} |",
+                "| `{} {}` | {} | {} | {} | {p50} | {p99} |",
+                run.method,
                 run.route,
                 run.when,
                 run.requests,
@@ -873,7 +899,10 @@ The routes that need the owner's password, asked without it:\n"
         "\nThe worst case per hour of one client sending {THROTTLE_PER_SECOND} requests a second \
 (the stage's throttle) to one route, at ${DOLLARS_PER_MILLION_READS} per million read \
 request units (on demand, us-east-1; a strongly consistent read of an item under 4 KB is \
-one unit, and `BatchGetItem` charges each key asked for as a `GetItem`, found or not):\n"
+one unit, and `BatchGetItem` charges each key asked for as a `GetItem`, found or not). \
+The throttle is the stage's, for every client together, so this is also the worst case \
+of all anonymous clients at once, except for `/totals`' read of every counter, which each \
+running Lambda instance makes for itself once a minute:\n"
     );
     out.push_str("| route | read units a request | read units an hour | dollars an hour | how |\n| --- | ---: | ---: | ---: | --- |\n");
     let mut worst: Option<&PublicCost> = None;
