@@ -22,10 +22,12 @@
 
 mod floor;
 mod lambda;
+mod loader;
 mod local;
 mod profile;
 mod proxy;
 mod quota;
+mod reads;
 mod report;
 
 use std::path::PathBuf;
@@ -93,6 +95,26 @@ struct Args {
     /// Warm invocations the profile counts.
     #[arg(long, value_name = "N", default_value_t = 50)]
     profile_invocations: usize,
+    /// Instead of the benchmark: what the reads cost (`GET /counters`, `/totals`, the
+    /// dashboard) on DynamoDB Local tables the benchmark loads, and on the embedded
+    /// store; written to --figures.
+    #[arg(long)]
+    reads: bool,
+    /// Items of the reads benchmark's busy table.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    items: usize,
+    /// `BatchWriteItem`s in flight while loading it.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    load_parallel: usize,
+    /// Counters of the reads benchmark's embedded store.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    embedded_counters: usize,
+    /// The reads benchmark's embedded store only (no DynamoDB tables).
+    #[arg(long)]
+    embedded_only: bool,
+    /// Where the reads benchmark writes its figures (Markdown, and JSON beside it).
+    #[arg(long, value_name = "PATH", default_value = "docs/figures/reads.md")]
+    figures: PathBuf,
     /// Extra environment for the Lambda function, for experiments.
     #[arg(long, value_name = "NAME=VALUE", value_parser = name_value)]
     function_env: Vec<(String, String)>,
@@ -182,6 +204,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<()> {
     let load_at_start = report::load_average();
+    let command = reads_command(&args);
     let endpoint = match args.endpoint {
         Some(endpoint) => endpoint,
         None => testkit::dynamodb::endpoint()?,
@@ -204,6 +227,30 @@ async fn run(args: Args) -> Result<()> {
             args.profile_invocations,
         )
         .await;
+    }
+
+    if args.reads {
+        let options = reads::Options {
+            items: args.items,
+            parallel: args.load_parallel,
+            embedded_counters: args.embedded_counters,
+            samples: if args.quick { 10 } else { 50 },
+            cold: if args.quick { 2 } else { 5 },
+            pressure_seconds: if args.quick { 10 } else { 35 },
+            clients: 32,
+            command,
+        };
+        reads::run(
+            &admin,
+            &binary,
+            &endpoint,
+            options,
+            &args.figures,
+            args.embedded_only,
+        )
+        .await?;
+        say(&format!("wrote {}", args.figures.display()));
+        return Ok(());
     }
 
     let floor = floor::FloorWorker::start()?;
@@ -314,6 +361,24 @@ async fn run(args: Args) -> Result<()> {
         args.out.join("report.md").display()
     ));
     Ok(())
+}
+
+/// The `scripts/bench` command line that gives the reads benchmark these options.
+fn reads_command(args: &Args) -> String {
+    let mut command = "scripts/bench --reads".to_owned();
+    if args.items != 1_000_000 {
+        command.push_str(&format!(" --items {}", args.items));
+    }
+    if args.embedded_counters != 200_000 {
+        command.push_str(&format!(" --embedded-counters {}", args.embedded_counters));
+    }
+    if args.embedded_only {
+        command.push_str(" --embedded-only");
+    }
+    if args.quick {
+        command.push_str(" --quick");
+    }
+    command
 }
 
 fn say(line: &str) {

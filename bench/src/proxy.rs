@@ -29,9 +29,21 @@ pub struct Calls {
     /// caller did not ask for `ReturnConsumedCapacity`).
     pub write_units: Option<f64>,
     pub read_units: Option<f64>,
+    /// The keys `GetItem` and `BatchGetItem` asked for, counted as DynamoDB bills them
+    /// for items under 4 KB: 1 unit each strongly consistent, 0.5 eventually
+    /// consistent, found or not (DynamoDB Local reports units for found items only).
+    pub key_read_units: f64,
+    /// The units DynamoDB reported for `Query` and `Scan` (billed by the size read).
+    pub query_units: f64,
 }
 
 impl Calls {
+    /// The read units DynamoDB would bill for these calls, items under 4 KB: the keys
+    /// asked for, and what the queries reported.
+    pub fn billed_read_units(&self) -> f64 {
+        self.key_read_units + self.query_units
+    }
+
     /// `UpdateItem x2, GetItem x1`.
     pub fn operations_text(&self) -> String {
         self.operations
@@ -110,7 +122,9 @@ async fn forward(
         .and_then(|target| target.rsplit('.').next())
         .unwrap_or("unknown")
         .to_owned();
+    let asked = key_read_units(&operation, &body);
     if let Ok(mut recording) = shared.recording.lock() {
+        recording.calls.key_read_units += asked;
         if recording.in_flight == 0 {
             recording.calls.round_trips += 1;
         }
@@ -181,6 +195,9 @@ fn consumed(calls: &mut Calls, operation: &str, body: &[u8]) {
             .unwrap_or(0.0),
         _ => return,
     };
+    if matches!(operation, "Scan" | "Query") {
+        calls.query_units += units;
+    }
     let reads = matches!(operation, "GetItem" | "BatchGetItem" | "Scan" | "Query");
     let slot = if reads {
         &mut calls.read_units
@@ -188,4 +205,66 @@ fn consumed(calls: &mut Calls, operation: &str, body: &[u8]) {
         &mut calls.write_units
     };
     *slot.get_or_insert(0.0) += units;
+}
+
+/// The units the keys of a `GetItem` or `BatchGetItem` request are billed, whether or
+/// not their items exist: 1 a key strongly consistent, 0.5 eventually consistent (items
+/// under 4 KB).
+fn key_read_units(operation: &str, body: &[u8]) -> f64 {
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return 0.0;
+    };
+    let unit = |consistent: &serde_json::Value| {
+        if consistent.as_bool() == Some(true) {
+            1.0
+        } else {
+            0.5
+        }
+    };
+    match operation {
+        "GetItem" => unit(&request["ConsistentRead"]),
+        "BatchGetItem" => request["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, table)| {
+                let keys = table["Keys"].as_array().map_or(0, Vec::len);
+                keys as f64 * unit(&table["ConsistentRead"])
+            })
+            .sum(),
+        _ => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_billed_found_or_not_strongly_consistent_at_one_unit() {
+        let get = br#"{"TableName":"t","Key":{"id":{"S":"a"}},"ConsistentRead":true}"#;
+        assert_eq!(key_read_units("GetItem", get), 1.0);
+        let eventual = br#"{"TableName":"t","Key":{"id":{"S":"a"}}}"#;
+        assert_eq!(key_read_units("GetItem", eventual), 0.5);
+        let batch = br#"{"RequestItems":{"t":{"Keys":[{"id":{"S":"a"}},{"id":{"S":"b"}},{"id":{"S":"c"}}],"ConsistentRead":true},"u":{"Keys":[{"id":{"S":"d"}}]}}}"#;
+        assert_eq!(key_read_units("BatchGetItem", batch), 3.5);
+        assert_eq!(key_read_units("Query", batch), 0.0);
+    }
+
+    #[test]
+    fn query_units_are_kept_apart_from_the_keys() {
+        let mut calls = Calls::default();
+        consumed(
+            &mut calls,
+            "Query",
+            br#"{"ConsumedCapacity":{"TableName":"t","CapacityUnits":2.5}}"#,
+        );
+        consumed(
+            &mut calls,
+            "BatchGetItem",
+            br#"{"ConsumedCapacity":[{"TableName":"t","CapacityUnits":3.0}]}"#,
+        );
+        assert_eq!(calls.query_units, 2.5);
+        assert_eq!(calls.read_units, Some(5.5));
+    }
 }
