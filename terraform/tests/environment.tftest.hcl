@@ -30,14 +30,18 @@ variables {
   service_name_key      = "name"
   # The contract's operations (contracts/openapi.json), which the router serves.
   service_routes = [
-    "GET /count", "POST /count", "OPTIONS /count",
-    "GET /counters", "OPTIONS /counters",
-    "GET /counters/{name}", "POST /counters/{name}", "OPTIONS /counters/{name}",
-    "GET /counters/{name}/days", "OPTIONS /counters/{name}/days",
-    "GET /counters/{name}/badge.svg", "OPTIONS /counters/{name}/badge.svg",
-    "GET /counters/{name}/shields.json", "OPTIONS /counters/{name}/shields.json",
-    "GET /counter.js",
-    "GET /dashboard",
+    "GET /", "HEAD /",
+    "GET /count", "HEAD /count", "POST /count", "OPTIONS /count",
+    "GET /counters", "HEAD /counters", "OPTIONS /counters",
+    "GET /counters/{name}", "HEAD /counters/{name}", "POST /counters/{name}", "OPTIONS /counters/{name}",
+    "GET /counters/{name}/days", "HEAD /counters/{name}/days", "OPTIONS /counters/{name}/days",
+    "GET /counters/{name}/badge.svg", "HEAD /counters/{name}/badge.svg", "OPTIONS /counters/{name}/badge.svg",
+    "GET /counters/{name}/shields.json", "HEAD /counters/{name}/shields.json", "OPTIONS /counters/{name}/shields.json",
+    "GET /totals", "HEAD /totals", "OPTIONS /totals",
+    "GET /totals/days", "HEAD /totals/days", "OPTIONS /totals/days",
+    "GET /counter.js", "HEAD /counter.js",
+    "GET /dashboard", "HEAD /dashboard",
+    "GET /dashboard/", "HEAD /dashboard/",
   ]
 }
 

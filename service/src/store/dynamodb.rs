@@ -2175,12 +2175,12 @@ impl OperatorStore for DynamoDbStore {
         let found = self
             .batch_get(ids, &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE, LIST_ATTRIBUTE])
             .await?;
-        if found.contains_key(&counter_id(to)) {
-            return Ok(RenameOutcome::Taken);
-        }
         let Some(old) = found.get(&counter_id(from)) else {
             return Ok(RenameOutcome::NoSuchCounter);
         };
+        if found.contains_key(&counter_id(to)) {
+            return Ok(RenameOutcome::Taken);
+        }
         let totals = totals_of(old)?;
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)

@@ -1038,6 +1038,9 @@ fn rename(
 ) -> Result<RenameOutcome, StoreError> {
     let mut views = txn.open_table(COUNTERS).map_err(failed)?;
     let mut visitors = txn.open_table(VISITORS).map_err(failed)?;
+    if views.get(key(from)).map_err(failed)?.is_none() {
+        return Ok(RenameOutcome::NoSuchCounter);
+    }
     if views.get(key(to)).map_err(failed)?.is_some() {
         return Ok(RenameOutcome::Taken);
     }

@@ -157,16 +157,25 @@ pub fn assert_no_cors_headers(headers: &HeaderMap, what: &str) {
     );
 }
 
-/// A request as a person's browser sends it (with a browser's `User-Agent`: without
-/// one, a POST is a bot's and counts nothing).
 pub fn request(method: Method, uri: &str) -> http::request::Builder {
-    Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("user-agent", testkit::BROWSER_USER_AGENT)
+    Request::builder().method(method).uri(uri)
 }
 
-pub async fn call(app: &Router, request: Request<Body>) -> Answer {
+/// Sends `request` as a person's browser would: with a browser's `User-Agent` unless it
+/// has one (without one, a POST is a bot's and counts nothing; [`call_as_is`] sends
+/// none).
+pub async fn call(app: &Router, mut request: Request<Body>) -> Answer {
+    if !request.headers().contains_key("user-agent") {
+        request.headers_mut().insert(
+            "user-agent",
+            http::HeaderValue::from_static(testkit::BROWSER_USER_AGENT),
+        );
+    }
+    call_as_is(app, request).await
+}
+
+/// Sends `request` exactly as it is.
+pub async fn call_as_is(app: &Router, request: Request<Body>) -> Answer {
     let response = app.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     Answer {
@@ -201,9 +210,7 @@ pub async fn visit_as(
     address: &str,
     agent: &str,
 ) -> Answer {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
+    let mut request = request(method, path)
         .header("user-agent", agent)
         .body(Body::empty())
         .unwrap();

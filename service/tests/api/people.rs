@@ -36,7 +36,7 @@ async fn post_as(h: &Harness, path: &str, address: &str, agent: Option<&str>) ->
     request
         .extensions_mut()
         .insert(visitor_counter::visitor::ClientAddress(address.to_owned()));
-    call(&h.app, request).await
+    call_as_is(&h.app, request).await
 }
 
 /// Today's `days` entry of a counter (or of the site, with `name` = None).

@@ -18,7 +18,8 @@ const ADDRESSES: [&str; 2] = ["203.0.113.77", "2001:db8::77"];
 const AGENT: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:133.0; unique-7f3a) Gecko/20100101 Firefox/133.0";
 /// A bot's, tallied and not counted: its User-Agent must not be kept either.
-const BOT: &str = "Mozilla/5.0 (compatible; PrivacyProbeBot/2.1; unique-9c2e)";
+const BOT: &str =
+    "Mozilla/5.0 (compatible; Googlebot/2.1; unique-9c2e; +http://www.google.com/bot.html)";
 
 fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::new();
