@@ -64,6 +64,11 @@ pub const COUNTING_METHODS: &str = "GET, HEAD, POST, OPTIONS";
 pub const READING_METHODS: &str = "GET, HEAD, OPTIONS";
 /// The methods of the pages and the script, which browsers load without CORS.
 pub const PAGE_METHODS: &str = "GET, HEAD";
+/// What a preflight allows on the routes that count: what a page's script sends (a
+/// `HEAD` needs no preflight).
+pub const PREFLIGHT_COUNTING: &str = "GET, POST, OPTIONS";
+/// What a preflight allows on the routes that only read.
+pub const PREFLIGHT_READING: &str = "GET, OPTIONS";
 /// The header of a POST answered without being counted: `bot` or `limited`.
 pub const FILTERED_HEADER: HeaderName = HeaderName::from_static("visit-filtered");
 /// The whole site's totals.
@@ -269,7 +274,7 @@ impl<S: CounterStore> AppState<S> {
                 self.visit(counter, Visitor::of(request), key.as_ref())
                     .await
             }
-            Method::OPTIONS => return Err(crate::cors::preflight(COUNTING_METHODS)),
+            Method::OPTIONS => return Err(crate::cors::preflight(PREFLIGHT_COUNTING)),
             _ => return Err(Problem::MethodNotAllowed(COUNTING_METHODS).into_response()),
         };
         match once {
@@ -356,7 +361,7 @@ async fn counter<S: CounterStore>(
     request: Request,
 ) -> Response {
     if request.method() == Method::OPTIONS {
-        return crate::cors::preflight(COUNTING_METHODS);
+        return crate::cors::preflight(PREFLIGHT_COUNTING);
     }
     let counter = match state.resolve(name) {
         Ok(counter) => counter,
@@ -439,7 +444,7 @@ async fn days<S: CounterStore>(
     uri: Uri,
 ) -> Response {
     if method == Method::OPTIONS {
-        return crate::cors::preflight(READING_METHODS);
+        return crate::cors::preflight(PREFLIGHT_READING);
     }
     let counter = match state.resolve(name) {
         Ok(counter) => counter,
@@ -472,7 +477,7 @@ struct SiteBody {
 async fn totals<S: CounterStore>(State(state): Shared<S>, method: Method) -> Response {
     match method {
         Method::GET => {}
-        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
+        Method::OPTIONS => return crate::cors::preflight(PREFLIGHT_READING),
         _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
     }
     match within_deadline(state.store.site_totals(state.clock.today())).await {
@@ -493,7 +498,7 @@ async fn totals_days<S: CounterStore>(
 ) -> Response {
     match method {
         Method::GET => {}
-        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
+        Method::OPTIONS => return crate::cors::preflight(PREFLIGHT_READING),
         _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
     }
     let (from, to) = match range(&Query::parse(&uri), state.clock.today()) {
@@ -552,7 +557,7 @@ async fn badge_of<S: CounterStore>(
     uri: &Uri,
 ) -> Result<(Badge, Totals), Response> {
     if *method == Method::OPTIONS {
-        return Err(crate::cors::preflight(READING_METHODS));
+        return Err(crate::cors::preflight(PREFLIGHT_READING));
     }
     let counter = state.resolve(name).map_err(IntoResponse::into_response)?;
     if *method != Method::GET {
@@ -765,7 +770,7 @@ async fn list<S: CounterStore>(
 ) -> Response {
     match method {
         Method::GET => {}
-        Method::OPTIONS => return crate::cors::preflight(READING_METHODS),
+        Method::OPTIONS => return crate::cors::preflight(PREFLIGHT_READING),
         _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
     }
     if let Err(problem) = state.owner(&headers) {

@@ -93,10 +93,10 @@ pub async fn serve(listen: SocketAddr, app: Router, store: &str) -> std::io::Res
 }
 
 /// The most connections one client address holds open at once; more are closed as
-/// they arrive. Browsers open at most six per host; 64 leaves room for a household or
-/// an office behind one address, and keeps any one address from taking the server's
-/// file descriptors.
-pub const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+/// they arrive. Browsers open at most six per host; 256 leaves room for an office
+/// behind one address (and a load test's pool), and keeps any one address from taking
+/// more than a small share of the server's file descriptors.
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 256;
 /// How long accepting pauses after running out of file descriptors: long enough not
 /// to spin, short enough that a freed descriptor is taken at once.
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(10);

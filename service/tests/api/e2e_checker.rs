@@ -39,7 +39,10 @@ async fn assert_honours_the_contract(server: &TestServer, dashboard: &str) {
 
 #[tokio::test]
 async fn the_binary_on_the_embedded_store_honours_the_contract() {
-    let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", ORIGIN)]);
+    // The default limit per visitor, as a deployed stage has it: the checker stays
+    // under it.
+    let (server, _dir) =
+        embedded_server_with(&[("ALLOWED_ORIGINS", ORIGIN), ("VIEWS_PER_VISITOR", "50")]);
     assert_honours_the_contract(&server, SERVED).await;
 }
 
@@ -49,6 +52,7 @@ async fn the_binary_on_dynamodb_local_honours_the_contract() {
     let table = fresh_table(&admin).await;
     let mut env = dynamodb_env(&dynamodb_endpoint(), &table);
     env.push(("ALLOWED_ORIGINS".into(), ORIGIN.into()));
+    env.push(("VIEWS_PER_VISITOR".into(), "50".into()));
     let server = spawn_server(&env);
     assert_honours_the_contract(&server, SERVED).await;
 }

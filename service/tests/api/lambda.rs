@@ -68,7 +68,7 @@ async fn errors_keep_the_contract_in_lambda_too() {
 
     let answer = invoke(&t.app, event!("apigw-put-count.json")).await;
     answer.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
-    assert_eq!(answer.header("allow"), Some("GET, POST, OPTIONS"));
+    assert_eq!(answer.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
 
     invoke(&t.app, event!("apigw-post-oversized-body.json"))
         .await
@@ -216,7 +216,7 @@ async fn a_keyed_post_replays_in_lambda_too() {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(
         again.header("access-control-expose-headers"),
-        Some("Retry-After, Idempotent-Replayed")
+        Some("Retry-After, Idempotent-Replayed, Visit-Filtered")
     );
     let get = invoke(&t.app, &v2_event("GET", "/prod/counters/home", "")).await;
     assert_eq!(get.totals("home"), (1, 1));

@@ -116,7 +116,7 @@ async fn answers_api_gateway_events_on_dynamodb_local() {
         .assert_problem(StatusCode::NOT_FOUND, "not-found");
     let answer = invoke(&function, event!("apigw-put-count.json")).await;
     answer.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
-    assert_eq!(answer.header("allow"), Some("GET, POST, OPTIONS"));
+    assert_eq!(answer.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
     invoke(&function, event!("apigw-post-oversized-body.json"))
         .await
         .assert_problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large");
