@@ -1,0 +1,486 @@
+//! The operator commands on DynamoDB, with the operator's own credentials
+//! ([`super::OPERATOR_OPERATIONS`]).
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The most requests one `BatchWriteItem` takes.
+pub(super) const BATCH_WRITE_SIZE: usize = 25;
+/// How many `BatchWriteItem`s an import has in flight at once.
+pub(super) const BATCH_WRITES_IN_FLIGHT: usize = 8;
+/// Attempts at the items a `BatchWriteItem` left unprocessed.
+pub(super) const BATCH_WRITE_ATTEMPTS: u32 = 10;
+
+/// The operator commands, with the operator's credentials (see [`OPERATOR_OPERATIONS`]).
+/// They go through the reading client, with the SDK's standard retries: every write here
+/// is absolute (`SET`, `PutRequest`), so a retry of one that landed writes the same
+/// values again and cannot count anything twice.
+impl OperatorStore for DynamoDbStore {
+    async fn export(&self) -> Result<Vec<CounterRecord>, StoreError> {
+        // One Scan of the whole table: consistent per item, not a snapshot of the table
+        // (a visit during the export may be in a counter and not yet in its day).
+        let mut records = Records::default();
+        for (id, totals) in self.scan_numbers(true).await? {
+            if let Some(name) = counter_of(&id) {
+                records.totals(name, totals);
+            } else if let Some((name, day)) = day_of(&id) {
+                records.day(name, day, totals);
+            }
+        }
+        Ok(records.into_sorted())
+    }
+
+    async fn set_totals(
+        &self,
+        counter: &CounterName,
+        expected: Option<Totals>,
+        totals: Totals,
+    ) -> Result<SetOutcome, StoreError> {
+        let mut request = self
+            .reads
+            .update_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
+            .update_expression("SET #count = :views, #visitors = :visitors")
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+            .expression_attribute_values(":views", number(totals.views))
+            .expression_attribute_values(":visitors", number(totals.visitors))
+            .return_values(ReturnValue::None);
+        if let Some(expected) = expected {
+            // A missing attribute reads as 0, as `get` reads it.
+            let holds = |attribute: &str, value: &str, expected: u64| {
+                if expected == 0 {
+                    format!("(attribute_not_exists({attribute}) OR {attribute} = {value})")
+                } else {
+                    format!("{attribute} = {value}")
+                }
+            };
+            request = request
+                .condition_expression(format!(
+                    "{} AND {}",
+                    holds("#count", ":old_views", expected.views),
+                    holds("#visitors", ":old_visitors", expected.visitors)
+                ))
+                .expression_attribute_values(":old_views", number(expected.views))
+                .expression_attribute_values(":old_visitors", number(expected.visitors));
+        }
+        match Box::pin(request.send()).await {
+            Ok(_) => {
+                self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
+                    .await?;
+                Ok(SetOutcome::Set)
+            }
+            Err(SdkError::ServiceError(service))
+                if service.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                // Either a visit came in since `expected` was read, or an earlier attempt
+                // of this very write landed and its retry found the new totals: the
+                // counter holding what was asked for is the second.
+                let current = self.get(counter).await?;
+                if current == totals {
+                    Ok(SetOutcome::Set)
+                } else {
+                    Ok(SetOutcome::Moved { current })
+                }
+            }
+            Err(error) => Err(classify(error, false)),
+        }
+    }
+
+    async fn restore(&self, records: &[CounterRecord]) -> Result<(), StoreError> {
+        let item = |id: String, totals: &Totals| {
+            let put = PutRequest::builder()
+                .item(HASH_KEY, AttributeValue::S(id))
+                .item(COUNT_ATTRIBUTE, number(totals.views))
+                .item(VISITORS_ATTRIBUTE, number(totals.visitors))
+                .build()
+                .map_err(|e| failed(e.into()))?;
+            Ok::<_, StoreError>(WriteRequest::builder().put_request(put).build())
+        };
+        let counter_item = |name: &CounterName, totals: &Totals| {
+            let put = PutRequest::builder()
+                .item(HASH_KEY, AttributeValue::S(counter_id(name)))
+                .item(COUNT_ATTRIBUTE, number(totals.views))
+                .item(VISITORS_ATTRIBUTE, number(totals.visitors))
+                .item(LIST_ATTRIBUTE, AttributeValue::S(LIST_VALUE.to_owned()))
+                .item(NAME_ATTRIBUTE, AttributeValue::S(name.to_string()))
+                .build()
+                .map_err(|e| failed(e.into()))?;
+            Ok::<_, StoreError>(WriteRequest::builder().put_request(put).build())
+        };
+        let mut requests = Vec::new();
+        for record in records {
+            requests.push(counter_item(&record.name, &record.totals)?);
+            for (day, totals) in &record.days {
+                requests.push(item(day_id(&record.name, *day), totals)?);
+            }
+        }
+        let batches: Vec<&[WriteRequest]> = requests.chunks(BATCH_WRITE_SIZE).collect();
+        for group in batches.chunks(BATCH_WRITES_IN_FLIGHT) {
+            let writes = group.iter().map(|batch| self.batch_write(batch.to_vec()));
+            for written in futures_util::future::join_all(writes).await {
+                written?;
+            }
+        }
+        // The counters restored are in the index; the registry counts them again (and
+        // the site's views follow).
+        self.reindex().await.map(|_| ())
+    }
+
+    async fn delete(&self, counter: &CounterName) -> Result<bool, StoreError> {
+        let item = self
+            .get_item(counter_id(counter), &[LIST_ATTRIBUTE])
+            .await?;
+        let Some(item) = item else {
+            return Ok(false);
+        };
+        let mut delete = TransactWriteItem::builder().delete(
+            aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
+                .condition_expression("attribute_exists(#id)")
+                .expression_attribute_names("#id", HASH_KEY)
+                .build()
+                .map_err(|e| failed(e.into()))?,
+        );
+        let mut request = self.reads.transact_write_items();
+        if item.contains_key(LIST_ATTRIBUTE) {
+            // Counted in the registry: one fewer, in the same transaction.
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+                            .update_expression("ADD #counters :minus")
+                            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+                            .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+                            .build()
+                            .map_err(|e| failed(e.into()))?,
+                    )
+                    .build(),
+            );
+        }
+        delete = delete.clone();
+        match Box::pin(request.transact_items(delete.build()).send()).await {
+            Ok(_) => {}
+            Err(error) if cancellation_reasons(&error).is_some() => return Ok(false),
+            Err(error) => return Err(classify(error, true)),
+        }
+        let days = self.day_ids_of(counter).await?;
+        self.delete_ids(days).await?;
+        self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
+            .await?;
+        Ok(true)
+    }
+
+    async fn rename(
+        &self,
+        from: &CounterName,
+        to: &CounterName,
+    ) -> Result<RenameOutcome, StoreError> {
+        let ids = vec![counter_id(from), counter_id(to)];
+        let found = self
+            .batch_get(ids, &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE, LIST_ATTRIBUTE])
+            .await?;
+        let Some(old) = found.get(&counter_id(from)) else {
+            return Ok(RenameOutcome::NoSuchCounter);
+        };
+        if found.contains_key(&counter_id(to)) {
+            return Ok(RenameOutcome::Taken);
+        }
+        let totals = totals_of(old)?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .item(HASH_KEY, AttributeValue::S(counter_id(to)))
+            .item(COUNT_ATTRIBUTE, number(totals.views))
+            .item(VISITORS_ATTRIBUTE, number(totals.visitors))
+            .item(LIST_ATTRIBUTE, AttributeValue::S(LIST_VALUE.to_owned()))
+            .item(NAME_ATTRIBUTE, AttributeValue::S(to.to_string()))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", HASH_KEY)
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        // The old item only if it still holds what was read: a visit in between would
+        // otherwise be lost.
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(counter_id(from)))
+            .condition_expression("#count = :views")
+            .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+            .expression_attribute_values(":views", number(totals.views))
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        let mut request = self
+            .reads
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build());
+        if !old.contains_key(LIST_ATTRIBUTE) {
+            // The old one was not yet counted in the registry; the new one is.
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+                            .update_expression("ADD #counters :one")
+                            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+                            .expression_attribute_values(":one", number(1))
+                            .build()
+                            .map_err(|e| failed(e.into()))?,
+                    )
+                    .build(),
+            );
+        }
+        match Box::pin(request.send()).await {
+            Ok(_) => {}
+            Err(error) if cancellation_reasons(&error).is_some() => {
+                return Err(StoreError::Unavailable(
+                    "the counter changed while it was renamed; nothing was changed, run it again"
+                        .into(),
+                ));
+            }
+            Err(error) => return Err(classify(error, true)),
+        }
+        // Its days: copied under the new name, then deleted under the old.
+        let days = self.day_ids_of(from).await?;
+        let mut puts = Vec::new();
+        if !days.is_empty() {
+            let found = self.day_items(&days).await?;
+            for (id, totals) in &found {
+                let Some((_, day)) = day_of(id) else { continue };
+                let mut put = PutRequest::builder()
+                    .item(HASH_KEY, AttributeValue::S(day_id(to, day)))
+                    .item(COUNT_ATTRIBUTE, number(totals.views))
+                    .item(VISITORS_ATTRIBUTE, number(totals.visitors));
+                if totals.bots > 0 {
+                    put = put.item(BOTS_ATTRIBUTE, number(totals.bots));
+                }
+                if totals.limited > 0 {
+                    put = put.item(LIMITED_ATTRIBUTE, number(totals.limited));
+                }
+                let put = put.build().map_err(|e| failed(e.into()))?;
+                puts.push(WriteRequest::builder().put_request(put).build());
+            }
+        }
+        for batch in puts.chunks(BATCH_WRITE_SIZE) {
+            self.batch_write(batch.to_vec()).await?;
+        }
+        self.delete_ids(days).await?;
+        Ok(RenameOutcome::Renamed)
+    }
+
+    async fn reindex(&self) -> Result<u64, StoreError> {
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let request = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("begins_with(#id, :counter) OR #id = :site")
+                .projection_expression("#id, #list")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_names("#list", LIST_ATTRIBUTE)
+                .expression_attribute_values(
+                    ":counter",
+                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
+                )
+                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
+                .set_exclusive_start_key(start);
+            let output = Box::pin(request.send())
+                .await
+                .map_err(|e| classify(e, false))?;
+            for item in output.items() {
+                let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
+                    continue;
+                };
+                let Some(name) = counter_of(id) else { continue };
+                count += 1;
+                if item.contains_key(LIST_ATTRIBUTE) {
+                    continue;
+                }
+                let request = self
+                    .reads
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(HASH_KEY, AttributeValue::S(id.clone()))
+                    .update_expression("SET #list = :list, #name = :name")
+                    .condition_expression("attribute_exists(#id)")
+                    .expression_attribute_names("#id", HASH_KEY)
+                    .expression_attribute_names("#list", LIST_ATTRIBUTE)
+                    .expression_attribute_names("#name", NAME_ATTRIBUTE)
+                    .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
+                    .expression_attribute_values(":name", AttributeValue::S(name.to_string()));
+                match Box::pin(request.send()).await {
+                    Ok(_) => {}
+                    // Deleted since the scan read it.
+                    Err(SdkError::ServiceError(service))
+                        if service.err().code() == Some("ConditionalCheckFailedException") =>
+                    {
+                        count -= 1;
+                    }
+                    Err(error) => return Err(classify(error, false)),
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        let request = self
+            .reads
+            .update_item()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+            .update_expression("SET #counters = :count")
+            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+            .expression_attribute_values(":count", number(count));
+        Box::pin(request.send())
+            .await
+            .map_err(|e| classify(e, false))?;
+        self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
+            .await?;
+        Ok(count)
+    }
+}
+
+impl DynamoDbStore {
+    /// The ids of a counter's day items: a Scan (the operator's only).
+    pub(super) async fn day_ids_of(
+        &self,
+        counter: &CounterName,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = format!("{DAY_PREFIX}{counter}#");
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let request = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("begins_with(#id, :prefix)")
+                .projection_expression("#id")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
+                .set_exclusive_start_key(start);
+            let output = Box::pin(request.send())
+                .await
+                .map_err(|e| classify(e, false))?;
+            for item in output.items() {
+                if let Some(AttributeValue::S(id)) = item.get(HASH_KEY)
+                    && day_of(id).is_some_and(|(name, _)| &name == counter)
+                {
+                    ids.push(id.clone());
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    /// Deletes these items, 25 to a `BatchWriteItem`.
+    pub(super) async fn delete_ids(&self, ids: Vec<String>) -> Result<(), StoreError> {
+        let requests: Vec<WriteRequest> = ids
+            .into_iter()
+            .map(|id| {
+                aws_sdk_dynamodb::types::DeleteRequest::builder()
+                    .key(HASH_KEY, AttributeValue::S(id))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                    .map_err(|e| failed(e.into()))
+            })
+            .collect::<Result<_, _>>()?;
+        for batch in requests.chunks(BATCH_WRITE_SIZE) {
+            self.batch_write(batch.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// One `BatchWriteItem`, asked again for what DynamoDB leaves unprocessed (under
+    /// load it may); only [`OperatorStore::restore`] calls it.
+    pub(super) async fn batch_write(
+        &self,
+        mut pending: Vec<WriteRequest>,
+    ) -> Result<(), StoreError> {
+        for attempt in 1..=BATCH_WRITE_ATTEMPTS {
+            let output = self
+                .reads
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(|e| classify(e, false))?;
+            match output.unprocessed_items().and_then(|u| u.get(&self.table)) {
+                Some(unprocessed) if !unprocessed.is_empty() => {
+                    pending = unprocessed.clone();
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                _ => return Ok(()),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "BatchWriteItem left items unprocessed after every attempt".into(),
+        ))
+    }
+}
+
+impl DynamoDbStore {
+    /// Every counter item (and, with `days`, every day item) of the table, by one Scan
+    /// of it page after page: each item's id and numbers. Only the operator commands
+    /// call it (export, reindex), with the operator's credentials.
+    pub(super) async fn scan_numbers(
+        &self,
+        days: bool,
+    ) -> Result<Vec<(String, Totals)>, StoreError> {
+        let filter = if days {
+            "begins_with(#id, :counter) OR begins_with(#id, :day) OR #id = :site"
+        } else {
+            "begins_with(#id, :counter) OR #id = :site"
+        };
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .reads
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression(filter)
+                .projection_expression("#id, #count, #visitors")
+                .expression_attribute_names("#id", HASH_KEY)
+                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
+                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
+                .expression_attribute_values(
+                    ":counter",
+                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
+                )
+                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            if days {
+                request = request
+                    .expression_attribute_values(":day", AttributeValue::S(DAY_PREFIX.to_owned()));
+            }
+            // The operator's, never a request's: not among OPERATIONS.
+            let output = Box::pin(request.send())
+                .await
+                .map_err(|e| classify(e, false))?;
+            for item in output.items() {
+                if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
+                    found.push((id.clone(), totals_of(item)?));
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
