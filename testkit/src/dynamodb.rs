@@ -55,14 +55,59 @@ pub async fn store(endpoint: &str, table: &TableName) -> Result<DynamoDbStore, E
 
 /// Creates an empty table of its own, named `<prefix>-<pid>-<n>`, shaped as Terraform
 /// makes it (hash key `id`, String; on demand; the counters' index).
+///
+/// The index is made with the table: DynamoDB Local cannot query an index added to a
+/// table later (its SQLite table lacks the index's columns: "no such column:
+/// indexKey_0"), though DynamoDB adds one in place, as Terraform does to a v2 table.
 pub async fn fresh_table(client: &Client, prefix: &str) -> Result<TableName, Error> {
-    let table = fresh_v2_table(client, prefix).await?;
-    add_counter_index(client, &table).await?;
-    Ok(table)
+    create_table(client, prefix, true).await
+}
+
+/// The counters' index as Terraform declares it: its two key attributes and the index
+/// ([`visitor_counter::store::dynamodb::COUNTER_INDEX`]).
+fn counter_index() -> Result<
+    (
+        Vec<AttributeDefinition>,
+        aws_sdk_dynamodb::types::GlobalSecondaryIndex,
+    ),
+    Error,
+> {
+    use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
+    use visitor_counter::store::dynamodb::{COUNTER_INDEX, LIST_ATTRIBUTE, NAME_ATTRIBUTE};
+    let definition = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|error| Error::dynamodb("the index's attribute definition", error))
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|error| Error::dynamodb("the index's key schema", error))
+    };
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(COUNTER_INDEX)
+        .key_schema(key(LIST_ATTRIBUTE, KeyType::Hash)?)
+        .key_schema(key(NAME_ATTRIBUTE, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .map_err(|error| Error::dynamodb("the index", error))?;
+    Ok((
+        vec![definition(LIST_ATTRIBUTE)?, definition(NAME_ATTRIBUTE)?],
+        index,
+    ))
 }
 
 /// Adds the counters' index to a table, in place, as Terraform does to a table made
-/// before it ([`visitor_counter::store::dynamodb::COUNTER_INDEX`]).
+/// before it ([`visitor_counter::store::dynamodb::COUNTER_INDEX`]). DynamoDB Local
+/// accepts it but cannot query the index afterwards (see [`fresh_table`]).
 pub async fn add_counter_index(client: &Client, table: &TableName) -> Result<(), Error> {
     use aws_sdk_dynamodb::types::{
         CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, Projection, ProjectionType,
@@ -107,6 +152,10 @@ pub async fn add_counter_index(client: &Client, table: &TableName) -> Result<(),
 
 /// Creates an empty table as version 2 made it: hash key `id` only, no index.
 pub async fn fresh_v2_table(client: &Client, prefix: &str) -> Result<TableName, Error> {
+    create_table(client, prefix, false).await
+}
+
+async fn create_table(client: &Client, prefix: &str, indexed: bool) -> Result<TableName, Error> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = format!(
         "{prefix}-{}-{}",
@@ -127,12 +176,20 @@ pub async fn fresh_v2_table(client: &Client, prefix: &str) -> Result<TableName, 
         .key_type(KeyType::Hash)
         .build()
         .map_err(|error| Error::dynamodb("the key schema", error))?;
-    client
+    let mut request = client
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute)
-        .key_schema(key)
+        .key_schema(key);
+    if indexed {
+        let (definitions, index) = counter_index()?;
+        for definition in definitions {
+            request = request.attribute_definitions(definition);
+        }
+        request = request.global_secondary_indexes(index);
+    }
+    request
         .send()
         .await
         .map_err(|error| Error::dynamodb(format!("cannot create table {name}"), error))?;

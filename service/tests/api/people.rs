@@ -306,13 +306,14 @@ async fn the_list_is_read_in_pages_from_the_index(kind: Kind) {
     assert!(!more);
 }
 
+/// A v2 table's counters, once Terraform has added the index in place (DynamoDB Local
+/// cannot query an index added to an existing table, so the table here is made with
+/// it and holds items as v2 wrote them, without the index's keys).
 #[tokio::test]
-async fn a_v2_table_gains_the_index_in_place_and_lists_its_counters() {
+async fn a_v2_tables_counters_join_the_index_by_reindex_and_are_listed() {
     use aws_sdk_dynamodb::types::AttributeValue;
     let admin = admin_client().await;
-    let table = testkit::dynamodb::fresh_v2_table(&admin, "v2-table")
-        .await
-        .unwrap();
+    let table = fresh_table(&admin).await;
     // Counters as version 2 wrote them: no index keys.
     for (id, views) in [
         ("visitorCount", 7),
@@ -329,10 +330,9 @@ async fn a_v2_table_gains_the_index_in_place_and_lists_its_counters() {
             .await
             .unwrap();
     }
-    testkit::dynamodb::add_counter_index(&admin, &table)
-        .await
-        .unwrap();
     let store = dynamodb_store(&dynamodb_endpoint(), &table).await;
+    // Before: not in the index, so not listed.
+    assert!(store.list(None, 10).await.unwrap().counters.is_empty());
     assert_eq!(store.reindex().await.unwrap(), 2);
     let page = store.list(None, 10).await.unwrap();
     let listed: Vec<(String, u64)> = page
