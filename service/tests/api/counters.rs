@@ -709,13 +709,17 @@ async fn a_v1_dynamodb_table_keeps_its_count_as_site() {
         .await
         .iter()
         .filter_map(|item| match item.get(HASH_KEY) {
-            Some(AttributeValue::S(id)) if !id.starts_with("visitor#") => Some(id.clone()),
+            Some(AttributeValue::S(id))
+                if !id.starts_with("visitor#") && !id.starts_with("site#") =>
+            {
+                Some(id.clone())
+            }
             _ => None,
         })
         .collect();
     assert_eq!(
         ids,
-        ["day#site#2026-12-02", "salt", "visitorCount"]
+        ["day#site#2026-12-02", "registry", "salt", "visitorCount"]
             .map(String::from)
             .into()
     );
@@ -758,14 +762,14 @@ async fn each_operation_costs_what_the_docs_say() {
         |before: visitor_counter::store::dynamodb::UsageSnapshot| store.usage().since(&before);
 
     // The first visit of the day in this process reads the salt (missing) and makes it,
-    // and reads whether the counter is in the index (it is not: one transaction puts it
-    // there and counts it against the cap).
+    // and reads whether the counter is in the index (it is not: the registry's claim
+    // and the counter's index keys put it there, two writes).
     let before = store.usage();
     count_visit(&h.app, "home", "192.0.2.1", "A").await;
     let first = cost(before);
     assert_eq!(first.calls_of("GetItem"), 2, "{first:?}");
-    assert_eq!(first.calls_of("TransactWriteItems"), 1, "{first:?}");
-    assert_eq!(first.calls_of("UpdateItem"), 6, "{first:?}");
+    assert_eq!(first.calls_of("TransactWriteItems"), 0, "{first:?}");
+    assert_eq!(first.calls_of("UpdateItem"), 8, "{first:?}");
 
     // Every later POST: the counter's marker (it counts every view, for the limit) and
     // the site's marker (skipped when this process wrote it today), then the counter,
@@ -779,8 +783,8 @@ async fn each_operation_costs_what_the_docs_say() {
             "about",
             "the same visitor on a new counter",
             1,
-            4,
-            1,
+            6,
+            0,
             (1, 1),
         ),
         ("192.0.2.2", "home", "a repeat view again", 0, 4, 0, (4, 2)),

@@ -669,6 +669,21 @@ fn cancelled(reasons: &str) -> wiremock::ResponseTemplate {
         ))
 }
 
+/// Answers every `UpdateItem` with success and nothing more: the registry's claim and
+/// the index keys that put a counter the stub has never seen in the list's index.
+async fn accept_updates(stub: &wiremock::MockServer) {
+    use wiremock::matchers::{header, method};
+    wiremock::Mock::given(method("POST"))
+        .and(header("x-amz-target", "DynamoDB_20120810.UpdateItem"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.0")
+                .set_body_string("{}"),
+        )
+        .mount(stub)
+        .await;
+}
+
 /// A stub DynamoDB whose `BatchGetItem` finds nothing and whose `TransactWriteItems`
 /// answers as `transactions` says; the app on it.
 async fn app_on_transaction_stub(
@@ -677,6 +692,7 @@ async fn app_on_transaction_stub(
     use wiremock::matchers::{header, method};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let stub = MockServer::start().await;
+    accept_updates(&stub).await;
     Mock::given(method("POST"))
         .and(header("x-amz-target", "DynamoDB_20120810.BatchGetItem"))
         .respond_with(
@@ -770,10 +786,15 @@ struct MarkedMeanwhile;
 impl wiremock::Respond for MarkedMeanwhile {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
         let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        // The visitor's marker (item 3) sent as new: refused on its condition.
+        let new_marker = body["TransactItems"][3]["Update"]["ConditionExpression"]
+            == "attribute_not_exists(#ttl)";
         match body["TransactItems"].as_array().map(Vec::len) {
-            Some(4) => cancelled(
-                r#"[{"Code":"None"},{"Code":"None"},{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}]"#,
-            ),
+            Some(items) if new_marker => {
+                let mut reasons = vec![r#"{"Code":"None"}"#; items];
+                reasons[3] = r#"{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}"#;
+                cancelled(&format!("[{}]", reasons.join(",")))
+            }
             _ => wiremock::ResponseTemplate::new(200)
                 .insert_header("content-type", "application/x-amz-json-1.0")
                 .set_body_string("{}"),
@@ -810,7 +831,13 @@ async fn a_visitor_marked_meanwhile_is_counted_as_a_repeat_view() {
         .iter()
         .map(|t| t["TransactItems"].as_array().unwrap().len())
         .collect();
-    assert_eq!(items, [4, 3], "the second without the marker");
+    // Record, counter, day, the visitor's marker (new, then under the limit: it counts
+    // every view), the site's day and the site's marker (new both times).
+    assert_eq!(
+        items,
+        [6, 6],
+        "the second sends the marker as a repeat view's"
+    );
     let visitors = |t: &serde_json::Value| {
         t["TransactItems"][1]["Update"]["ExpressionAttributeValues"][":visitors"]["N"].clone()
     };
@@ -866,6 +893,7 @@ async fn a_key_recorded_meanwhile_is_replayed() {
     assert_eq!(answer.header("idempotent-replayed"), Some("true"));
 
     let stub = wiremock::MockServer::start().await;
+    accept_updates(&stub).await;
     wiremock::Mock::given(method("POST"))
         .and(header("x-amz-target", "DynamoDB_20120810.BatchGetItem"))
         .respond_with(FoundLater(AtomicUsize::new(0), record))

@@ -257,11 +257,19 @@ async fn operator_set_starts_a_counter_at_n_and_the_next_visit_is_n_plus_1() {
             None => (0, 0),
         };
         let said = store.ok(&["counters", "set", "home", "--views", "12345"]);
-        let had = format!("{views} views and {kept} visitors");
+        let plural = |n: u64, what: &str| {
+            if n == 1 {
+                format!("1 {what}")
+            } else {
+                format!("{n} {what}s")
+            }
+        };
+        let had = format!("{} and {}", plural(views, "view"), plural(kept, "visitor"));
         assert_eq!(
             said,
             format!(
-                "counter home: 12345 views and {kept} visitors (it had {had}); its days are unchanged\n"
+                "counter home: 12345 views and {} (it had {had}); its days are unchanged\n",
+                plural(kept, "visitor")
             ),
             "{kind:?}"
         );
@@ -787,7 +795,7 @@ async fn operator_set_refuses_with_one_line_when_a_visit_came_in_between_and_for
     let said = store.ok(&["counters", "set", "home", "--views", "12345", "--force"]);
     assert_eq!(
         said,
-        "counter home: 12345 views and 1 visitors (it had 13 views and 1 visitors); its days are unchanged\n"
+        "counter home: 12345 views and 1 visitor (it had 13 views and 1 visitor); its days are unchanged\n"
     );
     let updates: Vec<Value> = stub
         .received_requests()

@@ -150,6 +150,9 @@ impl CounterStore for DynamoDbStore {
         let marker = visit.marker.as_ref().map(|m| marker_id(visit.day, m));
         let site_marker = visit.site_marker.as_ref().map(|m| marker_id(visit.day, m));
         let writer = writer_id()?;
+        // Markers a cancelled transaction found made meanwhile: not new on a retry,
+        // whatever a read (which may lag) says.
+        let (mut marked, mut site_marked) = (false, false);
         let mut attempt = 1;
         loop {
             // 1 round trip, 0 write units: all a retry with a known key costs.
@@ -201,10 +204,11 @@ impl CounterStore for DynamoDbStore {
                 return Ok(Once::TooManyCounters);
             }
             let before = counter_item.map_or(Ok(Totals::default()), totals_of)?;
-            let new_visitor = marker.is_some() && marker_item.is_none();
-            let site_new = site_marker
-                .as_ref()
-                .is_some_and(|id| !found.contains_key(id));
+            let new_visitor = marker.is_some() && marker_item.is_none() && !marked;
+            let site_new = !site_marked
+                && site_marker
+                    .as_ref()
+                    .is_some_and(|id| !found.contains_key(id));
             let answer = Totals {
                 views: before.views.saturating_add(1),
                 visitors: before.visitors.saturating_add(u64::from(new_visitor)),
@@ -244,7 +248,24 @@ impl CounterStore for DynamoDbStore {
             let retry = match reasons.as_deref().map(Cancelled::of) {
                 // The key's record appeared: the read at the top replays it (or, if it
                 // is this request's own, answers it).
-                Some(Cancelled::Recorded) => true,
+                Some(Cancelled::Recorded(Some(item))) => {
+                    let own = matches!(
+                        item.get(KEY_WRITER_ATTRIBUTE),
+                        Some(AttributeValue::S(w)) if *w == writer
+                    );
+                    match live_record(&item, now) {
+                        // This request's own earlier attempt landed: its answer.
+                        Some(Ok(record)) if own => return Ok(Once::Counted(record.totals)),
+                        Some(record) => return Ok(record?.replay(&visit.counter)),
+                        None => {
+                            return Err(failed(
+                                "a key's record refused the write, yet it has expired".into(),
+                            ));
+                        }
+                    }
+                }
+                // DynamoDB did not return it: the read at the top finds it.
+                Some(Cancelled::Recorded(None)) => true,
                 // Another request with the key, unless this request has sent its
                 // transaction before: then it may be its own, still running.
                 Some(Cancelled::KeyInUse) if attempt == 1 => return Ok(Once::InFlight),
@@ -256,7 +277,20 @@ impl CounterStore for DynamoDbStore {
                 }
                 // Another visit of this visitor marked (or reached the limit) since the
                 // read: read again.
-                Some(Cancelled::Marked) => true,
+                Some(Cancelled::Marked) => {
+                    let failed_at = |i: usize| {
+                        reasons
+                            .as_deref()
+                            .and_then(|r| r.get(i))
+                            .and_then(CancellationReason::code)
+                            == Some("ConditionalCheckFailed")
+                    };
+                    let count = reasons.as_deref().map_or(0, <[CancellationReason]>::len);
+                    // The visitor's marker is item 3; the site's, when sent, the last.
+                    marked |= visit.marker.is_some() && failed_at(3);
+                    site_marked |= count > 5 && failed_at(count - 1);
+                    true
+                }
                 Some(Cancelled::Busy) => true,
                 Some(Cancelled::Refused) => {
                     return Err(failed(
@@ -273,7 +307,7 @@ impl CounterStore for DynamoDbStore {
                     ) || never_applied(&error)
                 }
             };
-            if !retry || attempt > MAX_ATTEMPTS {
+            if !retry || attempt >= MAX_ATTEMPTS {
                 return Err(match reasons {
                     // Still conflicting or throttled after every attempt.
                     Some(_) => StoreError::Unavailable(Box::new(error)),

@@ -50,9 +50,9 @@ pub(super) struct Decided {
 /// of [`DynamoDbStore::visit_once_items`]: record, counter, day, then the markers and
 /// the site's day).
 pub(super) enum Cancelled {
-    /// The key has a live record: it was counted before (the read that follows
-    /// replays it).
-    Recorded,
+    /// The key has a live record: it was counted before (the record, if DynamoDB
+    /// returned it; else the read that follows finds it).
+    Recorded(Option<HashMap<String, AttributeValue>>),
     /// Another transaction is writing the key's record at this moment.
     KeyInUse,
     /// The counter or the day holds something that is not a count.
@@ -71,7 +71,12 @@ impl Cancelled {
         let code = |i: usize| reasons.get(i).and_then(CancellationReason::code);
         match code(0) {
             Some("ConditionalCheckFailed") => {
-                return Cancelled::Recorded;
+                return Cancelled::Recorded(
+                    reasons
+                        .first()
+                        .and_then(|reason| reason.item().cloned())
+                        .filter(|item| !item.is_empty()),
+                );
             }
             Some("TransactionConflict") => return Cancelled::KeyInUse,
             _ => {}

@@ -67,8 +67,7 @@ impl OperatorStore for DynamoDbStore {
         }
         match Box::pin(request.send()).await {
             Ok(_) => {
-                self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
-                    .await?;
+                self.recount_after_operator().await;
                 Ok(SetOutcome::Set)
             }
             Err(SdkError::ServiceError(service))
@@ -170,8 +169,7 @@ impl OperatorStore for DynamoDbStore {
         }
         let days = self.day_ids_of(counter).await?;
         self.delete_ids(days).await?;
-        self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
-            .await?;
+        self.recount_after_operator().await;
         Ok(true)
     }
 
@@ -342,8 +340,7 @@ impl OperatorStore for DynamoDbStore {
         Box::pin(request.send())
             .await
             .map_err(|e| classify(e, false))?;
-        self.recount_site_views(crate::day::Clock::today(&crate::day::SystemClock))
-            .await?;
+        self.recount_after_operator().await;
         Ok(count)
     }
 }
@@ -481,6 +478,22 @@ impl DynamoDbStore {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(found),
             }
+        }
+    }
+}
+
+impl DynamoDbStore {
+    /// Counts the site's views again after an operator command changed a counter's
+    /// (see [`DynamoDbStore::recount_site_views`]). The command's own write has landed
+    /// either way: a failure here is said, not fatal, and the next command (or
+    /// `counters reindex`) counts again.
+    async fn recount_after_operator(&self) {
+        let today = crate::day::Clock::today(&crate::day::SystemClock);
+        if let Err(error) = self.recount_site_views(today).await {
+            tracing::warn!(
+                error = %crate::error::error_chain(&error),
+                "the site's views were not counted again; `counters reindex` does it"
+            );
         }
     }
 }
