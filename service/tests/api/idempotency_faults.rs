@@ -342,8 +342,9 @@ async fn a_retry_after_a_503_whose_write_landed_is_counted_once() {
 /// Keyed visits whose write lands and whose connection is then dropped: the store
 /// sends the transaction again at once (safe: the key's record refuses a second one),
 /// learns that its own first one landed, and answers `200` with that answer, counted
-/// once. When every attempt's connection is dropped, the answer is a `503` after 3, and
-/// the client's retry replays the one that landed.
+/// once. When every write's connection is dropped, the read before the second attempt
+/// (a read, which the fault spares) already finds the request's own record: `200`
+/// with its answer, counted once, and a client's retry replays it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_once() {
     let admin = admin_client().await;
@@ -383,7 +384,8 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
     }
     assert_eq!(stored_views(&admin, &table).await, keys.len() as u64);
 
-    // Dropped every time: 3 attempts, a 503, counted once; the retry replays it.
+    // Every write dropped: the first lands, and the read before the second finds this
+    // request's own record: its answer, counted once; a retry replays it.
     let always = WriteFaultProxy::start(Fault::DropTheConnection).await;
     let faulty = app(
         Arc::new(dynamodb_store(&always.endpoint(), &table).await),
@@ -397,8 +399,13 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
         "198.51.100.9",
     )
     .await;
-    assert_503_within_3_s(&answer, started.elapsed());
-    assert_eq!(always.faulted(), 3, "attempts");
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(always.faulted(), 1, "attempts");
     assert_eq!(stored_views(&admin, &table).await, keys.len() as u64 + 1);
     always.recover();
     let retry = post_keyed(
@@ -412,7 +419,7 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
     assert_eq!(stored_views(&admin, &table).await, keys.len() as u64 + 1);
     eprintln!(
         "{} keyed POSTs whose connection dropped after the write landed: each sent again, \
-         answered 200 with its own answer, counted once; dropped 3 times: 503 in {:?}, \
+         answered 200 with its own answer, counted once; every write dropped: 200 in {:?}, \
          counted once, its retry replayed",
         keys.len(),
         started.elapsed()
