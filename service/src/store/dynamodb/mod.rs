@@ -42,9 +42,10 @@
 //!   view (the counter's marker counts every view, for the limit).
 //!   The first visit a process sees of a counter also reads whether the counter is in
 //!   the index (a `GetItem` in the first round trip); a counter not yet in it is put
-//!   there, and counted against the cap, by one `TransactWriteItems` (the registry's
-//!   conditional `ADD` and the counter's index keys): a third round trip, once per
-//!   counter, 4 write units.
+//!   there, and counted against the cap, by two conditional `UpdateItem`s (the
+//!   registry's claim, then the counter's index keys; see `visit::index_counter`): a
+//!   third and fourth round trip, once per counter, 3 write units (the keys' write also
+//!   writes the index).
 //! - a `POST` not counted: a bot, 2 round trips (`GetItem` of the counter's totals with
 //!   the site day's tally, then the counter day's tally if the counter exists): 2 write
 //!   units, 1 for a name never counted; a `limited` view, 2 round trips (the marker's
