@@ -36,6 +36,11 @@ impl OperatorStore for DynamoDbStore {
         expected: Option<Totals>,
         totals: Totals,
     ) -> Result<SetOutcome, StoreError> {
+        // A counter set by hand is a counter: in the list's index, and counted in the
+        // registry (the operator's own counters are not held to MAX_COUNTERS).
+        if !self.is_indexed_now(counter).await? {
+            self.index_counter(counter, u64::MAX).await?;
+        }
         let mut request = self
             .reads
             .update_item()
