@@ -167,10 +167,12 @@ async fn slow_dynamodb_is_served_while_in_time_and_503_within_3_s_past_it() {
     for (answer, elapsed) in [read, write] {
         assert_503_in_time(&answer, elapsed);
     }
-    // The known ambiguity: the POST reached DynamoDB and was applied, only its
-    // answer came too late, so the visit was answered 503 yet counted. It was
-    // sent once and never retried, so it is counted once, not twice.
-    assert_eq!(stored_count(&admin, &table).await, 2);
+    // The known ambiguity: a POST may reach DynamoDB and be applied with its answer
+    // too late, answered 503 yet counted; here its first read (is the counter in the
+    // index?) already takes the time there is. Either way it is never retried, so it
+    // is counted once at most, not twice.
+    let stored = stored_count(&admin, &table).await;
+    assert!((1..=2).contains(&stored), "{stored}");
 }
 
 #[tokio::test]
@@ -182,9 +184,9 @@ async fn stalled_dynamodb_is_503_within_3_s_and_a_write_is_never_sent_twice() {
     for (answer, elapsed) in [read, write] {
         assert_503_in_time(&answer, elapsed);
     }
-    // The write landed although its answer never came (the known ambiguity),
-    // exactly once.
-    assert_eq!(stored_count(&admin, &table).await, 1);
+    // A write may land although its answer never comes (the known ambiguity); here
+    // the visit's first read stalls before it. Never twice.
+    assert!(stored_count(&admin, &table).await <= 1);
 }
 
 // ---- DynamoDB throttles or errors (a stub speaking its JSON protocol) ------------
@@ -263,6 +265,17 @@ async fn app_on_stub(
             "STUBREQUESTID0000000000000000000000000000000000000",
         )
         .set_body_string(fault.body);
+    // A counter the stub has never seen: not in the list's index (the visit then
+    // claims it, by the UpdateItems the stub answers with the fault).
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "DynamoDB_20120810.GetItem"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.0")
+                .set_body_string("{}"),
+        )
+        .mount(&stub)
+        .await;
     Mock::given(method("POST"))
         .and(header(
             "x-amz-target",
@@ -392,7 +405,7 @@ async fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
     // A POST whose body is still arriving when the signal comes.
     let mut in_flight = TcpStream::connect(address).await.unwrap();
     in_flight
-        .write_all(b"POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n12345")
+        .write_all(b"POST /count HTTP/1.1\r\nHost: localhost\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0\r\nContent-Length: 10\r\n\r\n12345")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
