@@ -875,7 +875,7 @@ async fn each_operation_costs_what_the_docs_say() {
     h.list("").await;
     let list = cost(before);
     assert_eq!(
-        (list.calls_of("Scan"), list.write_units),
+        (list.calls_of("Query"), list.write_units),
         (1, 0.0),
         "{list:?}"
     );
