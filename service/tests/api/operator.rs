@@ -814,7 +814,7 @@ async fn operator_set_refuses_with_one_line_when_a_visit_came_in_between_and_for
         .filter(|update| {
             update["UpdateExpression"]
                 .as_str()
-                .is_some_and(|expression| expression.contains("#count"))
+                .is_some_and(|expression| expression.starts_with("SET #count"))
         })
         .collect();
     assert_eq!(updates.len(), 2, "{updates:?}");
