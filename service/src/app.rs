@@ -534,7 +534,8 @@ async fn index(method: Method) -> Response {
 pub const CONTRACT_URL: &str =
     "https://github.com/visitor-counter/visitor-counter/blob/main/contracts/openapi.json";
 
-/// `/dashboard/` is `/dashboard`. The `Location` is relative (`../dashboard`), so
+/// `/dashboard/` is `/dashboard`, as the contract's `Location` pattern has it (the
+/// stage `$default` serves the API at its root); before, `../dashboard`, so
 /// that behind a named stage (`/prod/dashboard/`) it stays under the stage.
 async fn dashboard_slash(method: Method) -> Response {
     if method != Method::GET {
@@ -544,7 +545,7 @@ async fn dashboard_slash(method: Method) -> Response {
     *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
     response
         .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static("../dashboard"));
+        .insert(header::LOCATION, HeaderValue::from_static("/dashboard"));
     response
 }
 

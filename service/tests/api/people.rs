@@ -468,7 +468,7 @@ async fn the_root_points_to_the_dashboard_and_dashboard_slash_redirects() {
     assert_eq!(body["links"]["script"], "/counter.js");
     let slash = h.get("/dashboard/").await;
     assert_eq!(slash.status, StatusCode::PERMANENT_REDIRECT);
-    assert_eq!(slash.header("location"), Some("../dashboard"));
+    assert_eq!(slash.header("location"), Some("/dashboard"));
 }
 
 #[tokio::test]
