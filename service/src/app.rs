@@ -534,9 +534,8 @@ async fn index(method: Method) -> Response {
 pub const CONTRACT_URL: &str =
     "https://github.com/visitor-counter/visitor-counter/blob/main/contracts/openapi.json";
 
-/// `/dashboard/` is `/dashboard`, as the contract's `Location` pattern has it (the
-/// stage `$default` serves the API at its root); before, `../dashboard`, so
-/// that behind a named stage (`/prod/dashboard/`) it stays under the stage.
+/// `/dashboard/` is `/dashboard`, as the contract's `Location` pattern has it: the
+/// stage `$default` serves the API at its root, so no stage prefix is lost.
 async fn dashboard_slash(method: Method) -> Response {
     if method != Method::GET {
         return Problem::MethodNotAllowed(PAGE_METHODS).into_response();
