@@ -60,34 +60,18 @@ pub async fn store(endpoint: &str, table: &TableName) -> Result<DynamoDbStore, E
 /// table later (its SQLite table lacks the index's columns: "no such column:
 /// indexKey_0"), though DynamoDB adds one in place, as Terraform does to a v2 table.
 pub async fn fresh_table(client: &Client, prefix: &str) -> Result<TableName, Error> {
-    create_table(client, prefix, true).await
-}
-
-/// The counters' index as Terraform declares it: its two key attributes and the index
-/// ([`visitor_counter::store::dynamodb::COUNTER_INDEX`]).
-fn counter_index() -> Result<
-    (
-        Vec<AttributeDefinition>,
-        aws_sdk_dynamodb::types::GlobalSecondaryIndex,
-    ),
-    Error,
-> {
     use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
     use visitor_counter::store::dynamodb::{COUNTER_INDEX, LIST_ATTRIBUTE, NAME_ATTRIBUTE};
-    let definition = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|error| Error::dynamodb("the index's attribute definition", error))
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|error| Error::dynamodb("the index's key schema", error))
-    };
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let table = TableName::parse(&name).map_err(|reason| Error::DynamoDb {
+        what: format!("{name} is not a table name: {reason}"),
+        source: None,
+    })?;
     let index = GlobalSecondaryIndex::builder()
         .index_name(COUNTER_INDEX)
         .key_schema(key(LIST_ATTRIBUTE, KeyType::Hash)?)
@@ -99,101 +83,37 @@ fn counter_index() -> Result<
         )
         .build()
         .map_err(|error| Error::dynamodb("the index", error))?;
-    Ok((
-        vec![definition(LIST_ATTRIBUTE)?, definition(NAME_ATTRIBUTE)?],
-        index,
-    ))
-}
-
-/// Adds the counters' index to a table, in place, as Terraform does to a table made
-/// before it ([`visitor_counter::store::dynamodb::COUNTER_INDEX`]). DynamoDB Local
-/// accepts it but cannot query the index afterwards (see [`fresh_table`]).
-pub async fn add_counter_index(client: &Client, table: &TableName) -> Result<(), Error> {
-    use aws_sdk_dynamodb::types::{
-        CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, Projection, ProjectionType,
-    };
-    use visitor_counter::store::dynamodb::{COUNTER_INDEX, LIST_ATTRIBUTE, NAME_ATTRIBUTE};
-    let definition = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|error| Error::dynamodb("the index's attribute definition", error))
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|error| Error::dynamodb("the index's key schema", error))
-    };
-    let index = CreateGlobalSecondaryIndexAction::builder()
-        .index_name(COUNTER_INDEX)
-        .key_schema(key(LIST_ATTRIBUTE, KeyType::Hash)?)
-        .key_schema(key(NAME_ATTRIBUTE, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::KeysOnly)
-                .build(),
-        )
-        .build()
-        .map_err(|error| Error::dynamodb("the index", error))?;
     client
-        .update_table()
-        .table_name(table.as_str())
-        .attribute_definitions(definition(LIST_ATTRIBUTE)?)
-        .attribute_definitions(definition(NAME_ATTRIBUTE)?)
-        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(index).build())
-        .send()
-        .await
-        .map_err(|error| Error::dynamodb(format!("cannot add the index to {table}"), error))?;
-    Ok(())
-}
-
-/// Creates an empty table as version 2 made it: hash key `id` only, no index.
-pub async fn fresh_v2_table(client: &Client, prefix: &str) -> Result<TableName, Error> {
-    create_table(client, prefix, false).await
-}
-
-async fn create_table(client: &Client, prefix: &str, indexed: bool) -> Result<TableName, Error> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
-    let table = TableName::parse(&name).map_err(|reason| Error::DynamoDb {
-        what: format!("{name} is not a table name: {reason}"),
-        source: None,
-    })?;
-    let attribute = AttributeDefinition::builder()
-        .attribute_name(HASH_KEY)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|error| Error::dynamodb("the key's attribute definition", error))?;
-    let key = KeySchemaElement::builder()
-        .attribute_name(HASH_KEY)
-        .key_type(KeyType::Hash)
-        .build()
-        .map_err(|error| Error::dynamodb("the key schema", error))?;
-    let mut request = client
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute)
-        .key_schema(key);
-    if indexed {
-        let (definitions, index) = counter_index()?;
-        for definition in definitions {
-            request = request.attribute_definitions(definition);
-        }
-        request = request.global_secondary_indexes(index);
-    }
-    request
+        .attribute_definitions(string_attribute(HASH_KEY)?)
+        .attribute_definitions(string_attribute(LIST_ATTRIBUTE)?)
+        .attribute_definitions(string_attribute(NAME_ATTRIBUTE)?)
+        .key_schema(key(HASH_KEY, KeyType::Hash)?)
+        .global_secondary_indexes(index)
         .send()
         .await
         .map_err(|error| Error::dynamodb(format!("cannot create table {name}"), error))?;
     Ok(table)
+}
+
+/// A String attribute of a key.
+fn string_attribute(name: &str) -> Result<AttributeDefinition, Error> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|error| Error::dynamodb(format!("the attribute definition of {name}"), error))
+}
+
+/// One element of a key schema.
+fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, Error> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|error| Error::dynamodb(format!("the key schema element {name}"), error))
 }
 
 /// The counter item as stored, read consistently behind the service's back.

@@ -54,16 +54,6 @@ pub struct DayTotals {
     pub limited: u64,
 }
 
-impl DayTotals {
-    /// Only what was counted.
-    pub fn counted(&self) -> Totals {
-        Totals {
-            views: self.views,
-            visitors: self.visitors,
-        }
-    }
-}
-
 /// The whole site's numbers (`GET /totals`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SiteTotals {
