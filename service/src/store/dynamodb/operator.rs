@@ -139,35 +139,23 @@ impl OperatorStore for DynamoDbStore {
         let Some(item) = item else {
             return Ok(false);
         };
-        let mut delete = TransactWriteItem::builder().delete(
-            aws_sdk_dynamodb::types::Delete::builder()
-                .table_name(&self.table)
-                .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
-                .condition_expression("attribute_exists(#id)")
-                .expression_attribute_names("#id", HASH_KEY)
-                .build()
-                .map_err(|e| failed(e.into()))?,
-        );
-        let mut request = self.reads.transact_write_items();
+        let delete = TransactWriteItem::builder()
+            .delete(
+                aws_sdk_dynamodb::types::Delete::builder()
+                    .table_name(&self.table)
+                    .key(HASH_KEY, AttributeValue::S(counter_id(counter)))
+                    .condition_expression("attribute_exists(#id)")
+                    .expression_attribute_names("#id", HASH_KEY)
+                    .build()
+                    .map_err(|e| failed(e.into()))?,
+            )
+            .build();
+        let mut request = self.reads.transact_write_items().transact_items(delete);
         if item.contains_key(LIST_ATTRIBUTE) {
             // Counted in the registry: one fewer, in the same transaction.
-            request = request.transact_items(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
-                            .update_expression("ADD #counters :minus")
-                            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
-                            .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
-                            .build()
-                            .map_err(|e| failed(e.into()))?,
-                    )
-                    .build(),
-            );
+            request = request.transact_items(self.registry_add(-1)?);
         }
-        delete = delete.clone();
-        match Box::pin(request.transact_items(delete.build()).send()).await {
+        match Box::pin(request.send()).await {
             Ok(_) => {}
             Err(error) if cancellation_reasons(&error).is_some() => return Ok(false),
             Err(error) => return Err(classify(error, true)),
@@ -222,20 +210,7 @@ impl OperatorStore for DynamoDbStore {
             .transact_items(TransactWriteItem::builder().delete(delete).build());
         if !old.contains_key(LIST_ATTRIBUTE) {
             // The old one was not yet counted in the registry; the new one is.
-            request = request.transact_items(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
-                            .update_expression("ADD #counters :one")
-                            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
-                            .expression_attribute_values(":one", number(1))
-                            .build()
-                            .map_err(|e| failed(e.into()))?,
-                    )
-                    .build(),
-            );
+            request = request.transact_items(self.registry_add(1)?);
         }
         match Box::pin(request.send()).await {
             Ok(_) => {}
@@ -488,6 +463,19 @@ impl DynamoDbStore {
 }
 
 impl DynamoDbStore {
+    /// A transaction's item that adds `delta` to the registry's count of counters.
+    fn registry_add(&self, delta: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(HASH_KEY, AttributeValue::S(REGISTRY_ID.to_owned()))
+            .update_expression("ADD #counters :delta")
+            .expression_attribute_names("#counters", REGISTRY_COUNTERS)
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// Counts the site's views again after an operator command changed a counter's
     /// (see [`DynamoDbStore::recount_site_views`]). The command's own write has landed
     /// either way: a failure here is said, not fatal, and the next command (or

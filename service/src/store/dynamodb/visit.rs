@@ -119,10 +119,10 @@ impl DynamoDbStore {
     /// registry's count is given back). Whether the counter may count (false: the cap
     /// is reached and it was not created).
     ///
-    /// Two writes, not one transaction: DynamoDB Local fails a transaction that writes
-    /// an index's keys (InternalFailure), and the tests run on it. The cost: a process
-    /// stopped between the two writes leaves the registry one too high, until
-    /// `visitor-counter counters reindex` counts again. Either write sent again is
+    /// Two conditional writes, not one transaction: 3 write units (the claim, and the
+    /// keys with their index's write) where a transaction bills each of its items
+    /// twice. The cost: a process stopped between the two writes leaves the registry
+    /// one too high, until `visitor-counter counters reindex` counts again. Either write sent again is
     /// harmless: the registry's `ADD` is only sent again when DynamoDB refused it, and
     /// the keys' write is absolute.
     pub(super) async fn index_counter(
