@@ -1016,18 +1016,37 @@ fn delete(txn: &WriteTransaction, counter: &CounterName) -> Result<bool, StoreEr
         return Ok(false);
     };
     visitors.remove(counter_key).map_err(failed)?;
-    let name = counter.as_str();
-    let mut days = txn.open_table(DAYS).map_err(failed)?;
-    days.retain_in((name, i32::MIN)..=(name, i32::MAX), |_, _| false)
-        .map_err(failed)?;
-    let mut filtered = txn.open_table(FILTERED).map_err(failed)?;
-    filtered
-        .retain_in((name, i32::MIN)..=(name, i32::MAX), |_, _| false)
-        .map_err(failed)?;
-    drop((views, visitors, days, filtered));
+    drop((views, visitors));
+    for table in [DAYS, FILTERED] {
+        take_days(
+            &mut txn.open_table(table).map_err(failed)?,
+            counter.as_str(),
+        )?;
+    }
     add_to_site(txn, SITE_COUNTERS, -1)?;
     add_to_site(txn, SITE_VIEWS, -i128::from(old_views))?;
     Ok(true)
+}
+
+/// A day of a counter's (days since the epoch) and its two numbers, as `days` and
+/// `filtered` hold them.
+type DayRow = (i32, (u64, u64));
+
+/// Removes every day of the counter `name` from a table of days (`days`, `filtered`),
+/// and answers them, oldest first.
+fn take_days(
+    table: &mut redb::Table<'_, (&'static str, i32), (u64, u64)>,
+    name: &str,
+) -> Result<Vec<DayRow>, StoreError> {
+    let range = (name, i32::MIN)..=(name, i32::MAX);
+    let days = table
+        .range(range.clone())
+        .map_err(failed)?
+        .map(|entry| entry.map(|(day, numbers)| (day.value().1, numbers.value())))
+        .collect::<Result<_, _>>()
+        .map_err(failed)?;
+    table.retain_in(range, |_, _| false).map_err(failed)?;
+    Ok(days)
 }
 
 /// Moves a counter's totals, days and tallies to a name no counter has, inside `txn`.
@@ -1053,31 +1072,12 @@ fn rename(
         .map_or(0, |v| v.value());
     views.insert(key(to), old_views).map_err(failed)?;
     visitors.insert(key(to), old_visitors).map_err(failed)?;
-    let (old, new) = (from.as_str(), to.as_str());
-    let mut days = txn.open_table(DAYS).map_err(failed)?;
-    let moved: Vec<(i32, (u64, u64))> = days
-        .range((old, i32::MIN)..=(old, i32::MAX))
-        .map_err(failed)?
-        .map(|entry| entry.map(|(k, v)| (k.value().1, v.value())))
-        .collect::<Result<_, _>>()
-        .map_err(failed)?;
-    days.retain_in((old, i32::MIN)..=(old, i32::MAX), |_, _| false)
-        .map_err(failed)?;
-    for (day, numbers) in moved {
-        days.insert((new, day), numbers).map_err(failed)?;
-    }
-    let mut filtered = txn.open_table(FILTERED).map_err(failed)?;
-    let moved: Vec<(i32, (u64, u64))> = filtered
-        .range((old, i32::MIN)..=(old, i32::MAX))
-        .map_err(failed)?
-        .map(|entry| entry.map(|(k, v)| (k.value().1, v.value())))
-        .collect::<Result<_, _>>()
-        .map_err(failed)?;
-    filtered
-        .retain_in((old, i32::MIN)..=(old, i32::MAX), |_, _| false)
-        .map_err(failed)?;
-    for (day, numbers) in moved {
-        filtered.insert((new, day), numbers).map_err(failed)?;
+    for table in [DAYS, FILTERED] {
+        let mut table = txn.open_table(table).map_err(failed)?;
+        let moved = take_days(&mut table, from.as_str())?;
+        for (day, numbers) in moved {
+            table.insert((to.as_str(), day), numbers).map_err(failed)?;
+        }
     }
     Ok(RenameOutcome::Renamed)
 }
