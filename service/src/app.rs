@@ -183,23 +183,19 @@ async fn head(mut request: Request, next: Next) -> Response {
 /// extension the server or the Lambda adapter sets) and its User-Agent.
 struct Visitor<'a> {
     address: Option<&'a ClientAddress>,
-    user_agent: &'a [u8],
-    /// Whether a `User-Agent` was sent at all.
-    has_user_agent: bool,
+    /// `None` when none was sent.
+    user_agent: Option<&'a [u8]>,
 }
 
 impl<'a> Visitor<'a> {
     fn of(request: &'a Parts) -> Self {
-        let agent = request.headers.get(header::USER_AGENT);
         Self {
             address: request.extensions.get::<ClientAddress>(),
-            user_agent: agent.map_or(&[][..], HeaderValue::as_bytes),
-            has_user_agent: agent.is_some(),
+            user_agent: request
+                .headers
+                .get(header::USER_AGENT)
+                .map(HeaderValue::as_bytes),
         }
-    }
-
-    fn user_agent(&self) -> Option<&[u8]> {
-        self.has_user_agent.then_some(self.user_agent)
     }
 }
 
@@ -214,9 +210,10 @@ impl<S: CounterStore> AppState<S> {
         let (marker, site_marker) = match visitor.address {
             Some(address) => {
                 let salt = self.salts.get_or_fetch(day, self.store.salt(day)).await?;
+                let agent = visitor.user_agent.unwrap_or_default();
                 (
-                    Some(salt.marker(&counter, &address.0, visitor.user_agent)),
-                    Some(salt.site_marker(&address.0, visitor.user_agent)),
+                    Some(salt.marker(&counter, &address.0, agent)),
+                    Some(salt.site_marker(&address.0, agent)),
                 )
             }
             // No address (an in-process caller): the view counts, no visitor.
@@ -242,7 +239,7 @@ impl<S: CounterStore> AppState<S> {
         within_deadline(async {
             // A bot's POST is tallied, not counted: its User-Agent is read here, in
             // memory, and dropped; no marker is made of it.
-            if crate::bots::is_bot(visitor.user_agent()) {
+            if crate::bots::is_bot(visitor.user_agent) {
                 let day = self.clock.today();
                 let totals = self.store.filtered(&counter, day, Filter::Bot).await?;
                 return Ok(Once::Filtered(Filter::Bot, totals));
