@@ -18,9 +18,10 @@ use visitor_counter::store::{CounterStore, Limits, OperatorStore, RenameOutcome}
 
 use crate::counters::{Harness, Kind, harness, harness_configured, on_both_stores};
 use crate::helpers::*;
+use crate::support::{Answers, TcpProxy};
 
-/// A desktop browser's User-Agent: a person, as far as the bot list can tell.
-pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+// A desktop browser's User-Agent (testkit's): a person, as far as the bot list can tell.
+use testkit::BROWSER_USER_AGENT as BROWSER;
 const FIREFOX: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
@@ -502,91 +503,15 @@ async fn a_foreign_post_to_a_path_without_post_is_that_paths_405() {
     counting.assert_problem(StatusCode::FORBIDDEN, "origin-not-allowed");
 }
 
-/// A loopback proxy in front of DynamoDB Local that keeps every request's bytes, to
-/// read which operations the service called (`X-Amz-Target`).
-struct RecordingProxy {
-    address: std::net::SocketAddr,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RecordingProxy {
-    async fn start(upstream: std::net::SocketAddr) -> Self {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let recorded = seen.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let recorded = recorded.clone();
-                tokio::spawn(async move {
-                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    let (mut client_read, mut client_write) = client.into_split();
-                    let (mut server_read, mut server_write) = server.into_split();
-                    let requests = async {
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            let n = match client_read.read(&mut buf).await {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => n,
-                            };
-                            recorded.lock().unwrap().extend_from_slice(&buf[..n]);
-                            if server_write.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
-                    };
-                    let replies = async {
-                        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
-                    };
-                    tokio::join!(requests, replies);
-                });
-            }
-        });
-        Self {
-            address,
-            seen,
-            task,
-        }
-    }
-
-    /// The DynamoDB operations asked for so far, by their `X-Amz-Target`.
-    fn operations(&self) -> std::collections::BTreeSet<String> {
-        let text = String::from_utf8_lossy(&self.seen.lock().unwrap()).to_ascii_lowercase();
-        let original = String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned();
-        let marker = "x-amz-target: dynamodb_20120810.";
-        let mut found = std::collections::BTreeSet::new();
-        let mut from = 0;
-        while let Some(at) = text[from..].find(marker) {
-            let start = from + at + marker.len();
-            let end = original[start..]
-                .find(['\r', '\n'])
-                .map_or(original.len(), |n| start + n);
-            found.insert(original[start..end].trim().to_owned());
-            from = end;
-        }
-        found
-    }
-}
-
-impl Drop for RecordingProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[tokio::test]
 async fn no_route_scans_the_table_every_call_is_among_the_stores_operations() {
     use visitor_counter::store::dynamodb::OPERATIONS;
     let endpoint = dynamodb_endpoint();
     let upstream = crate::support::socket_address(&endpoint);
-    let proxy = RecordingProxy::start(upstream).await;
+    let proxy = TcpProxy::start(upstream, Answers::AsTheyCome).await;
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
-    let store = dynamodb_store(&format!("http://{}", proxy.address), &table).await;
+    let store = dynamodb_store(&proxy.endpoint(), &table).await;
     let app = visitor_counter::app::app(std::sync::Arc::new(store), origins());
     // Every route, every method that reads or counts, keyed and not, a bot's too.
     for path in ["/count", "/counters/home", "/counters/about"] {
@@ -621,7 +546,7 @@ async fn no_route_scans_the_table_every_call_is_among_the_stores_operations() {
             assert!(answer.status.is_success(), "{path}: {}", answer.status);
         }
     }
-    let called = proxy.operations();
+    let called = proxy.dynamodb_operations();
     // The recording sees the service's calls: reads by key and by the index, writes.
     for expected in [
         "BatchGetItem",
