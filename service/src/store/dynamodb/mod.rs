@@ -153,6 +153,8 @@ pub struct DynamoDbStore {
     /// Counters this process has seen in the index (at most [`MARKED_LIMIT`]): their
     /// visits skip the read that asks.
     indexed: Arc<Mutex<HashSet<CounterName>>>,
+    /// Held while a counter is put in the index (see `visit::index_counter`).
+    indexing: Arc<tokio::sync::Mutex<()>>,
     /// Which of the site's day items the next counted view adds to.
     shard: Arc<AtomicU64>,
 }
@@ -268,6 +270,7 @@ impl DynamoDbStore {
             usage: Arc::default(),
             marked: Arc::default(),
             indexed: Arc::default(),
+            indexing: Arc::default(),
             shard: Arc::default(),
         }
     }

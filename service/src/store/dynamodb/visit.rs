@@ -122,14 +122,26 @@ impl DynamoDbStore {
     /// Two conditional writes, not one transaction: 3 write units (the claim, and the
     /// keys with their index's write) where a transaction bills each of its items
     /// twice. The cost: a process stopped between the two writes leaves the registry
-    /// one too high, until `visitor-counter counters reindex` counts again. Either write sent again is
-    /// harmless: the registry's `ADD` is only sent again when DynamoDB refused it, and
-    /// the keys' write is absolute.
+    /// one too high, until `visitor-counter counters reindex` counts again. Either
+    /// write sent again is harmless: the registry's `ADD` is only sent again when
+    /// DynamoDB refused it, and the keys' write is absolute.
+    ///
+    /// One counter is put in the index at a time in a process: the first visits of a
+    /// new counter, arriving together, wait for one claim instead of each making one
+    /// (and giving it back), and then find the counter in [`Self::indexed`].
     pub(super) async fn index_counter(
         &self,
         counter: &CounterName,
         max: u64,
     ) -> Result<bool, StoreError> {
+        let _one_at_a_time = self.indexing.lock().await;
+        if self
+            .indexed
+            .lock()
+            .is_ok_and(|indexed| indexed.contains(counter))
+        {
+            return Ok(true);
+        }
         let claim = self
             .writes
             .update_item()
