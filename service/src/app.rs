@@ -658,6 +658,9 @@ async fn dashboard<S: CounterStore>(
                             header::CONTENT_TYPE,
                             "text/csv; charset=utf-8; header=present",
                         ),
+                        // The page's policy too, as the contract has it for every
+                        // dashboard answer: a CSV opened in a tab runs nothing.
+                        (header::CONTENT_SECURITY_POLICY, crate::dashboard::POLICY),
                         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                     ],
                 );
