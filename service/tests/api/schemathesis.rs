@@ -50,7 +50,7 @@ fn assert_schemathesis_passes(server: &TestServer, store: &str) {
         .unwrap()
         .values()
         .flat_map(|item| item.as_object().unwrap().keys())
-        .filter(|key| ["get", "post", "options"].contains(&key.as_str()))
+        .filter(|key| ["get", "head", "post", "options"].contains(&key.as_str()))
         .count();
     assert!(
         report.contains(&format!("Tested: {operations}\n")),
