@@ -483,8 +483,15 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
     loop {
         // Between batches too, so a store never idle still deletes what expired.
         let (today, now) = (clock.today(), epoch_seconds(clock.now()));
-        if today != purged.0 || now >= purged.1.saturating_add(KEY_PURGE.as_secs()) {
-            match commit(db, |txn| purge(txn, today, now)) {
+        let new_day = today != purged.0;
+        if new_day || now >= purged.1.saturating_add(KEY_PURGE.as_secs()) {
+            // Markers and salts expire by the day; key records by the hour.
+            let done = if new_day {
+                commit(db, |txn| purge(txn, today, now))
+            } else {
+                commit(db, |txn| purge_keys(txn, now))
+            };
+            match done {
                 Ok(()) => purged = (today, now),
                 Err(error) => tracing::error!(
                     error = %crate::error::error_chain(&error),
@@ -829,25 +836,26 @@ fn day_salt(txn: &WriteTransaction, day: Day) -> Result<Salt, StoreError> {
 }
 
 /// Deletes the salts of days before `today`, the markers of days before yesterday and
-/// the key records expired at `now` (epoch seconds). Walks the markers and the keys:
-/// at most once a day and once an hour, in the writer thread.
+/// the key records expired at `now` (epoch seconds), in the writer thread.
 fn purge(txn: &WriteTransaction, today: Day, now: u64) -> Result<(), StoreError> {
     let today = today.days_since_epoch();
     let mut salts = txn.open_table(SALTS).map_err(failed)?;
     salts.retain(|day, _| day >= today).map_err(failed)?;
+    // Markers are keyed by their day first: the expired ones are one range.
+    let expired = (i32::MIN, &[][..])..(today - (MARKER_DAYS - 1), &[][..]);
     let mut markers = txn.open_table(MARKERS).map_err(failed)?;
-    let oldest_kept = today - (MARKER_DAYS - 1);
-    if markers.len().map_err(failed)? > 0 {
-        markers
-            .retain(|(day, _), ()| day >= oldest_kept)
-            .map_err(failed)?;
-    }
+    markers
+        .retain_in(expired.clone(), |_, ()| false)
+        .map_err(failed)?;
     let mut marks = txn.open_table(MARKS).map_err(failed)?;
-    if marks.len().map_err(failed)? > 0 {
-        marks
-            .retain(|(day, _), _| day >= oldest_kept)
-            .map_err(failed)?;
-    }
+    marks.retain_in(expired, |_, _| false).map_err(failed)?;
+    drop((salts, markers, marks));
+    purge_keys(txn, now)
+}
+
+/// Deletes the key records expired at `now` (epoch seconds): a walk of the records,
+/// which are keyed by digest, at most once an hour.
+fn purge_keys(txn: &WriteTransaction, now: u64) -> Result<(), StoreError> {
     let mut keys = txn.open_table(KEYS).map_err(failed)?;
     if keys.len().map_err(failed)? > 0 {
         keys.retain(|_, (_, _, _, expires)| expires > now)
