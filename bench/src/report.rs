@@ -693,7 +693,6 @@ fn kib_to_mb(kib: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::time::Duration;
 

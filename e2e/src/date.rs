@@ -151,7 +151,6 @@ impl fmt::Display for Date {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 

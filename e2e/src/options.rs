@@ -192,7 +192,6 @@ pub(crate) fn check_timeout(timeout: Duration) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 

@@ -327,7 +327,6 @@ fn text_width(text: &str) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn badge(query: &[(&'static str, &str)]) -> Result<Badge, Problem> {

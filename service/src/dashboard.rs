@@ -743,7 +743,6 @@ footer { margin-top: 2rem; font-size: .85rem; }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn name(text: &str) -> CounterName {

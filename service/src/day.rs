@@ -175,7 +175,6 @@ impl Clock for ManualClock {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -431,7 +431,6 @@ fn json_problem(error: &serde_json::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn sample() -> Vec<CounterRecord> {

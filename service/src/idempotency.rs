@@ -185,7 +185,6 @@ fn unquote(inner: &[u8]) -> Result<Vec<u8>, InvalidKey> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn key(text: &str) -> Result<IdempotencyKey, InvalidKey> {

@@ -159,7 +159,6 @@ impl fmt::Display for AllowedCounters {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

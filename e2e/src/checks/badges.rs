@@ -377,7 +377,6 @@ pub(super) async fn badge_invalid_query(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 

@@ -459,7 +459,6 @@ pub(super) async fn read_days(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::collections::BTreeMap;
 

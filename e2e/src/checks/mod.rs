@@ -587,7 +587,6 @@ fn random_hex() -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::collections::BTreeSet;
 

@@ -77,7 +77,6 @@ pub(super) async fn unknown_counter(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 

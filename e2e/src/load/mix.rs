@@ -104,7 +104,6 @@ impl Serialize for Mix {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 

@@ -423,7 +423,6 @@ async fn work(target: Arc<Target>, plan: Arc<Plan>) -> (Tally, Vec<Sample>) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 

@@ -444,7 +444,6 @@ impl DynamoDbStore {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::{MARKED_LIMIT, Marked};
     use crate::day::Day;
