@@ -14,11 +14,9 @@
 //! text. The answer also carries a `Content-Security-Policy` that forbids scripts, so
 //! even the SVG opened on its own as a document could run none.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::markup::{escape, grouped};
-use crate::problem::Problem;
 use crate::store::Totals;
 
 /// The longest label, in characters.
@@ -145,16 +143,20 @@ pub struct Badge {
     pub color: Color,
 }
 
-fn invalid(detail: String) -> Problem {
-    Problem::InvalidQuery(Cow::Owned(detail))
+/// Why a badge's query cannot be drawn: the detail of a `400`, naming the parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidBadge(pub String);
+
+fn invalid<E: From<InvalidBadge>>(detail: String) -> E {
+    InvalidBadge(detail).into()
 }
 
 impl Badge {
     /// Reads the query through `one`, which gives a parameter's one value (or the
-    /// problem of a parameter given twice).
-    pub fn parse(
-        one: impl Fn(&'static str) -> Result<Option<String>, Problem>,
-    ) -> Result<Self, Problem> {
+    /// error of a parameter given twice).
+    pub fn parse<E: From<InvalidBadge>>(
+        one: impl Fn(&'static str) -> Result<Option<String>, E>,
+    ) -> Result<Self, E> {
         let metric = match one("metric")?.as_deref() {
             None | Some("views") => Metric::Views,
             Some("visitors") => Metric::Visitors,
@@ -176,7 +178,7 @@ impl Badge {
         let color = match one("color")? {
             None => Color::default(),
             Some(text) => Color::parse(&text).ok_or_else(|| {
-                invalid(format!(
+                invalid::<E>(format!(
                     "color: {text:?} is not a colour (a name such as blue, green or red, or 3 or 6 hex digits such as 4c1)"
                 ))
             })?,
@@ -329,7 +331,7 @@ fn text_width(text: &str) -> f64 {
 mod tests {
     use super::*;
 
-    fn badge(query: &[(&'static str, &str)]) -> Result<Badge, Problem> {
+    fn badge(query: &[(&'static str, &str)]) -> Result<Badge, crate::problem::Problem> {
         Badge::parse(|name| {
             Ok(query
                 .iter()

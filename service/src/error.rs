@@ -1,4 +1,4 @@
-//! Why the service could not start or stopped, and the one formatter for an error chain.
+//! Why the service could not start or stopped.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use crate::store::StoreError;
 use crate::store::dynamodb::ConnectError;
 
 /// Why the service could not start or stopped. Each variant names what to fix (the
-/// variable where there is one) and keeps its cause; [`error_chain`] makes the one line
+/// variable where there is one) and keeps its cause; [`error_chain`](crate::error_chain) makes the one line
 /// printed at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -40,21 +40,10 @@ pub enum StartError {
     Lambda(#[source] lambda_http::Error),
 }
 
-/// `error: cause: cause ...`, one line: the error and each of its sources in turn.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::error_chain;
 
     #[test]
     fn the_chain_is_one_line_with_every_cause_once() {

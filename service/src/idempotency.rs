@@ -60,8 +60,6 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
-use crate::problem::Problem;
-
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
 /// The header marking a replayed answer (`true`).
@@ -144,15 +142,14 @@ impl IdempotencyKey {
         Ok(Self(bytes))
     }
 
-    /// The request's key: `None` without the header, a `400` problem if it is not one key.
-    pub fn of(headers: &HeaderMap) -> Result<Option<Self>, Problem> {
+    /// The request's key: `None` without the header, why not if it is not one key
+    /// (a `400` problem at the HTTP edge).
+    pub fn of(headers: &HeaderMap) -> Result<Option<Self>, InvalidKey> {
         let mut values = headers.get_all(HEADER).iter();
         match (values.next(), values.next()) {
             (None, _) => Ok(None),
-            (Some(_), Some(_)) => Err(Problem::InvalidIdempotencyKey(InvalidKey::Repeated)),
-            (Some(value), None) => Self::parse(value.as_bytes())
-                .map(Some)
-                .map_err(Problem::InvalidIdempotencyKey),
+            (Some(_), Some(_)) => Err(InvalidKey::Repeated),
+            (Some(value), None) => Self::parse(value.as_bytes()).map(Some),
         }
     }
 
@@ -245,9 +242,6 @@ mod tests {
         headers.append(HEADER, http::HeaderValue::from_static("a"));
         assert!(IdempotencyKey::of(&headers).unwrap().is_some());
         headers.append(HEADER, http::HeaderValue::from_static("a"));
-        assert_eq!(
-            IdempotencyKey::of(&headers),
-            Err(Problem::InvalidIdempotencyKey(InvalidKey::Repeated))
-        );
+        assert_eq!(IdempotencyKey::of(&headers), Err(InvalidKey::Repeated));
     }
 }

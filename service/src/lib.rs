@@ -10,11 +10,10 @@ pub mod app;
 pub mod auth;
 pub mod badge;
 pub mod bots;
+pub mod chain;
 pub mod config;
-pub mod cors;
 pub mod dashboard;
 pub mod day;
-pub mod embed;
 pub mod error;
 pub mod export;
 pub mod idempotency;
@@ -28,8 +27,9 @@ pub mod server;
 pub mod store;
 pub mod visitor;
 
+pub use chain::error_chain;
 pub use config::Config;
-pub use error::{StartError, error_chain};
+pub use error::StartError;
 
 use std::sync::Arc;
 

@@ -20,8 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::chain::error_chain;
 use crate::config::{COUNTER_DB, COUNTERS, Config, ConfigError, StoreConfig};
-use crate::error::error_chain;
 use crate::export::{self, FormatError};
 use crate::names::{AllowedCounters, CounterName, NameError};
 use crate::store::dynamodb::ConnectError;

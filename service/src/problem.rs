@@ -39,10 +39,17 @@ pub enum Problem {
     PayloadTooLarge {
         limit: usize,
     },
-    HeadersTooLarge,
+    /// Over the server's limits: this many headers or this many bytes of them.
+    HeadersTooLarge { headers: usize, bytes: usize },
     InternalError,
     StoredValueNotACount,
     StorageUnavailable,
+}
+
+impl From<crate::badge::InvalidBadge> for Problem {
+    fn from(why: crate::badge::InvalidBadge) -> Self {
+        Problem::InvalidQuery(Cow::Owned(why.0))
+    }
 }
 
 impl Problem {
@@ -60,7 +67,7 @@ impl Problem {
             Problem::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Problem::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Problem::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Problem::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Problem::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Problem::InternalError | Problem::StoredValueNotACount => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -88,7 +95,7 @@ impl Problem {
             Problem::MethodNotAllowed(_) => "urn:visitor-counter:problem:method-not-allowed",
             Problem::RequestTimeout => "urn:visitor-counter:problem:request-timeout",
             Problem::PayloadTooLarge { .. } => "urn:visitor-counter:problem:payload-too-large",
-            Problem::HeadersTooLarge => "urn:visitor-counter:problem:headers-too-large",
+            Problem::HeadersTooLarge { .. } => "urn:visitor-counter:problem:headers-too-large",
             Problem::InternalError => "urn:visitor-counter:problem:internal-error",
             Problem::StoredValueNotACount => "urn:visitor-counter:problem:stored-value-not-a-count",
             Problem::StorageUnavailable => "urn:visitor-counter:problem:storage-unavailable",
@@ -110,7 +117,7 @@ impl Problem {
             Problem::MethodNotAllowed(_) => "Method not allowed",
             Problem::RequestTimeout => "Request timeout",
             Problem::PayloadTooLarge { .. } => "Payload too large",
-            Problem::HeadersTooLarge => "Request headers too large",
+            Problem::HeadersTooLarge { .. } => "Request headers too large",
             Problem::InternalError => "Internal error",
             Problem::StoredValueNotACount => "Stored value is not a count",
             Problem::StorageUnavailable => "Storage unavailable",
@@ -136,10 +143,8 @@ impl Problem {
             Problem::PayloadTooLarge { limit } => {
                 format!("The request body is over the limit of {limit} bytes.")
             }
-            Problem::HeadersTooLarge => format!(
-                "The request's headers are over the limit of {} headers or {} bytes.",
-                crate::server::MAX_HEADERS,
-                crate::server::MAX_HEADER_BYTES
+            Problem::HeadersTooLarge { headers, bytes } => format!(
+                "The request's headers are over the limit of {headers} headers or {bytes} bytes."
             ),
             Problem::InternalError => {
                 "The counter failed; the operator can find the cause in the logs.".into()

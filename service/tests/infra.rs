@@ -1185,7 +1185,7 @@ fn one_cors_implementation_the_functions() {
     let function = stack.only_resource("aws_lambda_function");
 
     // With a cors_configuration API Gateway answers preflights itself and overwrites the
-    // function's CORS headers: the CORS that service/src/cors.rs implements, and the
+    // function's CORS headers: the CORS that service/src/app/cors.rs implements, and the
     // tests exercise, would never reach a browser.
     assert!(
         blocks(api.body, "cors_configuration").next().is_none()

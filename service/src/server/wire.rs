@@ -189,7 +189,10 @@ fn automatic_answer(buf: &[u8]) -> Option<Problem> {
         _ => return None,
     };
     let problem = if status.starts_with(b"431 ") {
-        Problem::HeadersTooLarge
+        Problem::HeadersTooLarge {
+            headers: super::MAX_HEADERS,
+            bytes: super::MAX_HEADER_BYTES,
+        }
     } else if status.starts_with(b"400 ") {
         Problem::BadRequest
     } else {

@@ -494,7 +494,7 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
             match done {
                 Ok(()) => purged = (today, now),
                 Err(error) => tracing::error!(
-                    error = %crate::error::error_chain(&error),
+                    error = %crate::chain::error_chain(&error),
                     "deleting expired markers, salts and key records failed; trying again later"
                 ),
             }
@@ -551,7 +551,7 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>, clock: &dyn Clock) {
                 }
             }
             Err(error) => {
-                let message = crate::error::error_chain(&error);
+                let message = crate::chain::error_chain(&error);
                 tracing::error!(error = %message, "embedded store commit failed; nothing was counted");
                 for job in batch {
                     let _ = job.reply.send(Err(failed(message.clone())));

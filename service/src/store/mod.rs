@@ -281,7 +281,7 @@ pub trait CounterStore: Send + Sync + 'static {
 }
 
 /// Why the store could not answer. The cause is kept for the log; the client
-/// only ever sees the status and a generic message (see `crate::problem`).
+/// only ever sees the status and a generic message (the HTTP edge's problem).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Down, throttled or too slow: worth retrying later (503).

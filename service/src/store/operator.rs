@@ -1,10 +1,10 @@
-//! What the operator commands (`visitor-counter counters ...`, see [`crate::operator`])
+//! What the operator commands (`visitor-counter counters ...`)
 //! ask of a store, beyond what the service does.
 //!
 //! A trait of its own: the service (local server and Lambda function) only ever holds a
 //! [`CounterStore`], so nothing it runs can reach these writes. On DynamoDB they use
 //! operations the function's IAM role is not granted (`BatchWriteItem`; see
-//! [`super::dynamodb::OPERATOR_OPERATIONS`]): they run with the operator's own credentials.
+//! `OPERATOR_OPERATIONS` in the DynamoDB store): they run with the operator's own credentials.
 
 use std::future::Future;
 

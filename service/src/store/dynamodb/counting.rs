@@ -57,7 +57,7 @@ impl CounterStore for DynamoDbStore {
             // an error would have the client retry and count it twice.
             tracing::warn!(
                 counter = %visit.counter,
-                error = %crate::error::error_chain(&classify(error, true)),
+                error = %crate::chain::error_chain(&classify(error, true)),
                 "the visit was counted but its day was not"
             );
         }

@@ -118,7 +118,6 @@ use super::{
     OperatorStore, RenameOutcome, SetOutcome, SiteTotals, StoreError, Totals, Visit, epoch_seconds,
     key_expiry,
 };
-use crate::config::TableName;
 use crate::day::Day;
 use crate::idempotency::IdempotencyKey;
 use crate::names::CounterName;
@@ -279,7 +278,7 @@ impl DynamoDbStore {
     /// A failure here is logged, not fatal: the next request tries again.
     pub async fn warm_up(&self) {
         if let Err(error) = self.get(&CounterName::site()).await {
-            tracing::warn!(error = %crate::error::error_chain(&error), "DynamoDB warm-up read failed");
+            tracing::warn!(error = %crate::chain::error_chain(&error), "DynamoDB warm-up read failed");
         }
     }
 

@@ -484,7 +484,7 @@ impl DynamoDbStore {
         let today = crate::day::Clock::today(&crate::day::SystemClock);
         if let Err(error) = self.recount_site_views(today).await {
             tracing::warn!(
-                error = %crate::error::error_chain(&error),
+                error = %crate::chain::error_chain(&error),
                 "the site's views were not counted again; `counters reindex` does it"
             );
         }

@@ -225,3 +225,34 @@ pub(super) fn day_of(id: &str) -> Option<(CounterName, Day)> {
     let (name, date) = id.strip_prefix(DAY_PREFIX)?.rsplit_once('#')?;
     Some((CounterName::parse(name).ok()?, Day::parse(date)?))
 }
+
+/// A DynamoDB table name, checked against DynamoDB's own rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName(String);
+
+impl TableName {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        if !(3..=255).contains(&name.len()) {
+            return Err(format!(
+                "{name:?} is not a DynamoDB table name (3 to 255 characters)"
+            ));
+        }
+        if let Some(bad) = name.chars().find(|&c| !valid_char(c)) {
+            return Err(format!(
+                "{name:?} is not a DynamoDB table name ({bad:?} is not one of a-z, A-Z, 0-9, '_', '-', '.')"
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -216,7 +216,7 @@ impl DynamoDbStore {
             .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()));
         if let Err(error) = self.update(request).await {
             tracing::warn!(
-                error = %crate::error::error_chain(&classify(error, true)),
+                error = %crate::chain::error_chain(&classify(error, true)),
                 "a claim on the registry was not given back; `counters reindex` counts again"
             );
         }
@@ -266,7 +266,7 @@ impl DynamoDbStore {
             && let Err(error) = self.update(request).await
         {
             tracing::warn!(
-                error = %crate::error::error_chain(&classify(error, true)),
+                error = %crate::chain::error_chain(&classify(error, true)),
                 "{what} was not written"
             );
         }

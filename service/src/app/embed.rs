@@ -12,7 +12,7 @@ use axum::response::Response;
 use http::header;
 
 /// The script, as served.
-pub const SCRIPT: &str = include_str!("../assets/counter.js");
+pub const SCRIPT: &str = include_str!("../../assets/counter.js");
 /// Its path.
 pub const PATH: &str = "/counter.js";
 pub const CONTENT_TYPE: &str = "text/javascript; charset=utf-8";
@@ -20,13 +20,13 @@ pub const CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// The answer to `GET /counter.js`.
 pub fn script() -> Response {
-    crate::app::with_headers(
+    super::with_headers(
         SCRIPT,
         &[
             (header::CONTENT_TYPE, CONTENT_TYPE),
             (header::CACHE_CONTROL, CACHE_CONTROL),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (crate::app::CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin"),
+            (super::CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin"),
         ],
     )
 }

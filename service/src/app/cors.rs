@@ -9,6 +9,7 @@
 //! handler runs. A request without `Origin` is not a browser on a foreign page (curl,
 //! a server) and is served as before.
 
+use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -16,7 +17,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 
-use crate::config::AllowedOrigins;
 use crate::problem::Problem;
 
 /// How long browsers may reuse a preflight answer, in seconds.
@@ -42,7 +42,7 @@ const LOGGED_ORIGINS: usize = 256;
 
 /// Whether a path counts visits (takes `POST`): `/count` and `/counters/{name}`.
 fn counts(path: &str) -> bool {
-    path == crate::app::COUNT_PATH
+    path == super::COUNT_PATH
         || path
             .strip_prefix("/counters/")
             .is_some_and(|name| !name.is_empty() && !name.contains('/'))
@@ -204,6 +204,99 @@ fn origin_of(scheme: &str, authority: &str) -> String {
         _ => &authority,
     };
     format!("{scheme}://{authority}")
+}
+
+/// Which browser origins may read the API's answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AllowedOrigins {
+    /// No cross-origin access: no CORS headers at all.
+    #[default]
+    None,
+    /// Exactly these origins (lower-cased `scheme://host[:port]`).
+    List(Vec<String>),
+    /// Any origin (`*`), only when the operator asks for it.
+    Any,
+}
+
+impl AllowedOrigins {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(Self::None);
+        }
+        if value == "*" {
+            return Ok(Self::Any);
+        }
+        value
+            .split(',')
+            .map(|item| parse_origin(item.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self::List)
+    }
+
+    /// Whether a request's `Origin` header value is allowed.
+    pub fn allows(&self, origin: &[u8]) -> bool {
+        match self {
+            Self::None => false,
+            Self::Any => true,
+            Self::List(origins) => origins.iter().any(|o| o.as_bytes() == origin),
+        }
+    }
+}
+
+impl fmt::Display for AllowedOrigins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("none"),
+            Self::Any => f.write_str("*"),
+            Self::List(origins) => f.write_str(&origins.join(",")),
+        }
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, nothing after the authority.
+fn parse_origin(item: &str) -> Result<String, String> {
+    let invalid = |why: &str| Err(format!("{item:?} is not an origin ({why})"));
+    if item.is_empty() {
+        return invalid("empty entry; separate origins with single commas");
+    }
+    if item == "*" {
+        return invalid("'*' must be the whole value, not one entry of a list");
+    }
+    let Some((scheme, authority)) = item.split_once("://") else {
+        return invalid("expected scheme://host[:port], e.g. https://example.com");
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return invalid("the scheme must be https or http");
+    }
+    if authority.is_empty() {
+        return invalid("the host is missing");
+    }
+    if let Some(bad) = authority
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+    {
+        let why = if bad == '/' {
+            "no path or trailing slash: an origin ends after the host and port".to_owned()
+        } else {
+            format!("{bad:?} cannot appear in a host")
+        };
+        return invalid(&why);
+    }
+    if let Some((_, port)) = authority
+        .rsplit_once(':')
+        .filter(|_| !authority.ends_with(']'))
+        && port.parse::<u16>().is_err()
+    {
+        return invalid("the port must be a number from 0 to 65535");
+    }
+    // As browsers send it: a default port is left out, so `https://example.com:443`
+    // must match the `Origin: https://example.com` a page on it sends.
+    let authority = authority.to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Ok(format!("{scheme}://{authority}"))
 }
 
 #[cfg(test)]
