@@ -1,10 +1,20 @@
 //! visitor-counter: a website visitor counter.
 //!
-//! One axum [`app`](app::app) serves `/count`, `/counters`, the badges, the embed script
-//! and the dashboard; [`run`] puts it behind AWS Lambda or a
-//! local HTTP server, on DynamoDB or the embedded store, as [`Config`] says.
-//! [`operator`] reads the command line: serving is the default, and `counters ...` are the
-//! operator's commands on the same store.
+//! One axum [`app`](app::app) serves `/count`, `/counters`, `/totals`, the badges, the
+//! embed script and the dashboard; [`run`] puts it behind AWS Lambda or a local HTTP
+//! server, on DynamoDB or the embedded store, as [`Config`] says. [`operator`] reads the
+//! command line: serving is the default, and `counters ...` are the operator's commands
+//! on the same store.
+//!
+//! Layers, each using only those before it (`tests/api/layers.rs` checks there is no
+//! import cycle):
+//! - the domain: [`names`], [`day`], [`visitor`], [`idempotency`], [`bots`], [`auth`],
+//!   [`markup`], [`chain`];
+//! - the store: [`store`] (DynamoDB and embedded), with [`badge`], [`export`] and
+//!   [`dashboard`], which render what it holds;
+//! - HTTP: [`app`] (routes, CORS, the embed script) and [`problem`];
+//! - the runners and start-up: [`lambda`], [`server`], [`config`], [`error`],
+//!   [`logging`], [`operator`].
 
 pub mod app;
 pub mod auth;

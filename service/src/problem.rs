@@ -40,7 +40,10 @@ pub enum Problem {
         limit: usize,
     },
     /// Over the server's limits: this many headers or this many bytes of them.
-    HeadersTooLarge { headers: usize, bytes: usize },
+    HeadersTooLarge {
+        headers: usize,
+        bytes: usize,
+    },
     InternalError,
     StoredValueNotACount,
     StorageUnavailable,

@@ -54,6 +54,7 @@ mod idempotency;
 mod idempotency_faults;
 mod lambda;
 mod lambda_binary;
+mod layers;
 mod load;
 mod openapi;
 mod operator;
