@@ -17,7 +17,7 @@
 //!   `bots`, `limited`
 //! - `site#total`: the site's views (`count`) and visitors summed over every day up to
 //!   `through` (two days ago or earlier), rolled forward by the reads of `/totals` (see
-//!   [`DynamoDbStore::site_rollup`]), and `offset`: what every counter's views hold
+//!   `DynamoDbStore::site_rollup`), and `offset`: what every counter's views hold
 //!   beyond the site's days (see [`DynamoDbStore::recount_site_views`])
 //! - `registry`: `counters`, how many counters are in the index (the cap,
 //!   [`crate::store::Limits::max_counters`])
@@ -137,7 +137,7 @@ pub enum ConnectError {
 ///
 /// Reads go through a client with the SDK's standard retries. Counting writes go
 /// through a client that never retries on its own: an `ADD` that timed out may have
-/// landed, and retrying it would count one visit twice. [`DynamoDbStore::update`]
+/// landed, and retrying it would count one visit twice. `DynamoDbStore::update`
 /// retries only the failures that prove the write was not applied (throttling,
 /// connection refused). A keyed visit's transaction is sent again after a broken
 /// connection too: its key's record makes a second one harmless (see
