@@ -124,6 +124,56 @@ start_dynamodb_local() {
   export DYNAMODB_LOCAL_ENDPOINT
 }
 
+# Warms DynamoDB Local's JVM: a cold one answers a few dozen visits a second, so the
+# first test to send many at once would meet the service's 2.5 s deadline. About 3,000
+# writes and reads (conditional updates, consistent reads, transactions) on a table of
+# its own, in one curl, take a few seconds. DynamoDB Local checks that a request is
+# signed, not the signature.
+warm_dynamodb_local() {
+  local config="$TOOLS_DIR/dynamodb-warm-up.curl"
+  python3 - "$DYNAMODB_LOCAL_ENDPOINT" >"$config" <<'PY'
+import json, sys
+endpoint = sys.argv[1]
+auth = ("Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/"
+        "aws4_request, SignedHeaders=host, Signature=0")
+first = True
+def request(target, body):
+    global first
+    if not first:
+        print("next")
+    first = False
+    print(f'url = "{endpoint}"\nrequest = "POST"\nheader = "{auth}"')
+    print('header = "Content-Type: application/x-amz-json-1.0"')
+    print(f'header = "X-Amz-Target: DynamoDB_20120810.{target}"')
+    print(f"data = {json.dumps(json.dumps(body))}\noutput = \"/dev/null\"")
+table = "warm-up"
+counter = lambda i: {"id": {"S": f"k{i % 50}"}}
+add = {"UpdateExpression": "ADD #v :one", "ExpressionAttributeNames": {"#v": "views"}}
+for i in range(2000):
+    request("UpdateItem", {"TableName": table, "Key": counter(i), **add,
+        "ConditionExpression": "attribute_not_exists(#v) OR #v < :max",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":max": {"N": "100000000"}},
+        "ReturnValues": "UPDATED_NEW"})
+    if i % 4 == 0:
+        request("GetItem", {"TableName": table, "Key": counter(i), "ConsistentRead": True})
+    if i % 8 == 0:
+        request("TransactWriteItems", {"TransactItems": [
+            {"Update": {"TableName": table, "Key": counter(i), **add,
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Put": {"TableName": table, "Item": {"id": {"S": f"p{i}"}},
+                     "ConditionExpression": "attribute_not_exists(id)"}}]})
+PY
+  say "warming DynamoDB Local (about 3,000 requests)"
+  curl -s -X POST "$DYNAMODB_LOCAL_ENDPOINT" -o /dev/null \
+    -H "$(sed -n 's/^header = "\(Authorization: .*\)"$/\1/p' "$config" | head -1)" \
+    -H 'Content-Type: application/x-amz-json-1.0' \
+    -H 'X-Amz-Target: DynamoDB_20120810.CreateTable' \
+    -d '{"TableName":"warm-up","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' ||
+    die "DynamoDB Local did not answer the warm-up's CreateTable"
+  curl -sS --no-progress-meter --parallel --parallel-max 16 -K "$config" ||
+    die "DynamoDB Local did not answer the warm-up (log: $TOOLS_DIR/dynamodb-local.log)"
+}
+
 stop_dynamodb_local() {
   if [ -n "${DYNAMODB_LOCAL_PID:-}" ]; then
     kill "$DYNAMODB_LOCAL_PID" 2>/dev/null || true

@@ -306,9 +306,16 @@ async fn count_is_the_counter_site(kind: Kind) {
 }
 
 async fn concurrent_posts_on_one_counter_get_distinct_consecutive_views(kind: Kind) {
+    // All at once, on one new counter, from distinct visitors. DynamoDB Local on two
+    // cores serialises its writes: 200 visits (1,200 requests) end near the 2.5 s
+    // deadline, 100 well within it.
+    let posts = match kind {
+        Kind::Embedded => 200,
+        Kind::DynamoDb => 100,
+    };
     let h = harness(kind).await;
     let app = h.app.clone();
-    let answers = concurrently(200, move || {
+    let answers = concurrently(posts, move || {
         let app = app.clone();
         async move {
             let n = rand_suffix();
@@ -326,8 +333,8 @@ async fn concurrent_posts_on_one_counter_get_distinct_consecutive_views(kind: Ki
     let views = answers.iter().map(|a| a.totals("home").0).collect();
     assert_consecutive(views, 1);
     let (views, _) = h.counter("home").await;
-    assert_eq!(views, 200);
-    assert_eq!(h.days("home", "").await.last().unwrap().1, 200);
+    assert_eq!(views, posts as u64);
+    assert_eq!(h.days("home", "").await.last().unwrap().1, posts as u64);
 }
 
 async fn concurrent_first_visits_of_one_visitor_count_one_visitor(kind: Kind) {
