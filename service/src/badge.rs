@@ -65,8 +65,9 @@ impl Style {
     }
 }
 
-/// shields.io's colour names, and the colours they draw.
-const NAMED_COLORS: &[(&str, &str)] = &[
+/// shields.io's colour names, and the colours they draw. The contract's `color`
+/// parameter and docs/pages.md list the same names (a test compares them).
+pub const NAMED_COLORS: &[(&str, &str)] = &[
     ("brightgreen", "#4c1"),
     ("green", "#97ca00"),
     ("yellowgreen", "#a4a61d"),

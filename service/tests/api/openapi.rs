@@ -243,3 +243,43 @@ async fn the_app_serves_exactly_the_documented_operations() {
         assert_eq!(allow, documented_here, "Allow on {path}");
     }
 }
+
+/// The badge's `color`: the pattern takes exactly what the service draws (every name
+/// in any case, hex digits with or without `#`), and the parameter's description and
+/// docs/pages.md list the same names.
+#[test]
+fn the_badge_colour_pattern_description_and_docs_agree_with_the_service() {
+    use visitor_counter::badge::{Color, NAMED_COLORS};
+    let document = document();
+    let parameter = &document["components"]["parameters"]["Color"];
+    let pattern = jsonschema::validator_for(&parameter["schema"]).unwrap();
+    let description = parameter["description"].as_str().unwrap();
+    let docs = std::fs::read_to_string(contracts_dir().join("../docs/pages.md")).unwrap();
+    let docs = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (name, _) in NAMED_COLORS {
+        let shouted = name.to_ascii_uppercase();
+        let mixed = format!("{}{}", &shouted[..1], &name[1..]);
+        for text in [name.to_string(), shouted, mixed] {
+            assert!(Color::parse(&text).is_some(), "{text}");
+            assert!(pattern.is_valid(&Value::from(text.as_str())), "{text}");
+        }
+        assert!(
+            description.contains(&format!("`{name}`")),
+            "{name}: {description}"
+        );
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "{name} is not in docs/pages.md"
+        );
+    }
+    for text in ["4c1", "#4C1", "007ec6", "#007EC6"] {
+        assert!(Color::parse(text).is_some(), "{text}");
+        assert!(pattern.is_valid(&Value::from(text)), "{text}");
+    }
+    for text in [
+        "", "purple", "bluee", "4c", "#12345", "1234567", "##4c1", "blue ",
+    ] {
+        assert!(Color::parse(text).is_none(), "{text}");
+        assert!(!pattern.is_valid(&Value::from(text)), "{text}");
+    }
+}
