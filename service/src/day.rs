@@ -1,8 +1,7 @@
 //! UTC calendar days, and the clock the service reads them from.
 //!
-//! A day is a count of days since 1970-01-01; the civil-date conversion is Howard
-//! Hinnant's `days_from_civil` / `civil_from_days`, exact over the proleptic
-//! Gregorian calendar. Small enough that a date crate would not earn its place.
+//! A day is a count of days since 1970-01-01; dates are the workspace's one calendar
+//! (the `calendar` crate, which the e2e checker shares).
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -49,71 +48,23 @@ impl Day {
 
     /// Parses `YYYY-MM-DD`: four digits, two, two, a real date.
     pub fn parse(text: &str) -> Option<Self> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-            return None;
-        }
-        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-            let part = text.get(range)?;
-            part.bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| part.parse().ok())?
-        };
-        let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-            return None;
-        }
-        Some(Self(days_from_civil(year as i32, month, day)))
+        calendar::parse(text)
+            .and_then(|days| i32::try_from(days).ok())
+            .map(Self)
     }
 
     /// Year, month (1-12) and day of month (1-31).
     pub fn civil(self) -> (i32, u32, u32) {
-        civil_from_days(self.0)
+        let (year, month, day) = calendar::civil_from_days(i64::from(self.0));
+        // An i32 of days is within ±5.9 million years.
+        (i32::try_from(year).unwrap_or(i32::MAX), month, day)
     }
 }
 
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (year, month, day) = self.civil();
-        write!(f, "{year:04}-{month:02}-{day:02}")
+        f.write_str(&calendar::format(i64::from(self.0)))
     }
-}
-
-fn is_leap(year: u32) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400) as u32;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era as i32 - 719_468
-}
-
-fn civil_from_days(days: i32) -> (i32, u32, u32) {
-    let z = i64::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year as i32, month, day)
 }
 
 /// Where the service reads the time. Tests substitute a clock they move.
@@ -178,32 +129,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_round_trip_and_invalid_ones_are_refused() {
+    fn dates_are_the_calendars() {
         assert_eq!(Day::parse("1970-01-01"), Some(Day(0)));
         assert_eq!(Day::parse("2026-12-02").unwrap().to_string(), "2026-12-02");
-        assert_eq!(Day::parse("2000-02-29").unwrap().to_string(), "2000-02-29");
-        for bad in [
-            "2026-02-29",
-            "1900-02-29",
-            "2026-02-30",
-            "2026-13-01",
-            "2026-00-10",
-            "2026-01-00",
-            "2026-1-05",
-            "26-01-05",
-            "2026/01/05",
-            "",
-            "2026-01-05T",
-            "+026-01-05",
-            "2026-01-0a",
-        ] {
-            assert_eq!(Day::parse(bad), None, "{bad:?}");
-        }
-        // Every year from 0000 to 9999, the ones four digits can write.
-        for days in (-719_528..2_932_897).step_by(97) {
-            let day = Day(days);
-            assert_eq!(Day::parse(&day.to_string()), Some(day), "{day}");
-        }
+        assert_eq!(Day::parse("2026-02-29"), None);
+        assert_eq!(Day::parse("2026-1-05"), None);
+        assert_eq!(Day(20_789).civil(), (2026, 12, 2));
     }
 
     #[test]
