@@ -234,15 +234,51 @@ pub(super) async fn days_range(
     let mut finding = Finding::new(DAYS_RANGE);
     // Ranges that end before today are the same on both sides of midnight.
     let today = Date::today();
-    let only_to = today.add_days(-10);
-    let exact = |first: Date, last: Date| Expected {
+    let mut cases = range_cases(today, format!("from={}", today.add_days(-6)));
+    cases.push((
+        format!(
+            "e2e-unknown=1&from={}&to={}",
+            today.add_days(-3),
+            today.add_days(-2)
+        ),
+        Some(exact(today.add_days(-3), today.add_days(-2))),
+    ));
+    for (query, expected) in cases {
+        let Some((answer, answered_on)) =
+            send_dated(&mut finding, client, get(days_path(SITE, &query), origin)).await?
+        else {
+            continue;
+        };
+        let Some(days) = expect_days(&mut finding, &answer, contract, SITE) else {
+            continue;
+        };
+        let expected = expected.unwrap_or(Expected {
+            first: Some(today.add_days(-6)),
+            last: (answered_on.sent, answered_on.answered),
+            len: None,
+        });
+        expect_range(&mut finding, &answer, &days, &expected);
+    }
+    Ok(finding.finish())
+}
+
+/// The range `first` to `last`, both given.
+fn exact(first: Date, last: Date) -> Expected {
+    Expected {
         first: Some(first),
         last: (last, last),
         len: Some(first.days_until(last) + 1),
-    };
-    let cases: Vec<(String, Option<Expected>)> = vec![
-        // The end is today, whichever date that is when the answer is made.
-        (format!("from={}", today.add_days(-6)), None),
+    }
+}
+
+/// The ranges every `days` answers by the same rules (a counter's and the whole
+/// site's): `ends_today`, a query whose range ends today, whichever date that is when
+/// it is answered (its expectation is the caller's); only `to`, the 30 dates ending on
+/// it; `from` and `to`, exactly those dates, 366 of them, and one when they are the same.
+pub(super) fn range_cases(today: Date, ends_today: String) -> Vec<(String, Option<Expected>)> {
+    let only_to = today.add_days(-10);
+    vec![
+        (ends_today, None),
         (
             format!("to={only_to}"),
             Some(Expected {
@@ -263,32 +299,7 @@ pub(super) async fn days_range(
             format!("from={0}&to={0}", today.add_days(-3)),
             Some(exact(today.add_days(-3), today.add_days(-3))),
         ),
-        (
-            format!(
-                "e2e-unknown=1&from={}&to={}",
-                today.add_days(-3),
-                today.add_days(-2)
-            ),
-            Some(exact(today.add_days(-3), today.add_days(-2))),
-        ),
-    ];
-    for (query, expected) in cases {
-        let Some((answer, answered_on)) =
-            send_dated(&mut finding, client, get(days_path(SITE, &query), origin)).await?
-        else {
-            continue;
-        };
-        let Some(days) = expect_days(&mut finding, &answer, contract, SITE) else {
-            continue;
-        };
-        let expected = expected.unwrap_or(Expected {
-            first: Some(today.add_days(-6)),
-            last: (answered_on.sent, answered_on.answered),
-            len: None,
-        });
-        expect_range(&mut finding, &answer, &days, &expected);
-    }
-    Ok(finding.finish())
+    ]
 }
 
 /// Each bad range on `site` is a 400 problem of the contract's invalid-query type:

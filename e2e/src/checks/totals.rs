@@ -9,8 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::days::{
-    DEFAULT_DATES, Day, Expected, MAX_DATES, Today, expect_days, expect_range, expect_totals_days,
-    invalid_ranges, moved, send_dated,
+    DEFAULT_DATES, Day, Expected, Today, expect_days, expect_range, expect_totals_days,
+    invalid_ranges, moved, range_cases, send_dated,
 };
 use super::errors::expect_405;
 use super::expect::{
@@ -117,37 +117,8 @@ pub(super) async fn totals_days(
     origin: &str,
 ) -> Result<Check, Error> {
     let mut finding = Finding::new(TOTALS_DAYS_CHECK);
-    let today = Date::today();
-    let only_to = today.add_days(-10);
-    let exact = |first: Date, last: Date| Expected {
-        first: Some(first),
-        last: (last, last),
-        len: Some(first.days_until(last) + 1),
-    };
-    let cases: Vec<(String, Option<Expected>)> = vec![
-        // The default range ends today, whichever date that is when it is answered.
-        (String::new(), None),
-        (
-            format!("to={only_to}"),
-            Some(Expected {
-                first: Some(only_to.add_days(1 - DEFAULT_DATES)),
-                last: (only_to, only_to),
-                len: Some(DEFAULT_DATES),
-            }),
-        ),
-        (
-            format!(
-                "from={}&to={}",
-                today.add_days(-MAX_DATES),
-                today.add_days(-1)
-            ),
-            Some(exact(today.add_days(-MAX_DATES), today.add_days(-1))),
-        ),
-        (
-            format!("from={0}&to={0}", today.add_days(-3)),
-            Some(exact(today.add_days(-3), today.add_days(-3))),
-        ),
-    ];
+    // The default range ends today, whichever date that is when it is answered.
+    let cases = range_cases(Date::today(), String::new());
     for (query, expected) in cases {
         let path = with_query(TOTALS_DAYS, &query);
         let Some((answer, answered_on)) =
