@@ -199,11 +199,23 @@ async fn storage_down_is_a_503_and_the_function_keeps_serving() {
     .await;
 
     // The failed warm-up is logged as JSON (the function's log format), not fatal.
-    let warning = function
-        .logs()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["fields"]["message"] == "DynamoDB warm-up read failed");
+    // It is written before the runtime asks for its first event, but the emulator
+    // reads the function's output on a thread of its own: it may arrive a moment later.
+    let warm_up_warning = || {
+        function
+            .logs()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|line| line["fields"]["message"] == "DynamoDB warm-up read failed")
+    };
+    let mut warning = warm_up_warning();
+    for _ in 0..50 {
+        if warning.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        warning = warm_up_warning();
+    }
     let warning = warning.unwrap_or_else(|| {
         panic!(
             "no JSON warm-up warning in the logs:\n{}",
