@@ -465,3 +465,60 @@ async fn a_dashboard_load_on_dynamodb_reads_what_its_costs_say_and_a_reload_noth
     );
     assert_eq!(store.usage().since(&after).total_calls(), 0);
 }
+
+#[tokio::test]
+async fn a_year_of_days_read_again_on_dynamodb_reads_only_its_last_two_days() {
+    let admin = admin_client().await;
+    let table = fresh_table(&admin).await;
+    let store = Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await);
+    let settings = Settings {
+        allowed_origins: origins(),
+        clock: Arc::new(visitor_counter::day::ManualClock::on("2026-12-04", 10).unwrap()),
+        ..Settings::default()
+    };
+    let app = app(Arc::clone(&store), settings);
+    let visit =
+        |address: &'static str| visit_as(&app, Method::POST, "/counters/home", address, "a");
+    assert_eq!(visit("192.0.2.1").await.status, StatusCode::OK);
+    let range = "from=2025-12-04&to=2026-12-04";
+    for (path, items) in [
+        (format!("/totals/days?{range}"), 366 * 4_u64),
+        (format!("/counters/home/days?{range}"), 366),
+    ] {
+        let before = store.usage();
+        let first = get_path(&app, &path).await;
+        assert_eq!(first.status, StatusCode::OK, "{path}");
+        let used = store.usage().since(&before);
+        assert_eq!(
+            used.calls_of("BatchGetItem"),
+            items.div_ceil(100),
+            "{path}: {used:?}"
+        );
+        // Again: the finished days are kept; the last two days (the site's 8 items, a
+        // counter's 2) are read, in one BatchGetItem.
+        let before = store.usage();
+        let again = get_path(&app, &path).await;
+        assert_eq!(again.body, first.body, "{path}");
+        let used = store.usage().since(&before);
+        assert_eq!(used.calls_of("BatchGetItem"), 1, "{path}: {used:?}");
+        assert!(
+            used.read_units <= (items / 366) as f64 * 2.0,
+            "{path}: {used:?}"
+        );
+    }
+    // Today is never kept: a second visitor shows at once.
+    assert_eq!(visit("192.0.2.2").await.status, StatusCode::OK);
+    for path in [
+        format!("/totals/days?{range}"),
+        format!("/counters/home/days?{range}"),
+    ] {
+        let answer = get_path(&app, &path).await;
+        let days: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        let last = days["days"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (last["date"].as_str(), last["views"].as_u64()),
+            (Some("2026-12-04"), Some(2)),
+            "{path}"
+        );
+    }
+}

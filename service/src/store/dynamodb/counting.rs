@@ -111,13 +111,13 @@ impl CounterStore for DynamoDbStore {
 
     async fn site_days(&self, from: Day, to: Day) -> Result<Vec<DayTotals>, StoreError> {
         let length = crate::store::range_length(from, to);
-        let ids: Vec<String> = (0..length)
+        let ids: Vec<(String, Day)> = (0..length)
             .flat_map(|i| {
                 let day = from.plus(i as i32);
-                (0..SITE_SHARDS).map(move |shard| site_day_id(day, shard))
+                (0..SITE_SHARDS).map(move |shard| (site_day_id(day, shard), day))
             })
             .collect();
-        let found = self.day_items(&ids).await?;
+        let found = self.day_items_of_range(&ids, to).await?;
         Ok((0..length)
             .map(|i| {
                 let day = from.plus(i as i32);
@@ -326,13 +326,16 @@ impl CounterStore for DynamoDbStore {
         to: Day,
     ) -> Result<Vec<DayTotals>, StoreError> {
         let length = crate::store::range_length(from, to);
-        let ids: Vec<String> = (0..length)
-            .map(|i| day_id(counter, from.plus(i as i32)))
+        let ids: Vec<(String, Day)> = (0..length)
+            .map(|i| {
+                let day = from.plus(i as i32);
+                (day_id(counter, day), day)
+            })
             .collect();
-        let found = self.day_items(&ids).await?;
+        let found = self.day_items_of_range(&ids, to).await?;
         Ok(ids
             .iter()
-            .map(|id| found.get(id).copied().unwrap_or_default())
+            .map(|(id, _)| found.get(id).copied().unwrap_or_default())
             .collect())
     }
 

@@ -80,6 +80,7 @@ use keyed::*;
 use retry::*;
 pub use retry::{CONNECT_TIMEOUT, OPERATION_TIMEOUT, READ_ATTEMPT_TIMEOUT, http_client};
 pub use schema::*;
+pub use site::{PAST_DAY_LIFETIME, PAST_DAYS};
 use usage::*;
 pub use usage::{Usage, UsageSnapshot};
 use visit::*;
@@ -156,6 +157,8 @@ pub struct DynamoDbStore {
     indexing: Arc<tokio::sync::Mutex<()>>,
     /// Which of the site's day items the next counted view adds to.
     shard: Arc<AtomicU64>,
+    /// Day items of finished days, read once (see `site::day_items_of_range`).
+    past_days: Arc<Mutex<HashMap<String, (std::time::Instant, DayTotals)>>>,
 }
 
 /// The site markers this process has written today, so that a repeat view it has
@@ -271,6 +274,7 @@ impl DynamoDbStore {
             indexed: Arc::default(),
             indexing: Arc::default(),
             shard: Arc::default(),
+            past_days: Arc::default(),
         }
     }
 

@@ -247,6 +247,7 @@ impl OperatorStore for DynamoDbStore {
             self.batch_write(batch.to_vec()).await?;
         }
         self.delete_ids(days).await?;
+        self.forget_past_days();
         Ok(RenameOutcome::Renamed)
     }
 
@@ -481,6 +482,7 @@ impl DynamoDbStore {
     /// either way: a failure here is said, not fatal, and the next command (or
     /// `counters reindex`) counts again.
     async fn recount_after_operator(&self) {
+        self.forget_past_days();
         let today = crate::day::Clock::today(&crate::day::SystemClock);
         if let Err(error) = self.recount_site_views(today).await {
             tracing::warn!(

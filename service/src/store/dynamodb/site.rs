@@ -14,9 +14,15 @@ pub(super) struct Rollup {
     pub(super) offset: Option<i64>,
 }
 
+/// How long a finished day's item read is used again.
+pub const PAST_DAY_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+/// The most finished days' items kept at once (about 100 bytes each).
+pub const PAST_DAYS: usize = 50_000;
+
 impl DynamoDbStore {
     /// The day items of `ids` (days or site days) that exist, by id: `BatchGetItem`s of
     /// 100 keys, all in parallel.
+    /// The items of `ids` that exist, as day totals, read now.
     pub(super) async fn day_items(
         &self,
         ids: &[String],
@@ -37,6 +43,57 @@ impl DynamoDbStore {
             }
         }
         Ok(found)
+    }
+
+    /// The day items of a range's `(id, day)`s, for a range that ends on `last`: those
+    /// of days two or more before `last` (which the range rules keep at or before
+    /// today) are finished, so they are read once and kept for [`PAST_DAY_LIFETIME`],
+    /// at most [`PAST_DAYS`] of them. A client asking for a year again and again then
+    /// reads the last two days' items, not 366 (or 1,464 of the site's). What an
+    /// operator command changes in a finished day shows here at once, and in other
+    /// processes within the lifetime.
+    pub(super) async fn day_items_of_range(
+        &self,
+        ids: &[(String, Day)],
+        last: Day,
+    ) -> Result<HashMap<String, DayTotals>, StoreError> {
+        let finished = |day: Day| day < last.plus(-1);
+        let now = std::time::Instant::now();
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        if let Ok(kept) = self.past_days.lock() {
+            for (id, day) in ids {
+                match kept.get(id) {
+                    Some((at, totals))
+                        if finished(*day) && now.duration_since(*at) < PAST_DAY_LIFETIME =>
+                    {
+                        found.insert(id.clone(), *totals);
+                    }
+                    _ => missing.push(id.clone()),
+                }
+            }
+        }
+        let read = self.day_items(&missing).await?;
+        if let Ok(mut kept) = self.past_days.lock() {
+            if kept.len().saturating_add(missing.len()) > PAST_DAYS {
+                kept.clear();
+            }
+            for (id, day) in ids {
+                if finished(*day) && !found.contains_key(id) {
+                    let totals = read.get(id).copied().unwrap_or_default();
+                    kept.insert(id.clone(), (now, totals));
+                }
+            }
+        }
+        found.extend(read);
+        Ok(found)
+    }
+
+    /// Forgets the finished days kept: an operator command has changed some.
+    pub(super) fn forget_past_days(&self) {
+        if let Ok(mut kept) = self.past_days.lock() {
+            kept.clear();
+        }
     }
 
     /// Up to `count` names of the index after `after`, in name order: `Query` pages of
