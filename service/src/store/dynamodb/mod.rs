@@ -143,6 +143,9 @@ pub enum ConnectError {
 /// connection refused). A keyed visit's transaction is sent again after a broken
 /// connection too: its key's record makes a second one harmless (see
 /// [`crate::idempotency`]).
+/// Finished days' items by id, with when they were read.
+type PastDays = HashMap<String, (std::time::SystemTime, DayTotals)>;
+
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     reads: Client,
@@ -158,7 +161,7 @@ pub struct DynamoDbStore {
     /// Which of the site's day items the next counted view adds to.
     shard: Arc<AtomicU64>,
     /// Day items of finished days, read once (see `site::day_items_of_range`).
-    past_days: Arc<Mutex<HashMap<String, (std::time::Instant, DayTotals)>>>,
+    past_days: Arc<Mutex<PastDays>>,
 }
 
 /// The site markers this process has written today, so that a repeat view it has

@@ -93,6 +93,8 @@ impl OperatorStore for DynamoDbStore {
     }
 
     async fn restore(&self, records: &[CounterRecord]) -> Result<(), StoreError> {
+        // Days change: forgotten before (and after) the writes, in this process.
+        self.forget_past_days();
         let item = |id: String, totals: &Totals| {
             let put = PutRequest::builder()
                 .item(HASH_KEY, AttributeValue::S(id))
@@ -133,6 +135,8 @@ impl OperatorStore for DynamoDbStore {
     }
 
     async fn delete(&self, counter: &CounterName) -> Result<bool, StoreError> {
+        // Days change: forgotten before (and after) the writes, in this process.
+        self.forget_past_days();
         let item = self
             .get_item(counter_id(counter), &[LIST_ATTRIBUTE])
             .await?;
@@ -171,6 +175,8 @@ impl OperatorStore for DynamoDbStore {
         from: &CounterName,
         to: &CounterName,
     ) -> Result<RenameOutcome, StoreError> {
+        // Days change: forgotten before (and after) the writes, in this process.
+        self.forget_past_days();
         let ids = vec![counter_id(from), counter_id(to)];
         let found = self
             .batch_get(ids, &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE, LIST_ATTRIBUTE])

@@ -16,7 +16,7 @@ pub(super) struct Rollup {
 
 /// How long a finished day's item read is used again.
 pub const PAST_DAY_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
-/// The most finished days' items kept at once (about 100 bytes each).
+/// The most finished days' items kept at once (about 200 bytes each: 10 MB at most).
 pub const PAST_DAYS: usize = 50_000;
 
 impl DynamoDbStore {
@@ -58,15 +58,20 @@ impl DynamoDbStore {
         last: Day,
     ) -> Result<HashMap<String, DayTotals>, StoreError> {
         let finished = |day: Day| day < last.plus(-1);
-        let now = std::time::Instant::now();
+        // Wall-clock time: a Lambda environment's monotonic clock may stand still
+        // while it is frozen between invocations.
+        let now = std::time::SystemTime::now();
+        let fresh = |at: &std::time::SystemTime| {
+            now.duration_since(*at)
+                .is_ok_and(|age| age < PAST_DAY_LIFETIME)
+        };
         let mut found = HashMap::new();
         let mut missing = Vec::new();
-        if let Ok(kept) = self.past_days.lock() {
+        {
+            let kept = self.past_days();
             for (id, day) in ids {
                 match kept.get(id) {
-                    Some((at, totals))
-                        if finished(*day) && now.duration_since(*at) < PAST_DAY_LIFETIME =>
-                    {
+                    Some((at, totals)) if finished(*day) && fresh(at) => {
                         found.insert(id.clone(), *totals);
                     }
                     _ => missing.push(id.clone()),
@@ -74,26 +79,32 @@ impl DynamoDbStore {
             }
         }
         let read = self.day_items(&missing).await?;
-        if let Ok(mut kept) = self.past_days.lock() {
-            if kept.len().saturating_add(missing.len()) > PAST_DAYS {
-                kept.clear();
-            }
-            for (id, day) in ids {
-                if finished(*day) && !found.contains_key(id) {
-                    let totals = read.get(id).copied().unwrap_or_default();
-                    kept.insert(id.clone(), (now, totals));
-                }
+        let mut kept = self.past_days();
+        if kept.len().saturating_add(missing.len()) > PAST_DAYS {
+            kept.clear();
+        }
+        for (id, day) in ids {
+            if finished(*day) && !found.contains_key(id) {
+                let totals = read.get(id).copied().unwrap_or_default();
+                kept.insert(id.clone(), (now, totals));
             }
         }
+        drop(kept);
         found.extend(read);
         Ok(found)
     }
 
-    /// Forgets the finished days kept: an operator command has changed some.
+    /// Forgets the finished days kept: an operator command changes some.
     pub(super) fn forget_past_days(&self) {
-        if let Ok(mut kept) = self.past_days.lock() {
-            kept.clear();
-        }
+        self.past_days().clear();
+    }
+
+    /// The finished days kept (a panic elsewhere while holding them leaves a map
+    /// that is still whole: each change is one insert or a clear).
+    fn past_days(&self) -> std::sync::MutexGuard<'_, PastDays> {
+        self.past_days
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Up to `count` names of the index after `after`, in name order: `Query` pages of
