@@ -1,8 +1,9 @@
-//! The service's modules import each other without a cycle: what a module uses sits
-//! below it (names and days, then the store, then HTTP, then the runners and start-up;
-//! see `service/src/lib.rs`). Read from the source, outside its unit tests: a `crate::`
-//! or `super::` path names the module it reaches; a child using its parent is not an
-//! import.
+//! The service's top-level modules import each other without a cycle: what a module
+//! uses sits below it (names and days, then the store, then HTTP, then the runners and
+//! start-up; see `service/src/lib.rs`). Read from the source, outside its unit tests: a
+//! `crate::` or `super::` path names the module it reaches, and a folder's files are
+//! its module (so a cycle through a parent and its children is one). Comments count:
+//! a lower layer's docs link only to what is below it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -118,14 +119,26 @@ fn find_cycle(graph: &BTreeMap<&str, BTreeSet<&str>>) -> Option<Vec<String>> {
         .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
 }
 
+/// The top-level module of `a::b::c`: `a`.
+fn top(module: &str) -> &str {
+    module.split("::").next().unwrap_or(module)
+}
+
 #[test]
 fn the_service_imports_without_a_cycle() {
     let known = modules();
     assert!(known.contains_key("store::dynamodb::schema"), "{known:?}");
-    let graph: BTreeMap<&str, BTreeSet<&str>> = known
-        .keys()
-        .map(|module| (module.as_str(), imports(module, &known)))
-        .collect();
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    // The crate root (lib.rs, and main.rs, which reaches the library by its name)
+    // declares every module: it is no layer.
+    for module in known.keys().filter(|module| !module.is_empty()) {
+        let edges = graph.entry(top(module)).or_default();
+        for target in imports(module, &known) {
+            if top(target) != top(module) {
+                edges.insert(top(target));
+            }
+        }
+    }
     // The graph is really read: the router reaches the store and its problems.
     assert!(graph["app"].contains("store"), "{:?}", graph["app"]);
     assert!(graph["app"].contains("problem"), "{:?}", graph["app"]);
