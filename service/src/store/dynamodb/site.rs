@@ -20,9 +20,8 @@ pub const PAST_DAY_LIFETIME: std::time::Duration = std::time::Duration::from_sec
 pub const PAST_DAYS: usize = 50_000;
 
 impl DynamoDbStore {
-    /// The day items of `ids` (days or site days) that exist, by id: `BatchGetItem`s of
-    /// 100 keys, all in parallel.
-    /// The items of `ids` that exist, as day totals, read now.
+    /// The day items of `ids` (days or site days) that exist, by id, read now:
+    /// `BatchGetItem`s of 100 keys, all in parallel.
     pub(super) async fn day_items(
         &self,
         ids: &[String],
