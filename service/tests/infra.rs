@@ -1190,7 +1190,7 @@ fn one_cors_implementation_the_functions() {
     assert!(
         blocks(api.body, "cors_configuration").next().is_none()
             && attr(api.body, "cors_configuration").is_none(),
-        "{}: {} has a cors_configuration; the function is the one CORS implementation (DESIGN.md), so API Gateway must pass every request, preflights included, to it",
+        "{}: {} has a cors_configuration; the function is the one CORS implementation (service/src/app/cors.rs), so API Gateway must pass every request, preflights included, to it",
         api.file,
         api.address
     );

@@ -1,4 +1,4 @@
-//! The checks, a file per clause of the contract (`../shared/DESIGN.md`, The contract):
+//! The checks, a file per clause of the contract (`contracts/openapi.json`, and docs/api.md):
 //!
 //! | clause | file |
 //! | --- | --- |

@@ -1,6 +1,6 @@
 //! One test binary for the service (see `helpers.rs` for the harness).
 //!
-//! Where each clause of the contract (DESIGN.md, "The contract"; docs/api.md's
+//! Where each clause of the contract (`contracts/openapi.json`; docs/api.md's
 //! table) is proven:
 //!
 //! | clause | tests |
