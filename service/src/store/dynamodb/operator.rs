@@ -259,61 +259,43 @@ impl OperatorStore for DynamoDbStore {
 
     async fn reindex(&self) -> Result<u64, StoreError> {
         let mut count = 0u64;
-        let mut start = None;
-        loop {
+        let items = self
+            .scan_all(
+                "begins_with(#id, :counter) OR #id = :site",
+                &[("#id", HASH_KEY), ("#list", LIST_ATTRIBUTE)],
+                &[(":counter", COUNTER_PREFIX), (":site", COUNTER_ID)],
+            )
+            .await?;
+        for item in &items {
+            let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
+                continue;
+            };
+            let Some(name) = counter_of(id) else { continue };
+            count += 1;
+            if item.contains_key(LIST_ATTRIBUTE) {
+                continue;
+            }
             let request = self
                 .reads
-                .scan()
+                .update_item()
                 .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression("begins_with(#id, :counter) OR #id = :site")
-                .projection_expression("#id, #list")
+                .key(HASH_KEY, AttributeValue::S(id.clone()))
+                .update_expression("SET #list = :list, #name = :name")
+                .condition_expression("attribute_exists(#id)")
                 .expression_attribute_names("#id", HASH_KEY)
                 .expression_attribute_names("#list", LIST_ATTRIBUTE)
-                .expression_attribute_values(
-                    ":counter",
-                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
-                )
-                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
-                .set_exclusive_start_key(start);
-            let output = Box::pin(request.send())
-                .await
-                .map_err(|e| classify(e, false))?;
-            for item in output.items() {
-                let Some(AttributeValue::S(id)) = item.get(HASH_KEY) else {
-                    continue;
-                };
-                let Some(name) = counter_of(id) else { continue };
-                count += 1;
-                if item.contains_key(LIST_ATTRIBUTE) {
-                    continue;
+                .expression_attribute_names("#name", NAME_ATTRIBUTE)
+                .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
+                .expression_attribute_values(":name", AttributeValue::S(name.to_string()));
+            match Box::pin(request.send()).await {
+                Ok(_) => {}
+                // Deleted since the scan read it.
+                Err(SdkError::ServiceError(service))
+                    if service.err().code() == Some("ConditionalCheckFailedException") =>
+                {
+                    count -= 1;
                 }
-                let request = self
-                    .reads
-                    .update_item()
-                    .table_name(&self.table)
-                    .key(HASH_KEY, AttributeValue::S(id.clone()))
-                    .update_expression("SET #list = :list, #name = :name")
-                    .condition_expression("attribute_exists(#id)")
-                    .expression_attribute_names("#id", HASH_KEY)
-                    .expression_attribute_names("#list", LIST_ATTRIBUTE)
-                    .expression_attribute_names("#name", NAME_ATTRIBUTE)
-                    .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
-                    .expression_attribute_values(":name", AttributeValue::S(name.to_string()));
-                match Box::pin(request.send()).await {
-                    Ok(_) => {}
-                    // Deleted since the scan read it.
-                    Err(SdkError::ServiceError(service))
-                        if service.err().code() == Some("ConditionalCheckFailedException") =>
-                    {
-                        count -= 1;
-                    }
-                    Err(error) => return Err(classify(error, false)),
-                }
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+                Err(error) => return Err(classify(error, false)),
             }
         }
         let request = self
@@ -339,34 +321,24 @@ impl DynamoDbStore {
         counter: &CounterName,
     ) -> Result<Vec<String>, StoreError> {
         let prefix = format!("{DAY_PREFIX}{counter}#");
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let request = self
-                .reads
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .filter_expression("begins_with(#id, :prefix)")
-                .projection_expression("#id")
-                .expression_attribute_names("#id", HASH_KEY)
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
-                .set_exclusive_start_key(start);
-            let output = Box::pin(request.send())
-                .await
-                .map_err(|e| classify(e, false))?;
-            for item in output.items() {
-                if let Some(AttributeValue::S(id)) = item.get(HASH_KEY)
-                    && day_of(id).is_some_and(|(name, _)| &name == counter)
+        let items = self
+            .scan_all(
+                "begins_with(#id, :prefix)",
+                &[("#id", HASH_KEY)],
+                &[(":prefix", &prefix)],
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| match item.get(HASH_KEY) {
+                Some(AttributeValue::S(id))
+                    if day_of(id).is_some_and(|(name, _)| &name == counter) =>
                 {
-                    ids.push(id.clone());
+                    Some(id.clone())
                 }
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(ids),
-            }
-        }
+                _ => None,
+            })
+            .collect())
     }
 
     /// Deletes these items, 25 to a `BatchWriteItem`.
@@ -428,7 +400,39 @@ impl DynamoDbStore {
         } else {
             "begins_with(#id, :counter) OR #id = :site"
         };
+        let mut values = vec![(":counter", COUNTER_PREFIX), (":site", COUNTER_ID)];
+        if days {
+            values.push((":day", DAY_PREFIX));
+        }
+        let names = [
+            ("#id", HASH_KEY),
+            ("#count", COUNT_ATTRIBUTE),
+            ("#visitors", VISITORS_ATTRIBUTE),
+        ];
         let mut found = Vec::new();
+        for item in self.scan_all(filter, &names, &values).await? {
+            if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
+                found.push((id.clone(), totals_of(&item)?));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every item that `filter` keeps, with the attributes `names` maps (`#name` to an
+    /// attribute, all of them projected), by one consistent Scan page after page.
+    /// The operator's only, never a request's: Scan is not among `OPERATIONS`.
+    async fn scan_all(
+        &self,
+        filter: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, &str)],
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let projection = names
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let mut request = self
@@ -437,33 +441,22 @@ impl DynamoDbStore {
                 .table_name(&self.table)
                 .consistent_read(true)
                 .filter_expression(filter)
-                .projection_expression("#id, #count, #visitors")
-                .expression_attribute_names("#id", HASH_KEY)
-                .expression_attribute_names("#count", COUNT_ATTRIBUTE)
-                .expression_attribute_names("#visitors", VISITORS_ATTRIBUTE)
-                .expression_attribute_values(
-                    ":counter",
-                    AttributeValue::S(COUNTER_PREFIX.to_owned()),
-                )
-                .expression_attribute_values(":site", AttributeValue::S(COUNTER_ID.to_owned()))
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            if days {
-                request = request
-                    .expression_attribute_values(":day", AttributeValue::S(DAY_PREFIX.to_owned()));
+                .projection_expression(&projection)
+                .set_exclusive_start_key(start);
+            for (name, attribute) in names {
+                request = request.expression_attribute_names(*name, *attribute);
             }
-            // The operator's, never a request's: not among OPERATIONS.
+            for (name, value) in values {
+                request = request
+                    .expression_attribute_values(*name, AttributeValue::S((*value).to_owned()));
+            }
             let output = Box::pin(request.send())
                 .await
                 .map_err(|e| classify(e, false))?;
-            for item in output.items() {
-                if let Some(AttributeValue::S(id)) = item.get(HASH_KEY) {
-                    found.push((id.clone(), totals_of(item)?));
-                }
-            }
+            items.extend(output.items().iter().cloned());
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(found),
+                _ => return Ok(items),
             }
         }
     }
