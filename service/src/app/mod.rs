@@ -188,6 +188,16 @@ async fn head(mut request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::empty())
 }
 
+/// The answer of a read-only route that takes no name to anything but `GET` (a `HEAD`
+/// is a `GET` by then): the preflight to `OPTIONS`, the route's `405` to the others.
+fn not_a_read(method: &Method) -> Option<Response> {
+    match *method {
+        Method::GET => None,
+        Method::OPTIONS => Some(cors::preflight(PREFLIGHT_READING)),
+        _ => Some(Problem::MethodNotAllowed(READING_METHODS).into_response()),
+    }
+}
+
 async fn within_deadline<T>(
     work: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {

@@ -97,10 +97,8 @@ pub(super) struct SiteBody {
 
 /// `GET /totals`: the whole site.
 pub(super) async fn totals<S: CounterStore>(State(state): Shared<S>, method: Method) -> Response {
-    match method {
-        Method::GET => {}
-        Method::OPTIONS => return cors::preflight(PREFLIGHT_READING),
-        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    if let Some(answer) = not_a_read(&method) {
+        return answer;
     }
     match within_deadline(state.store.site_totals(state.clock.today())).await {
         Ok(site) => json(&SiteBody {
@@ -118,10 +116,8 @@ pub(super) async fn totals_days<S: CounterStore>(
     method: Method,
     uri: Uri,
 ) -> Response {
-    match method {
-        Method::GET => {}
-        Method::OPTIONS => return cors::preflight(PREFLIGHT_READING),
-        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    if let Some(answer) = not_a_read(&method) {
+        return answer;
     }
     let (from, to) = match range(&Query::parse(&uri), state.clock.today()) {
         Ok(range) => range,
@@ -141,10 +137,8 @@ pub(super) async fn list<S: CounterStore>(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    match method {
-        Method::GET => {}
-        Method::OPTIONS => return cors::preflight(PREFLIGHT_READING),
-        _ => return Problem::MethodNotAllowed(READING_METHODS).into_response(),
+    if let Some(answer) = not_a_read(&method) {
+        return answer;
     }
     if let Err(problem) = state.owner(&headers) {
         return problem.into_response();
