@@ -409,18 +409,24 @@ async fn a_rendered_dashboard_is_kept_30_s_for_at_most_8_periods() {
     assert_eq!(views(&page("period=7").await), "4");
 }
 
-#[tokio::test]
-async fn a_dashboard_load_on_dynamodb_reads_what_its_costs_say_and_a_reload_nothing() {
-    let admin = admin_client().await;
-    let table = fresh_table(&admin).await;
+/// The app on a fresh DynamoDB Local table, its clock fixed at 2026-12-04 10:00 UTC (as
+/// the other DynamoDB Local tests have), and its store, to read what it asked.
+async fn dynamodb_app_on_2026_12_04() -> (Arc<visitor_counter::store::DynamoDbStore>, axum::Router)
+{
+    let table = fresh_table(&admin_client().await).await;
     let store = Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await);
-    // A fixed clock, as the other DynamoDB Local tests have.
     let settings = Settings {
         allowed_origins: origins(),
         clock: Arc::new(visitor_counter::day::ManualClock::on("2026-12-04", 10).unwrap()),
         ..Settings::default()
     };
     let app = app(Arc::clone(&store), settings);
+    (store, app)
+}
+
+#[tokio::test]
+async fn a_dashboard_load_on_dynamodb_reads_what_its_costs_say_and_a_reload_nothing() {
+    let (store, app) = dynamodb_app_on_2026_12_04().await;
     for i in 0..60 {
         // DynamoDB Local, busy with other tests' tables, now and then answers a write
         // with an InternalFailure (a 503 here): the visit is asked again.
@@ -468,15 +474,7 @@ async fn a_dashboard_load_on_dynamodb_reads_what_its_costs_say_and_a_reload_noth
 
 #[tokio::test]
 async fn a_year_of_days_read_again_on_dynamodb_reads_only_its_last_two_days() {
-    let admin = admin_client().await;
-    let table = fresh_table(&admin).await;
-    let store = Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await);
-    let settings = Settings {
-        allowed_origins: origins(),
-        clock: Arc::new(visitor_counter::day::ManualClock::on("2026-12-04", 10).unwrap()),
-        ..Settings::default()
-    };
-    let app = app(Arc::clone(&store), settings);
+    let (store, app) = dynamodb_app_on_2026_12_04().await;
     let visit =
         |address: &'static str| visit_as(&app, Method::POST, "/counters/home", address, "a");
     assert_eq!(visit("192.0.2.1").await.status, StatusCode::OK);
