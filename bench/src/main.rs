@@ -25,7 +25,6 @@ mod lambda;
 mod loader;
 mod local;
 mod profile;
-mod proxy;
 mod quota;
 mod reads;
 mod report;

@@ -14,8 +14,8 @@ use serde::Serialize;
 use testkit::lambda::{FunctionCommand, LambdaFunction};
 use testkit::quota::CpuQuota;
 
-use crate::proxy::{Calls, Proxy};
 use crate::{REGION, Result};
+use testkit::proxy::{Calls, Proxy};
 
 /// A request the function is measured on.
 #[derive(Debug, Clone, Copy)]
@@ -397,7 +397,7 @@ async fn usage(
     figures: &mut ContenderFigures,
 ) -> Result<()> {
     let table = testkit::dynamodb::fresh_table(admin, "calls").await?;
-    let env = contender.env_on(&proxy.endpoint, &table);
+    let env = contender.env_on(&proxy.endpoint(), &table);
     proxy.take();
     let function = LambdaFunction::start_command(&contender.command, REGION, &env, None).await?;
     ready(&function).await?;

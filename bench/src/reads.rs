@@ -4,9 +4,9 @@
 //! On DynamoDB Local, three tables loaded by [`crate::loader`]: a busy one (about a
 //! million items: 10,000 counters with their days, visitor markers, key records), and
 //! two that hold counters and nothing else (100 and 10,000). The release binary serves
-//! each through the recording proxy ([`crate::proxy`]), which sums the
-//! `ConsumedCapacity` DynamoDB Local reports (the service asks for it, `TOTAL`, on
-//! every read), so the service carries no metering of its own. Per table: one page of
+//! each through the recording proxy ([`testkit::proxy`]), which asks each call for
+//! its `ConsumedCapacity` and sums what DynamoDB Local reports, so the service carries
+//! no metering of its own. Per table: one page of
 //! `GET /counters`, `GET /totals` and `GET /dashboard`, each with its read units and
 //! its latency, both for the first request of a fresh process (`/totals` keeps its sum
 //! of every counter's views a minute, the dashboard its page 30 s) and for requests
@@ -38,8 +38,8 @@ use visitor_counter::config::{
 use visitor_counter::day::Day;
 
 use crate::loader::{self, Loaded, Shape, counter_name, views_of};
-use crate::proxy::{Calls, Proxy};
 use crate::{Result, say};
+use testkit::proxy::{Calls, Proxy};
 
 /// The stage's throttle (Terraform's `throttling_rate_limit`): requests a second one
 /// client can send at most.
@@ -314,7 +314,7 @@ async fn measure_table(
     table: &TableName,
     options: &Options,
 ) -> Result<Vec<RouteRun>> {
-    let env = testkit::dynamodb::local_env(&proxy.endpoint, table);
+    let env = testkit::dynamodb::local_env(&proxy.endpoint(), table);
     let sampler = Sampler {
         http,
         proxy: Some(proxy),
@@ -363,7 +363,7 @@ async fn measure_public(
     table: &TableName,
     options: &Options,
 ) -> Result<(Vec<RouteRun>, Vec<RouteRun>)> {
-    let mut env = testkit::dynamodb::local_env(&proxy.endpoint, table);
+    let mut env = testkit::dynamodb::local_env(&proxy.endpoint(), table);
     env.push((DASHBOARD_PASSWORD.to_owned(), PASSWORD.to_owned()));
     let sampler = Sampler {
         http,
@@ -812,12 +812,12 @@ Linked from [performance.md](../performance.md#reads-what-they-cost).\n",
 release binary in local mode. Latencies are over loopback HTTP, one request at a time, \
 nearest rank (with {} requests p99 is the slowest but one at most; with {} it is the \
 slowest). Read units are counted from outside the service, by the recording proxy \
-in front of DynamoDB Local (`bench/src/proxy.rs`); the service meters nothing. \
+in front of DynamoDB Local (`testkit/src/proxy.rs`); the service meters nothing. \
 \"Billed\" is what DynamoDB on demand charges for the request's calls: one unit for each key a \
 `GetItem` or `BatchGetItem` asks for (every read here is strongly consistent and every item \
 under 4 KB; a key whose item does not exist is charged the same), plus the units DynamoDB \
 reported for each `Query`. \"Reported\" is the sum of the `ConsumedCapacity` DynamoDB Local \
-answered (the service asks for `TOTAL` on every read): it charges only the items it found, \
+answered (the proxy asks each call for `TOTAL`): it charges only the items it found, \
 so it is lower where a read asks for days that have no item.\n",
         report.machine, report.load_average, o.samples, o.cold
     );

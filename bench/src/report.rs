@@ -385,7 +385,7 @@ impl Report {
             ("DynamoDB calls", |op| {
                 op.calls
                     .as_ref()
-                    .map_or("-".to_owned(), crate::proxy::Calls::operations_text)
+                    .map_or("-".to_owned(), testkit::proxy::Calls::operations_text)
             }),
             ("DynamoDB round trips in sequence", |op| {
                 op.calls
@@ -451,8 +451,8 @@ impl Report {
         }
         let _ = writeln!(
             md,
-            "\nboto3 does not ask DynamoDB for `ReturnConsumedCapacity`, so its write units are \
-             not reported: one `UpdateItem` of an item under 1 KB is 1 write unit."
+            "\nUnits are as DynamoDB Local reported them: the recording proxy asks every call \
+             of both for `ReturnConsumedCapacity = TOTAL`."
         );
         md
     }

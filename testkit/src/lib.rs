@@ -5,6 +5,8 @@
 //! - [`server`]: the `visitor-counter` binary in local mode, started with a clean
 //!   environment, its start-up line read for its address;
 //! - [`lambda`]: the same binary as a Lambda function, under a Runtime API emulator;
+//! - [`proxy`]: the one proxy, in front of DynamoDB Local or the binary, that meters
+//!   what DynamoDB was asked and may delay, lose, drop or replace what it passes;
 //! - [`quota`]: the CPU share of a 128 MB Lambda function (a cgroup v1 `cpu` group),
 //!   and a process's CPU time;
 //! - [`http_client`]: a `reqwest` client with the checker's TLS set-up.
@@ -14,6 +16,7 @@
 
 pub mod dynamodb;
 pub mod lambda;
+pub mod proxy;
 pub mod quota;
 pub mod server;
 

@@ -19,6 +19,8 @@ use visitor_counter::names::AllowedCounters;
 use visitor_counter::store::dynamodb::{COUNT_ATTRIBUTE, COUNTER_ID, HASH_KEY};
 use visitor_counter::store::{CounterStore, DynamoDbStore, EmbeddedStore};
 
+use testkit::proxy::{Calls, Proxy};
+
 use crate::helpers::*;
 
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +34,8 @@ pub(crate) struct Harness {
     pub(crate) app: Router,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) dynamodb: Option<(aws_sdk_dynamodb::Client, TableName, Arc<DynamoDbStore>)>,
+    /// On DynamoDB, the proxy the store reaches it through, which meters its calls.
+    meter: Option<Proxy>,
     pub(crate) embedded: Option<Arc<EmbeddedStore>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -71,6 +75,7 @@ pub(crate) async fn harness_configured(
                 app: app(Arc::clone(&store), settings),
                 clock,
                 dynamodb: None,
+                meter: None,
                 embedded: Some(store),
                 _dir: Some(dir),
             }
@@ -81,11 +86,13 @@ pub(crate) async fn harness_configured(
                 Some(table) => table,
                 None => fresh_table(&admin).await,
             };
-            let store = Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await);
+            let meter = Proxy::start(&dynamodb_endpoint()).await.unwrap();
+            let store = Arc::new(dynamodb_store(&meter.endpoint(), &table).await);
             Harness {
                 app: app(Arc::clone(&store), settings),
                 clock,
                 dynamodb: Some((admin, table, store)),
+                meter: Some(meter),
                 embedded: None,
                 _dir: None,
             }
@@ -94,6 +101,11 @@ pub(crate) async fn harness_configured(
 }
 
 impl Harness {
+    /// What the store asked of DynamoDB since the last call (DynamoDB harnesses only).
+    pub(crate) fn calls(&self) -> Calls {
+        self.meter.as_ref().map(Proxy::take).unwrap()
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Answer {
         get_path(&self.app, path).await
     }
@@ -764,16 +776,13 @@ async fn a_v1_embedded_file_keeps_its_count_as_site() {
 #[tokio::test]
 async fn each_operation_costs_what_the_docs_say() {
     let h = harness(Kind::DynamoDb).await;
-    let (_, _, store) = h.dynamodb.as_ref().unwrap();
-    let cost =
-        |before: visitor_counter::store::dynamodb::UsageSnapshot| store.usage().since(&before);
 
     // The first visit of the day in this process reads the salt (missing) and makes it,
     // and reads whether the counter is in the index (it is not: the registry's claim
     // and the counter's index keys put it there, two writes).
-    let before = store.usage();
+    h.calls();
     count_visit(&h.app, "home", "192.0.2.1", "A").await;
-    let first = cost(before);
+    let first = h.calls();
     assert_eq!(first.calls_of("GetItem"), 2, "{first:?}");
     assert_eq!(first.calls_of("TransactWriteItems"), 0, "{first:?}");
     assert_eq!(first.calls_of("UpdateItem"), 8, "{first:?}");
@@ -807,13 +816,12 @@ async fn each_operation_costs_what_the_docs_say() {
             (4, 2),
         ),
     ] {
-        let before = store.usage();
         assert_eq!(
             count_visit(&h.app, counter, address, "A").await,
             totals,
             "{what}"
         );
-        let post = cost(before);
+        let post = h.calls();
         assert_eq!(post.calls_of("GetItem"), reads, "{what}: {post:?}");
         assert_eq!(post.calls_of("UpdateItem"), writes, "{what}: {post:?}");
         assert_eq!(
@@ -826,7 +834,7 @@ async fn each_operation_costs_what_the_docs_say() {
             reads + writes + transactions,
             "{what}: {post:?}"
         );
-        assert_eq!(post.write_units, units, "{what}: {post:?}");
+        assert_eq!(post.write_units, Some(units), "{what}: {post:?}");
         eprintln!("POST, {what}: {post:?}");
     }
     // A restarted process reads the day's salt once (it exists now) and whether the
@@ -837,33 +845,31 @@ async fn each_operation_costs_what_the_docs_say() {
         Some(h.dynamodb.as_ref().unwrap().1.clone()),
     )
     .await;
-    let (_, _, other_store) = other.dynamodb.as_ref().unwrap();
-    let before = other_store.usage();
+    other.calls();
     count_visit(&other.app, "home", "192.0.2.3", "A").await;
-    let restarted = other_store.usage().since(&before);
+    let restarted = other.calls();
     assert_eq!(restarted.calls_of("GetItem"), 2, "{restarted:?}");
     assert_eq!(restarted.calls_of("UpdateItem"), 5, "{restarted:?}");
-    assert_eq!(restarted.write_units, 5.0, "{restarted:?}");
+    assert_eq!(restarted.write_units, Some(5.0), "{restarted:?}");
     // A visitor the first process marked is not new to the second either; the second
     // has not written that site marker, so it writes it (and learns it is not new).
-    let before = other_store.usage();
     assert_eq!(
         count_visit(&other.app, "home", "192.0.2.2", "A").await,
         (6, 3)
     );
-    let repeat = other_store.usage().since(&before);
+    let repeat = other.calls();
     assert_eq!(repeat.calls_of("UpdateItem"), 5, "{repeat:?}");
 
-    let before = store.usage();
+    h.calls();
     h.counter("home").await;
-    let read = cost(before);
+    let read = h.calls();
     assert_eq!(
         (
             read.calls_of("GetItem"),
             read.total_calls(),
             read.write_units
         ),
-        (1, 1, 0.0),
+        (1, 1, None),
         "{read:?}"
     );
     eprintln!("GET: {read:?}");
@@ -871,21 +877,20 @@ async fn each_operation_costs_what_the_docs_say() {
     // The longest first: the finished days a read has read are kept, and the shorter
     // ranges then read only their last two days (still one BatchGetItem).
     for (query, batches) in [("?from=2025-12-02", 4), ("?from=2026-08-25", 1), ("", 1)] {
-        let before = store.usage();
         h.days("home", query).await;
-        let days = cost(before);
+        let days = h.calls();
         assert_eq!(days.calls_of("BatchGetItem"), batches, "{query}: {days:?}");
         assert_eq!(days.total_calls(), batches, "{query}: {days:?}");
-        assert_eq!(days.write_units, 0.0, "{query}: {days:?}");
+        assert_eq!(days.write_units, None, "{query}: {days:?}");
         eprintln!("days{query}: {days:?}");
     }
 
-    let before = store.usage();
+    h.calls();
     h.list("").await;
-    let list = cost(before);
+    let list = h.calls();
     assert_eq!(
         (list.calls_of("Query"), list.write_units),
-        (1, 0.0),
+        (1, None),
         "{list:?}"
     );
     eprintln!("list: {list:?}");

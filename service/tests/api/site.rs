@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use http::{Method, StatusCode};
 use pretty_assertions::assert_eq;
+use testkit::proxy::Proxy;
 use visitor_counter::app::{Settings, app};
 use visitor_counter::names::AllowedCounters;
 use visitor_counter::store::EmbeddedStore;
@@ -411,22 +412,22 @@ async fn a_rendered_dashboard_is_kept_30_s_for_at_most_8_periods() {
 
 /// The app on a fresh DynamoDB Local table, its clock fixed at 2026-12-04 10:00 UTC (as
 /// the other DynamoDB Local tests have), and its store, to read what it asked.
-async fn dynamodb_app_on_2026_12_04() -> (Arc<visitor_counter::store::DynamoDbStore>, axum::Router)
-{
+/// The app on a fresh table, reached through a proxy that meters its calls.
+async fn dynamodb_app_on_2026_12_04() -> (Proxy, axum::Router) {
     let table = fresh_table(&admin_client().await).await;
-    let store = Arc::new(dynamodb_store(&dynamodb_endpoint(), &table).await);
+    let meter = Proxy::start(&dynamodb_endpoint()).await.unwrap();
+    let store = Arc::new(dynamodb_store(&meter.endpoint(), &table).await);
     let settings = Settings {
         allowed_origins: origins(),
         clock: Arc::new(visitor_counter::day::ManualClock::on("2026-12-04", 10).unwrap()),
         ..Settings::default()
     };
-    let app = app(Arc::clone(&store), settings);
-    (store, app)
+    (meter, app(store, settings))
 }
 
 #[tokio::test]
 async fn a_dashboard_load_on_dynamodb_reads_what_its_costs_say_and_a_reload_nothing() {
-    let (store, app) = dynamodb_app_on_2026_12_04().await;
+    let (meter, app) = dynamodb_app_on_2026_12_04().await;
     for i in 0..60 {
         // DynamoDB Local, busy with other tests' tables, now and then answers a write
         // with an InternalFailure (a 503 here): the visit is asked again.
@@ -442,39 +443,33 @@ async fn a_dashboard_load_on_dynamodb_reads_what_its_costs_say_and_a_reload_noth
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     }
-    let before = store.usage();
+    meter.take();
     let answer = get_path(&app, "/dashboard?period=30").await;
     assert_eq!(answer.status, StatusCode::OK);
-    let used = store.usage().since(&before);
+    let used = meter.take();
     // The list: one Query of the index and one BatchGetItem of its 60 counters; the
     // site's 2 × 30 days × 4 items in 3 BatchGetItems of at most 100; the 50 most
     // viewed counters' 30 days, one BatchGetItem each. Nothing else, nothing written.
     assert_eq!(used.calls_of("Query"), 1, "{used:?}");
     assert_eq!(used.calls_of("BatchGetItem"), 1 + 3 + 50, "{used:?}");
     assert_eq!(used.total_calls(), 1 + 1 + 3 + 50, "{used:?}");
-    assert_eq!(used.write_units, 0.0, "{used:?}");
+    assert_eq!(used.write_units, None, "{used:?}");
     // A read unit per item asked for, at most (the module's worst case, for this table).
     let bound = 60.0 + 60.0 + 240.0 + 50.0 * 30.0;
-    assert!(
-        used.read_units > 0.0 && used.read_units <= bound,
-        "{used:?}"
-    );
-    eprintln!(
-        "a dashboard load of 60 counters, 30 days: {} read units (bound {bound})",
-        used.read_units
-    );
+    let read_units = used.read_units.unwrap_or_default();
+    assert!(read_units > 0.0 && read_units <= bound, "{used:?}");
+    eprintln!("a dashboard load of 60 counters, 30 days: {read_units} read units (bound {bound})");
     // Within its lifetime the same page reads nothing.
-    let after = store.usage();
     assert_eq!(
         get_path(&app, "/dashboard?period=30").await.status,
         StatusCode::OK
     );
-    assert_eq!(store.usage().since(&after).total_calls(), 0);
+    assert_eq!(meter.take().total_calls(), 0);
 }
 
 #[tokio::test]
 async fn a_year_of_days_read_again_on_dynamodb_reads_only_its_last_two_days() {
-    let (store, app) = dynamodb_app_on_2026_12_04().await;
+    let (meter, app) = dynamodb_app_on_2026_12_04().await;
     let visit =
         |address: &'static str| visit_as(&app, Method::POST, "/counters/home", address, "a");
     assert_eq!(visit("192.0.2.1").await.status, StatusCode::OK);
@@ -483,10 +478,10 @@ async fn a_year_of_days_read_again_on_dynamodb_reads_only_its_last_two_days() {
         (format!("/totals/days?{range}"), 366 * 4_u64),
         (format!("/counters/home/days?{range}"), 366),
     ] {
-        let before = store.usage();
+        meter.take();
         let first = get_path(&app, &path).await;
         assert_eq!(first.status, StatusCode::OK, "{path}");
-        let used = store.usage().since(&before);
+        let used = meter.take();
         assert_eq!(
             used.calls_of("BatchGetItem"),
             items.div_ceil(100),
@@ -494,13 +489,13 @@ async fn a_year_of_days_read_again_on_dynamodb_reads_only_its_last_two_days() {
         );
         // Again: the finished days are kept; the last two days (the site's 8 items, a
         // counter's 2) are read, in one BatchGetItem.
-        let before = store.usage();
         let again = get_path(&app, &path).await;
         assert_eq!(again.body, first.body, "{path}");
-        let used = store.usage().since(&before);
+        let used = meter.take();
         assert_eq!(used.calls_of("BatchGetItem"), 1, "{path}: {used:?}");
         assert!(
-            used.read_units <= (items / 366) as f64 * 2.0,
+            used.read_units
+                .is_some_and(|units| units <= (items / 366) as f64 * 2.0),
             "{path}: {used:?}"
         );
     }

@@ -225,22 +225,12 @@ impl CounterStore for DynamoDbStore {
                 now,
                 expires,
             )?;
-            let written = items.len() as u64;
-            self.usage.call(Op::TransactWriteItems);
             let request = self
                 .writes
                 .transact_write_items()
-                .set_transact_items(Some(items))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .set_transact_items(Some(items));
             let error = match Box::pin(request.send()).await {
-                Ok(output) => {
-                    self.usage
-                        .consumed(Op::TransactWriteItems, output.consumed_capacity());
-                    self.usage
-                        .transact_items
-                        .fetch_add(written, Ordering::Relaxed);
-                    return Ok(Once::Counted(answer));
-                }
+                Ok(_) => return Ok(Once::Counted(answer)),
                 Err(error) => error,
             };
             let reasons = cancellation_reasons(&error);
@@ -392,15 +382,9 @@ impl CounterStore for DynamoDbStore {
                 ":ttl",
                 AttributeValue::N(day.plus(1).start_epoch_seconds().to_string()),
             )
-            .return_values(ReturnValue::None)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        self.usage.call(Op::UpdateItem);
+            .return_values(ReturnValue::None);
         match Box::pin(request.send()).await {
-            Ok(output) => {
-                self.usage
-                    .consumed(Op::UpdateItem, output.consumed_capacity());
-                Ok(salt)
-            }
+            Ok(_) => Ok(salt),
             Err(SdkError::ServiceError(service))
                 if service.err().code() == Some("ConditionalCheckFailedException") =>
             {

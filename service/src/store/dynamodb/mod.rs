@@ -28,7 +28,8 @@
 //!   written in the transaction that counts its visit (see [`crate::idempotency`])
 //!
 //! What each operation costs, in round trips one after another (measured on DynamoDB
-//! Local by `service/tests/api/dynamodb.rs`, which counts the calls and sums the
+//! Local by `each_operation_costs_what_the_docs_say` in `service/tests/api/counters.rs`,
+//! through the tests' recording proxy, which counts the calls and sums the
 //! `ConsumedCapacity` DynamoDB reports):
 //! - `POST`: 2 round trips. First the visitor's marker on the counter (`UpdateItem`
 //!   `SET ttl ADD views`, only while `views` is under the limit, `UPDATED_OLD`: the
@@ -73,7 +74,6 @@ mod operator;
 mod retry;
 mod schema;
 mod site;
-mod usage;
 mod visit;
 
 use keyed::*;
@@ -81,8 +81,6 @@ use retry::*;
 pub use retry::{CONNECT_TIMEOUT, OPERATION_TIMEOUT, READ_ATTEMPT_TIMEOUT, http_client};
 pub use schema::*;
 pub use site::{PAST_DAY_LIFETIME, PAST_DAYS};
-use usage::*;
-pub use usage::{Usage, UsageSnapshot};
 use visit::*;
 
 use std::collections::{HashMap, HashSet};
@@ -108,9 +106,8 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConsumedCapacity, KeysAndAttributes, PutRequest,
-    ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update, WriteRequest,
+    AttributeValue, CancellationReason, KeysAndAttributes, PutRequest, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 
 use super::operator::Records;
@@ -151,7 +148,6 @@ pub struct DynamoDbStore {
     reads: Client,
     writes: Client,
     table: String,
-    usage: Arc<Usage>,
     marked: Arc<Mutex<Marked>>,
     /// Counters this process has seen in the index (at most [`MARKED_LIMIT`]): their
     /// visits skip the read that asks.
@@ -272,7 +268,6 @@ impl DynamoDbStore {
             reads: Client::new(sdk),
             writes: Client::from_conf(writes),
             table: table.as_str().to_owned(),
-            usage: Arc::default(),
             marked: Arc::default(),
             indexed: Arc::default(),
             indexing: Arc::default(),
@@ -289,11 +284,6 @@ impl DynamoDbStore {
         }
     }
 
-    /// What the store has asked of DynamoDB so far.
-    pub fn usage(&self) -> UsageSnapshot {
-        self.usage.snapshot()
-    }
-
     /// One counting `UpdateItem`, retried only when the failure proves it was not
     /// applied, within [`OPERATION_TIMEOUT`].
     #[allow(
@@ -304,23 +294,16 @@ impl DynamoDbStore {
         &self,
         request: UpdateItemFluentBuilder,
     ) -> Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>> {
-        let request = request
-            .table_name(&self.table)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let request = request.table_name(&self.table);
         let attempts = async {
             let mut attempt = 1;
             loop {
-                self.usage.call(Op::UpdateItem);
                 // Every SDK call is boxed: its future holds the SDK's whole orchestrator
                 // and is kilobytes large. Held inline, it would make each future around
                 // it (the store's, the app's, the runtime's) as large, copied whole each
                 // time one is moved: 5% of a warm invocation's instructions, measured.
                 match Box::pin(request.clone().send()).await {
-                    Ok(output) => {
-                        self.usage
-                            .consumed(Op::UpdateItem, output.consumed_capacity());
-                        return Ok(output);
-                    }
+                    Ok(output) => return Ok(output),
                     Err(error) if attempt < MAX_ATTEMPTS && never_applied(&error) => {
                         tokio::time::sleep(backoff(attempt)).await;
                         attempt += 1;
@@ -368,8 +351,7 @@ impl DynamoDbStore {
             .get_item()
             .table_name(&self.table)
             .key(HASH_KEY, AttributeValue::S(id))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .consistent_read(true);
         let mut projection = Vec::new();
         for (i, attribute) in attributes.iter().enumerate() {
             projection.push(format!("#a{i}"));
@@ -378,11 +360,9 @@ impl DynamoDbStore {
         if !projection.is_empty() {
             request = request.projection_expression(projection.join(", "));
         }
-        self.usage.call(Op::GetItem);
         let output = Box::pin(request.send())
             .await
             .map_err(|e| classify(e, false))?;
-        self.usage.consumed(Op::GetItem, output.consumed_capacity());
         Ok(output.item)
     }
 
@@ -413,17 +393,13 @@ impl DynamoDbStore {
             .build()
             .map_err(|e| failed(e.into()))?;
         for attempt in 1..=MAX_ATTEMPTS + 2 {
-            self.usage.call(Op::BatchGetItem);
             let request = self
                 .reads
                 .batch_get_item()
-                .request_items(&self.table, pending.clone())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .request_items(&self.table, pending.clone());
             let output = Box::pin(request.send())
                 .await
                 .map_err(|e| classify(e, false))?;
-            self.usage
-                .consumed(Op::BatchGetItem, output.consumed_capacity());
             for item in output
                 .responses()
                 .and_then(|r| r.get(&self.table))

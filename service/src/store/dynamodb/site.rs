@@ -128,8 +128,7 @@ impl DynamoDbStore {
                 .expression_attribute_names("#list", LIST_ATTRIBUTE)
                 .expression_attribute_values(":list", AttributeValue::S(LIST_VALUE.to_owned()))
                 .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .set_exclusive_start_key(start.take());
             request = match after {
                 Some(after) => request
                     .key_condition_expression("#list = :list AND #name > :after")
@@ -137,11 +136,9 @@ impl DynamoDbStore {
                     .expression_attribute_values(":after", AttributeValue::S(after.to_string())),
                 None => request.key_condition_expression("#list = :list"),
             };
-            self.usage.call(Op::Query);
             let output = Box::pin(request.send())
                 .await
                 .map_err(|e| classify(e, false))?;
-            self.usage.consumed(Op::Query, output.consumed_capacity());
             for item in output.items() {
                 if let Some(AttributeValue::S(name)) = item.get(NAME_ATTRIBUTE)
                     && let Ok(name) = CounterName::parse(name)
@@ -191,7 +188,6 @@ impl DynamoDbStore {
             .update_expression("SET #offset = :offset")
             .expression_attribute_names("#offset", OFFSET_ATTRIBUTE)
             .expression_attribute_values(":offset", AttributeValue::N(offset.to_string()));
-        self.usage.call(Op::UpdateItem);
         Box::pin(request.send())
             .await
             .map_err(|e| classify(e, false))?;
@@ -285,7 +281,6 @@ impl DynamoDbStore {
                 request =
                     request.expression_attribute_values(":old", AttributeValue::S(old.to_string()));
             }
-            self.usage.call(Op::UpdateItem);
             match Box::pin(request.send()).await {
                 // Rolled (or another reader did): read it again.
                 Ok(_) => {}
