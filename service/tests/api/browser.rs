@@ -30,18 +30,17 @@
 //! `scripts/test` installs Chromium (Debian's package) and Playwright
 //! (`scripts/node-tools`); without them these tests fail, saying how to get them.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+
+use testkit::proxy::{Fault, Options, Proxy, Spoil, Which};
 
 use crate::helpers::*;
-use crate::support::socket_address;
 
 /// Every way a page can POST to `api`, each recorded in `window.results`.
 fn posting_page(api: &str) -> String {
@@ -471,170 +470,42 @@ async fn the_readme_embed_line_shows_the_numbers_and_a_reload_adds_a_view_not_a_
     assert_eq!(totals(&server, "big").await, (1234568, 100));
 }
 
-/// What a fronting proxy does to the first `POST` it passes.
-#[derive(Debug, Clone, Copy)]
-enum FirstPost {
-    /// Passes it on, then answers `503` with `Retry-After: 1` instead of the real answer.
-    Answer503,
-    /// Passes it on, then closes the connection without answering.
-    Drop,
-    /// Holds it, neither passing it on nor answering.
-    Stall,
-    /// Passes it on, then sends the answer's head and holds back its body.
-    StallBody,
+/// A proxy in front of the binary at `api` that may spoil the first `POST` it passes,
+/// and keeps every request; one request per connection, as a simple front does.
+async fn front(api: &str, fault: Option<Fault>) -> Proxy {
+    let options = Options {
+        spoil: fault.map(|fault| Spoil::first(1, fault, Which::Method(http::Method::POST))),
+        close_each_connection: true,
+    };
+    Proxy::start_with(api, options).await.unwrap()
 }
 
-/// A proxy in front of the binary that may spoil the first POST, and records every
-/// request's method, arrival and `Idempotency-Key`.
-struct FaultyFront {
-    origin: String,
-    requests: Arc<Requests>,
+/// Each POST's arrival and `Idempotency-Key`.
+fn posts(front: &Proxy) -> Vec<(Instant, Option<String>)> {
+    front
+        .seen()
+        .iter()
+        .filter(|seen| seen.method == http::Method::POST)
+        .map(|seen| (seen.at, seen.header("idempotency-key").map(str::to_owned)))
+        .collect()
 }
 
-/// Each request's method, when it arrived, and its `Idempotency-Key`.
-type Requests = Mutex<Vec<(String, Instant, Option<String>)>>;
-
-impl FaultyFront {
-    async fn start(upstream: SocketAddr, fault: Option<FirstPost>) -> Self {
-        let (listener, origin) = page_origin().await;
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let recorded = Arc::clone(&requests);
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let recorded = Arc::clone(&recorded);
-                tokio::spawn(async move {
-                    let _ = relay(client, upstream, fault, &recorded).await;
-                });
-            }
-        });
-        Self { origin, requests }
-    }
-
-    /// Each POST's arrival and key.
-    fn posts(&self) -> Vec<(Instant, Option<String>)> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(method, _, _)| method == "POST")
-            .map(|(_, at, key)| (*at, key.clone()))
-            .collect()
-    }
-
-    /// How many requests of `method` arrived.
-    fn count(&self, method: &str) -> usize {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _, _)| m == method)
-            .count()
-    }
-}
-
-/// One request from `client` to `upstream` and its answer back, one per connection.
-async fn relay(
-    mut client: TcpStream,
-    upstream: SocketAddr,
-    fault: Option<FirstPost>,
-    requests: &Requests,
-) -> std::io::Result<()> {
-    let mut request = Vec::new();
-    let mut buffer = [0u8; 4096];
-    let head_end = loop {
-        let n = client.read(&mut buffer).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        request.extend_from_slice(&buffer[..n]);
-        if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
-    let header = |name: &str| {
-        head.lines().skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    };
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    while request.len() < head_end + length {
-        let n = client.read(&mut buffer).await?;
-        if n == 0 {
-            break;
-        }
-        request.extend_from_slice(&buffer[..n]);
-    }
-    let method = head.split(' ').next().unwrap_or_default().to_owned();
-    let first_post = {
-        let mut requests = requests.lock().unwrap();
-        requests.push((method.clone(), Instant::now(), header("idempotency-key")));
-        method == "POST" && requests.iter().filter(|(m, _, _)| m == "POST").count() == 1
-    };
-    let fault = fault.filter(|_| first_post);
-    if let Some(FirstPost::Stall) = fault {
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        return Ok(());
-    }
-    // One request per connection, both ways.
-    let mut forwarded: Vec<u8> = head
-        .lines()
-        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty())
-        .flat_map(|line| [line, "\r\n"])
-        .collect::<String>()
-        .into_bytes();
-    forwarded.extend_from_slice(b"connection: close\r\n\r\n");
-    forwarded.extend_from_slice(&request[head_end..]);
-    let mut server = TcpStream::connect(upstream).await?;
-    server.write_all(&forwarded).await?;
-    let mut answer = Vec::new();
-    server.read_to_end(&mut answer).await?;
-    match fault {
-        None | Some(FirstPost::Stall) => client.write_all(&answer).await,
-        Some(FirstPost::StallBody) => {
-            let head = answer
-                .windows(4)
-                .position(|w| w == b"\r\n\r\n")
-                .map_or(answer.len(), |at| at + 4);
-            client.write_all(&answer[..head]).await?;
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Ok(())
-        }
-        Some(FirstPost::Drop) => Ok(()),
-        Some(FirstPost::Answer503) => {
-            // The real answer's CORS headers, so that the page may read the 503.
-            let real = String::from_utf8_lossy(&answer).into_owned();
-            let cors: String = real
-                .lines()
-                .take_while(|line| !line.is_empty())
-                .filter(|line| {
-                    let line = line.to_ascii_lowercase();
-                    line.starts_with("access-control-") || line.starts_with("vary:")
-                })
-                .map(|line| format!("{line}\r\n"))
-                .collect();
-            let body = r#"{"type":"urn:visitor-counter:problem:storage-unavailable","title":"Storage unavailable","status":503,"detail":"try again shortly"}"#;
-            let spoiled = format!(
-                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\nretry-after: 1\r\n{cors}content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            client.write_all(spoiled.as_bytes()).await
-        }
-    }
+/// How many requests of `method` arrived.
+fn count(front: &Proxy, method: &str) -> usize {
+    front
+        .seen()
+        .iter()
+        .filter(|seen| seen.method.as_str() == method)
+        .count()
 }
 
 /// The embed script behind a proxy that spoils its first POST's answer: the page still
 /// shows the number, the visit counted once, and both attempts carried one key.
-async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
+async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: Fault) {
     let (page, page_origin_url) = page_origin().await;
     let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", page_origin_url.as_str())]);
-    let front = FaultyFront::start(socket_address(&server.base_url), Some(fault)).await;
-    serve_page(page, embed_page(&front.origin, Some("home")));
+    let front = front(&server.base_url, Some(fault)).await;
+    serve_page(page, embed_page(&front.endpoint(), Some("home")));
 
     let load = &drive(embed_plan(&page_origin_url, 1, "en-US")).await[0];
     assert_eq!(
@@ -644,7 +515,7 @@ async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
     );
     assert!(load.errors.is_empty(), "{fault:?}: {load:?}");
     assert_eq!(totals(&server, "home").await, (1, 1), "{fault:?}");
-    let posts = front.posts();
+    let posts = posts(&front);
     assert_eq!(posts.len(), 2, "{fault:?}: {posts:?}");
     let key = posts[0].1.clone().expect("the first POST has a key");
     assert_eq!(posts[1].1.as_deref(), Some(key.as_str()), "{fault:?}");
@@ -652,7 +523,7 @@ async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
     // Retry-After: 1 after a 503; the script's own first back-off (1 s) after a drop;
     // the attempt's 10 s and that back-off after a stall.
     let least = match fault {
-        FirstPost::Stall | FirstPost::StallBody => Duration::from_millis(10_900),
+        Fault::Stall | Fault::HoldTheBody => Duration::from_millis(10_900),
         _ => Duration::from_millis(900),
     };
     assert!(waited >= least, "{fault:?}: {waited:?}");
@@ -660,36 +531,36 @@ async fn a_spoiled_first_post_is_sent_again_and_counted_once(fault: FirstPost) {
 
 #[tokio::test]
 async fn a_first_post_answered_503_is_sent_again_with_its_key_after_retry_after() {
-    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Answer503).await;
+    a_spoiled_first_post_is_sent_again_and_counted_once(Fault::Unavailable).await;
 }
 
 #[tokio::test]
 async fn a_first_post_whose_connection_drops_is_sent_again_with_its_key() {
-    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Drop).await;
+    a_spoiled_first_post_is_sent_again_and_counted_once(Fault::DropTheConnection).await;
 }
 
 #[tokio::test]
 async fn a_first_post_that_hangs_is_given_up_after_10_s_and_sent_again_with_its_key() {
-    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::Stall).await;
+    a_spoiled_first_post_is_sent_again_and_counted_once(Fault::Stall).await;
 }
 
 #[tokio::test]
 async fn a_first_answer_whose_body_hangs_is_given_up_after_10_s_and_asked_again() {
-    a_spoiled_first_post_is_sent_again_and_counted_once(FirstPost::StallBody).await;
+    a_spoiled_first_post_is_sent_again_and_counted_once(Fault::HoldTheBody).await;
 }
 
 #[tokio::test]
 async fn the_browser_keeps_the_preflight_so_a_repeat_view_costs_one_request() {
     let (page, origin) = page_origin().await;
     let (server, _dir) = embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str())]);
-    let front = FaultyFront::start(socket_address(&server.base_url), None).await;
-    serve_page(page, embed_page(&front.origin, Some("home")));
+    let front = front(&server.base_url, None).await;
+    serve_page(page, embed_page(&front.endpoint(), Some("home")));
 
     let loads = drive(embed_plan(&origin, 3, "en-US")).await;
     assert_eq!(loads[2].result["views"], json!(["3"]), "{loads:?}");
-    assert_eq!(front.count("POST"), 3);
+    assert_eq!(count(&front, "POST"), 3);
     // Access-Control-Max-Age: 600, and nothing in the script that skips the cache.
-    assert_eq!(front.count("OPTIONS"), 1);
+    assert_eq!(count(&front, "OPTIONS"), 1);
 }
 
 #[tokio::test]
@@ -697,14 +568,14 @@ async fn a_name_counters_refuses_is_a_warning_not_a_retry() {
     let (page, origin) = page_origin().await;
     let (server, _dir) =
         embedded_server_with(&[("ALLOWED_ORIGINS", origin.as_str()), ("COUNTERS", "home")]);
-    let front = FaultyFront::start(socket_address(&server.base_url), None).await;
-    serve_page(page, embed_page(&front.origin, Some("contact")));
+    let front = front(&server.base_url, None).await;
+    serve_page(page, embed_page(&front.endpoint(), Some("contact")));
 
     let load = &drive(embed_plan(&origin, 1, "en-US")).await[0];
     assert_eq!(load.result["state"], "failed", "{load:?}");
     assert!(load.errors.is_empty(), "{load:?}");
     // The page could read the 404: one POST, and the warning says what happened.
-    assert_eq!(front.count("POST"), 1);
+    assert_eq!(count(&front, "POST"), 1);
     let warnings: Vec<&str> = load
         .console
         .iter()
@@ -727,8 +598,8 @@ async fn several_embeds_on_a_page_classic_module_and_pasted_twice_each_count_onc
     let api = &server.base_url;
     // The script that fails is the last to finish: its first answer is a 503, then its
     // 404 a second later.
-    let slow = FaultyFront::start(socket_address(api), Some(FirstPost::Answer503)).await;
-    let slow = &slow.origin;
+    let slow = front(api, Some(Fault::Unavailable)).await;
+    let slow = &slow.endpoint();
     serve_page(
         page,
         format!(

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 use pretty_assertions::assert_eq;
+use testkit::proxy::Fault::{Delay, LoseTheAnswer};
+use testkit::proxy::{Proxy, Spoil, Which};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use visitor_counter::app::app;
@@ -125,8 +127,14 @@ async fn dynamodb_killed_under_load_gives_503_in_time_and_the_service_recovers_b
 
 // ---- DynamoDB slow or stalled -------------------------------------------------
 
+/// A proxy to the shared DynamoDB Local that does `fault` to every call.
+async fn dynamodb_behind(fault: testkit::proxy::Fault) -> Proxy {
+    let spoil = Spoil::every(fault, Which::Every);
+    Proxy::spoiling(&dynamodb_endpoint(), spoil).await.unwrap()
+}
+
 /// The app on a fresh table of the shared DynamoDB Local, reached through `proxy`.
-async fn app_behind(proxy: &TcpProxy) -> (axum::Router, aws_sdk_dynamodb::Client, TableName) {
+async fn app_behind(proxy: &Proxy) -> (axum::Router, aws_sdk_dynamodb::Client, TableName) {
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
     let store = dynamodb_store(&proxy.endpoint(), &table).await;
@@ -151,16 +159,14 @@ fn assert_503_in_time(answer: &Answer, elapsed: Duration) {
 
 #[tokio::test]
 async fn slow_dynamodb_is_served_while_in_time_and_503_within_3_s_past_it() {
-    let upstream = socket_address(&dynamodb_endpoint());
-
-    let slow = TcpProxy::start(upstream, Answers::Delayed(Duration::from_millis(300))).await;
+    let slow = dynamodb_behind(Delay(Duration::from_millis(300))).await;
     let (app, admin, table) = app_behind(&slow).await;
     let (answer, _) = timed(&app, Method::POST).await;
     assert_eq!(answer.count(&schemas().post_count), 1);
     let (answer, _) = timed(&app, Method::GET).await;
     assert_eq!(answer.count(&schemas().get_count), 1);
 
-    let too_slow = TcpProxy::start(upstream, Answers::Delayed(Duration::from_secs(4))).await;
+    let too_slow = dynamodb_behind(Delay(Duration::from_secs(4))).await;
     let store = dynamodb_store(&too_slow.endpoint(), &table).await;
     let app = visitor_counter::app::app(Arc::new(store), origins());
     let (read, write) = tokio::join!(timed(&app, Method::GET), timed(&app, Method::POST));
@@ -177,8 +183,7 @@ async fn slow_dynamodb_is_served_while_in_time_and_503_within_3_s_past_it() {
 
 #[tokio::test]
 async fn stalled_dynamodb_is_503_within_3_s_and_a_write_is_never_sent_twice() {
-    let upstream = socket_address(&dynamodb_endpoint());
-    let stalled = TcpProxy::start(upstream, Answers::Stalled).await;
+    let stalled = dynamodb_behind(LoseTheAnswer).await;
     let (app, admin, table) = app_behind(&stalled).await;
     let (read, write) = tokio::join!(timed(&app, Method::GET), timed(&app, Method::POST));
     for (answer, elapsed) in [read, write] {

@@ -6,14 +6,12 @@
 //! killed (-9) at random moments. Each time, every key's visit is counted exactly once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use pretty_assertions::assert_eq;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use testkit::proxy::{Fault, Proxy, Spoil, Which};
 use visitor_counter::app::app;
 use visitor_counter::config::TableName;
 
@@ -21,169 +19,12 @@ use crate::helpers::*;
 use crate::idempotency::{post_keyed, post_with_key};
 use crate::support::*;
 
-/// What the proxy does to a connection once it has carried a `TransactWriteItems`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    /// The request goes through (DynamoDB applies it); its answer is held until the
-    /// client gives up.
-    LoseTheAnswer,
-    /// The request goes through; the connection is closed instead of answered.
-    DropTheConnection,
-    /// The request is held this long, then delivered; its answer is kept for the test.
-    DeliverLate(Duration),
-}
-
-/// A loopback proxy to DynamoDB Local that does `fault` to keyed visits' writes while
-/// it is switched on, and passes everything else (and everything, once off) through.
-struct WriteFaultProxy {
-    address: std::net::SocketAddr,
-    on: Arc<AtomicBool>,
-    /// Writes that met the fault.
-    faulted: Arc<AtomicUsize>,
-    /// The answers DynamoDB gave to late writes.
-    late_answers: Arc<std::sync::Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl WriteFaultProxy {
-    async fn start(fault: Fault) -> Self {
-        Self::start_limited(fault, usize::MAX).await
-    }
-
-    /// As [`start`](Self::start), faulting only the first `limit` writes.
-    async fn start_limited(fault: Fault, limit: usize) -> Self {
-        let upstream = socket_address(&dynamodb_endpoint());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let on = Arc::new(AtomicBool::new(true));
-        let faulted = Arc::new(AtomicUsize::new(0));
-        let late_answers = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let task = tokio::spawn({
-            let (on, faulted, late_answers) = (on.clone(), faulted.clone(), late_answers.clone());
-            async move {
-                let mut connections = JoinSet::new();
-                while let Ok((client, _)) = listener.accept().await {
-                    connections.spawn(relay(
-                        client,
-                        upstream,
-                        fault,
-                        limit,
-                        on.clone(),
-                        faulted.clone(),
-                        late_answers.clone(),
-                    ));
-                }
-            }
-        });
-        Self {
-            address,
-            on,
-            faulted,
-            late_answers,
-            task,
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    fn recover(&self) {
-        self.on.store(false, Ordering::SeqCst);
-    }
-
-    fn faulted(&self) -> usize {
-        self.faulted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for WriteFaultProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn relay(
-    client: TcpStream,
-    upstream: std::net::SocketAddr,
-    fault: Fault,
-    limit: usize,
-    on: Arc<AtomicBool>,
-    faulted: Arc<AtomicUsize>,
-    late_answers: Arc<std::sync::Mutex<Vec<String>>>,
-) {
-    let Ok(server) = TcpStream::connect(upstream).await else {
-        return;
-    };
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    let hit = Arc::new(AtomicBool::new(false));
-    // Returns its half of the upstream connection, so that it stays open (a late
-    // request still gets its answer) until the answers are done with too.
-    let requests = {
-        let hit = hit.clone();
-        async move {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = match client_read.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let chunk = &buf[..n];
-                if on.load(Ordering::SeqCst)
-                    && chunk
-                        .windows(b"TransactWriteItems".len())
-                        .any(|w| w == b"TransactWriteItems")
-                    && faulted
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                            (n < limit).then_some(n + 1)
-                        })
-                        .is_ok()
-                {
-                    hit.store(true, Ordering::SeqCst);
-                    if let Fault::DeliverLate(delay) = fault {
-                        // The client gives up meanwhile; the request still arrives.
-                        tokio::time::sleep(delay).await;
-                    }
-                }
-                if server_write.write_all(chunk).await.is_err() {
-                    break;
-                }
-            }
-            server_write
-        }
-    };
-    let replies = async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut late = Vec::new();
-        loop {
-            let n = match server_read.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            if !hit.load(Ordering::SeqCst) {
-                if client_write.write_all(&buf[..n]).await.is_err() {
-                    break;
-                }
-                continue;
-            }
-            // Kept for the test to read: what DynamoDB answered.
-            late.extend_from_slice(&buf[..n]);
-            if late.windows(4).any(|w| w == b"\r\n\r\n") && late.ends_with(b"}") {
-                late_answers
-                    .lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&late).into_owned());
-                late.clear();
-                if fault != Fault::LoseTheAnswer {
-                    // Closes the client's side: dropped, or (late) long given up.
-                    break;
-                }
-            }
-        }
-    };
-    let _ = tokio::join!(requests, replies);
+/// A proxy to DynamoDB Local that does `fault` to the first `limit` keyed visits'
+/// writes (`TransactWriteItems`, the keyed visit's one write) until it recovers, and
+/// passes everything else through.
+async fn write_faults(fault: Fault, limit: usize) -> Proxy {
+    let spoil = Spoil::first(limit, fault, Which::Operation("TransactWriteItems"));
+    Proxy::spoiling(&dynamodb_endpoint(), spoil).await.unwrap()
 }
 
 /// The counter `home`'s views, read directly (consistently) from the table.
@@ -257,7 +98,7 @@ async fn a_retry_after_a_503_whose_write_landed_is_counted_once() {
     );
     let mut expected = 0;
     for round in 0..3 {
-        let proxy = WriteFaultProxy::start(Fault::LoseTheAnswer).await;
+        let proxy = write_faults(Fault::LoseTheAnswer, usize::MAX).await;
         let faulty = app(
             Arc::new(dynamodb_store(&proxy.endpoint(), &table).await),
             origins(),
@@ -285,7 +126,7 @@ async fn a_retry_after_a_503_whose_write_landed_is_counted_once() {
             .max()
             .unwrap_or_default();
         assert_eq!(
-            proxy.faulted(),
+            proxy.spoiled(),
             keys.len(),
             "round {round}: writes that met the fault"
         );
@@ -294,15 +135,13 @@ async fn a_retry_after_a_503_whose_write_landed_is_counted_once() {
             stored_views(&admin, &table).await,
             expected,
             "round {round}: the writes did not land, so the test proves nothing: {:?}",
-            proxy.late_answers.lock().unwrap()
+            proxy.late_answers()
         );
         assert!(
             proxy
-                .late_answers
-                .lock()
-                .unwrap()
+                .late_answers()
                 .iter()
-                .all(|a| a.starts_with("HTTP/1.1 200")),
+                .all(|a| a.status == StatusCode::OK),
             "round {round}: DynamoDB refused a write"
         );
         proxy.recover();
@@ -350,7 +189,7 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
     let keys = keys(0, 8);
-    let proxy = WriteFaultProxy::start_limited(Fault::DropTheConnection, keys.len()).await;
+    let proxy = write_faults(Fault::DropTheConnection, keys.len()).await;
     let faulty = app(
         Arc::new(dynamodb_store(&proxy.endpoint(), &table).await),
         origins(),
@@ -364,7 +203,7 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
     }))
     .await;
     assert_eq!(
-        proxy.faulted(),
+        proxy.spoiled(),
         keys.len(),
         "writes whose connection was dropped"
     );
@@ -386,7 +225,7 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
 
     // Every write dropped: the first lands, and the read before the second finds this
     // request's own record: its answer, counted once; a retry replays it.
-    let always = WriteFaultProxy::start(Fault::DropTheConnection).await;
+    let always = write_faults(Fault::DropTheConnection, usize::MAX).await;
     let faulty = app(
         Arc::new(dynamodb_store(&always.endpoint(), &table).await),
         origins(),
@@ -405,7 +244,7 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(always.faulted(), 1, "attempts");
+    assert_eq!(always.spoiled(), 1, "attempts");
     assert_eq!(stored_views(&admin, &table).await, keys.len() as u64 + 1);
     always.recover();
     let retry = post_keyed(
@@ -433,7 +272,7 @@ async fn a_dropped_connection_after_the_write_landed_is_sent_again_and_counted_o
 async fn a_write_delivered_after_its_retry_counts_nothing() {
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
-    let proxy = WriteFaultProxy::start(Fault::DeliverLate(Duration::from_secs(4))).await;
+    let proxy = write_faults(Fault::DeliverLate(Duration::from_secs(4)), usize::MAX).await;
     let late = app(
         Arc::new(dynamodb_store(&proxy.endpoint(), &table).await),
         origins(),
@@ -468,15 +307,15 @@ async fn a_write_delivered_after_its_retry_counts_nothing() {
     }
     // Wait for the late writes to arrive and be answered.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while proxy.late_answers.lock().unwrap().len() < keys.len() {
+    while proxy.late_answers().len() < keys.len() {
         assert!(Instant::now() < deadline, "the late writes never arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for answer in proxy.late_answers.lock().unwrap().iter() {
+    for answer in proxy.late_answers() {
         assert!(
-            answer.contains("TransactionCanceledException")
-                && answer.contains("ConditionalCheckFailed"),
-            "a late write was not refused: {answer}"
+            answer.body.contains("TransactionCanceledException")
+                && answer.body.contains("ConditionalCheckFailed"),
+            "a late write was not refused: {answer:?}"
         );
     }
     assert_eq!(stored_views(&admin, &table).await, keys.len() as u64);
@@ -515,7 +354,7 @@ async fn the_binary_killed_between_attempts_counts_each_key_once() {
     let table = fresh_table(&admin).await;
     let mut expected = 0;
     for (round, in_flight) in [(0, false), (1, true), (2, false)] {
-        let proxy = WriteFaultProxy::start(Fault::LoseTheAnswer).await;
+        let proxy = write_faults(Fault::LoseTheAnswer, usize::MAX).await;
         let server = spawn_server(&dynamodb_env(&proxy.endpoint(), &table));
         // One visit without a key first (it is no transaction, so it goes through):
         // the keyed ones are then this visitor's repeat views, whose transactions
@@ -538,7 +377,7 @@ async fn the_binary_killed_between_attempts_counts_each_key_once() {
         if in_flight {
             // Every write has landed and its answer is held: kill the process now.
             let deadline = Instant::now() + Duration::from_secs(2);
-            while proxy.faulted() < keys.len() {
+            while proxy.spoiled() < keys.len() {
                 assert!(
                     Instant::now() < deadline,
                     "round {round}: the writes were not sent"

@@ -18,7 +18,6 @@ use visitor_counter::store::{CounterStore, Limits, OperatorStore, RenameOutcome}
 
 use crate::counters::{Harness, Kind, harness, harness_configured, on_both_stores};
 use crate::helpers::*;
-use crate::support::{Answers, TcpProxy};
 
 // A desktop browser's User-Agent (testkit's): a person, as far as the bot list can tell.
 use testkit::BROWSER_USER_AGENT as BROWSER;
@@ -506,9 +505,9 @@ async fn a_foreign_post_to_a_path_without_post_is_that_paths_405() {
 #[tokio::test]
 async fn no_route_scans_the_table_every_call_is_among_the_stores_operations() {
     use visitor_counter::store::dynamodb::OPERATIONS;
-    let endpoint = dynamodb_endpoint();
-    let upstream = crate::support::socket_address(&endpoint);
-    let proxy = TcpProxy::start(upstream, Answers::AsTheyCome).await;
+    let proxy = testkit::proxy::Proxy::start(&dynamodb_endpoint())
+        .await
+        .unwrap();
     let admin = admin_client().await;
     let table = fresh_table(&admin).await;
     let store = dynamodb_store(&proxy.endpoint(), &table).await;
@@ -546,7 +545,7 @@ async fn no_route_scans_the_table_every_call_is_among_the_stores_operations() {
             assert!(answer.status.is_success(), "{path}: {}", answer.status);
         }
     }
-    let called = proxy.dynamodb_operations();
+    let called = proxy.operations();
     // The recording sees the service's calls: reads by key and by the index, writes.
     for expected in [
         "BatchGetItem",

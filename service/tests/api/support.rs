@@ -1,6 +1,5 @@
 //! Machinery for the fault, load and hostile-input tests: a private DynamoDB Local
-//! that can be killed and started again, a TCP proxy that delays or stalls DynamoDB's
-//! answers, the load loop (the e2e load generator's, every request kept), the binary with its stderr captured, and raw sockets.
+//! that can be killed and started again, the load loop (the e2e load generator's, every request kept), the binary with its stderr captured, and raw sockets.
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -15,8 +14,7 @@ use e2e::load::{LoadOptions, Mix};
 pub use e2e::load::{Recorded, Sample, Stop};
 use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 
 use crate::helpers::*;
 
@@ -131,118 +129,6 @@ async fn http_answers(port: u16) -> bool {
         tokio::time::timeout(Duration::from_secs(2), attempt).await,
         Ok(Some(()))
     )
-}
-
-// ---- A proxy that slows DynamoDB down ---------------------------------------
-
-/// What the proxy does with the upstream's answers (requests always go through).
-#[derive(Debug, Clone, Copy)]
-pub enum Answers {
-    /// Passed on as they come.
-    AsTheyCome,
-    /// Each chunk of the answer is held this long before it is passed on.
-    Delayed(Duration),
-    /// Never passed on: the request lands, its answer never comes back.
-    Stalled,
-}
-
-/// A loopback TCP proxy in front of `upstream`, which keeps every request's bytes;
-/// stops (and drops every connection) when dropped.
-pub struct TcpProxy {
-    address: SocketAddr,
-    requests: Arc<Mutex<Vec<u8>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TcpProxy {
-    pub async fn start(upstream: SocketAddr, answers: Answers) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&requests);
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            while let Ok((client, _)) = listener.accept().await {
-                connections.spawn(relay(client, upstream, answers, Arc::clone(&kept)));
-            }
-        });
-        Self {
-            address,
-            requests,
-            task,
-        }
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// The DynamoDB operations asked through the proxy so far (their `X-Amz-Target`).
-    pub fn dynamodb_operations(&self) -> std::collections::BTreeSet<String> {
-        const TARGET: &str = "x-amz-target: dynamodb_20120810.";
-        let requests = self.requests.lock().unwrap();
-        let text = String::from_utf8_lossy(&requests);
-        text.lines()
-            .filter(|line| line.to_ascii_lowercase().starts_with(TARGET))
-            .map(|line| line[TARGET.len()..].trim().to_owned())
-            .collect()
-    }
-}
-
-impl Drop for TcpProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn relay(
-    client: TcpStream,
-    upstream: SocketAddr,
-    answers: Answers,
-    kept: Arc<Mutex<Vec<u8>>>,
-) {
-    let Ok(server) = TcpStream::connect(upstream).await else {
-        return;
-    };
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    let requests = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = match client_read.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            kept.lock().unwrap().extend_from_slice(&buf[..n]);
-            if server_write.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-    };
-    let replies = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = match server_read.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            match answers {
-                Answers::AsTheyCome => {
-                    if client_write.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                Answers::Delayed(delay) => {
-                    tokio::time::sleep(delay).await;
-                    if client_write.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                Answers::Stalled => {}
-            }
-        }
-    };
-    tokio::join!(requests, replies);
 }
 
 /// An address of the shared DynamoDB Local, for the proxy to forward to.
