@@ -10,7 +10,6 @@ use visitor_counter::app::app;
 use visitor_counter::store::dynamodb::COUNT_ATTRIBUTE;
 
 use crate::helpers::*;
-use crate::support::assert_no_backend_text;
 
 async fn dynamodb_app() -> (
     axum::Router,

@@ -17,7 +17,6 @@ use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 use crate::helpers::*;
-use crate::support::*;
 
 /// The contract's bound on any answer while storage misbehaves.
 const BOUND: Duration = Duration::from_secs(3);

@@ -21,7 +21,6 @@ use visitor_counter::lambda;
 use visitor_counter::server::{HEADER_READ_TIMEOUT, MAX_HEADER_BYTES, MAX_HEADERS};
 
 use crate::helpers::*;
-use crate::support::*;
 
 /// Cases per property: enough to meet every kind of input many times, few
 /// enough to keep the suite quick (well under a second each). `PROPTEST_CASES`

@@ -12,7 +12,6 @@ use http::{HeaderValue, Method, StatusCode};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
-use crate::counters::{Kind, harness, on_both_stores};
 use crate::helpers::*;
 
 /// `POST path` from a visitor, with `keys` as its `Idempotency-Key` header(s).
@@ -83,7 +82,7 @@ async fn a_retry_with_the_key_replays_the_answer_and_counts_nothing(kind: Kind) 
     assert_eq!(h.counter("home").await, (3, 1));
     assert_eq!(
         h.days("home", "").await.last().unwrap(),
-        &(crate::counters::TODAY.to_owned(), 3, 1)
+        &(TODAY.to_owned(), 3, 1)
     );
 }
 

@@ -17,7 +17,6 @@ use visitor_counter::config::TableName;
 
 use crate::helpers::*;
 use crate::idempotency::{post_keyed, post_with_key};
-use crate::support::*;
 
 /// A proxy to DynamoDB Local that does `fault` to the first `limit` keyed visits'
 /// writes (`TransactWriteItems`, the keyed visit's one write) until it recovers, and

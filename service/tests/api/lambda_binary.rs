@@ -10,7 +10,6 @@ use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::support::assert_no_backend_text;
 use testkit::lambda::EmulatorError;
 
 const READY: Duration = Duration::from_secs(20);

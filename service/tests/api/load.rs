@@ -5,7 +5,6 @@ use http::Method;
 use pretty_assertions::assert_eq;
 
 use crate::helpers::*;
-use crate::support::*;
 
 const CONCURRENCY: usize = 64;
 const REQUESTS: u64 = 3000;

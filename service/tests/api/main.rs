@@ -1,4 +1,4 @@
-//! One test binary for the service (see `helpers.rs` for the harness).
+//! One test binary for the service (see `helpers/` for the harness).
 //!
 //! Where each clause of the contract (`contracts/openapi.json`; docs/api.md's
 //! table) is proven:
@@ -64,5 +64,4 @@ mod privacy;
 mod schemathesis;
 mod security;
 mod site;
-mod support;
 mod wire;

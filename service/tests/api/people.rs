@@ -16,7 +16,6 @@ use visitor_counter::day::Clock;
 use visitor_counter::names::CounterName;
 use visitor_counter::store::{CounterStore, Limits, OperatorStore, RenameOutcome};
 
-use crate::counters::{Harness, Kind, harness, harness_configured, on_both_stores};
 use crate::helpers::*;
 
 // A desktop browser's User-Agent (testkit's): a person, as far as the bot list can tell.
@@ -362,7 +361,7 @@ async fn a_counter_of_a_v2_table_joins_the_index_at_its_next_visit() {
         .send()
         .await
         .unwrap();
-    let h = crate::counters::harness_configured(Kind::DynamoDb, Some(table), |_| {}).await;
+    let h = harness_configured(Kind::DynamoDb, Some(table), |_| {}).await;
     assert_eq!(
         count_visit(&h.app, "home", "192.0.2.1", BROWSER).await,
         (6, 1)

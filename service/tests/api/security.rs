@@ -15,7 +15,6 @@ use visitor_counter::config::AllowedOrigins;
 use visitor_counter::store::EmbeddedStore;
 
 use crate::helpers::*;
-use crate::support::*;
 
 // ---- CORS -----------------------------------------------------------------------
 

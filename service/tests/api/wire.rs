@@ -11,7 +11,6 @@ use tokio::net::TcpStream;
 use visitor_counter::server::{MAX_HEADER_BYTES, MAX_HEADERS};
 
 use crate::helpers::*;
-use crate::support::{send_signal, wait_for_exit};
 
 fn address(server: &TestServer) -> String {
     server.base_url.trim_start_matches("http://").to_owned()

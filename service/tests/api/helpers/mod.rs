@@ -1,6 +1,14 @@
-//! The harness: the app in-process, the real binary as a child process, DynamoDB Local.
-//! What the benchmark needs too lives in the `testkit` crate; these are its
-//! unwrapping forms, and what only the tests need.
+//! The tests' one helper module: the app in-process, the real binary as a child
+//! process, DynamoDB Local; the [`harness`] of the tests that run on both stores; the
+//! [`processes`] the fault, load and hostile-input tests start, kill and read. What
+//! the benchmark needs too lives in the `testkit` crate; these are its unwrapping
+//! forms, and what only the tests need.
+
+mod harness;
+mod processes;
+
+pub(crate) use harness::*;
+pub use processes::*;
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ use http::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::*;
+use super::*;
 
 // ---- A private DynamoDB Local ----------------------------------------------
 
