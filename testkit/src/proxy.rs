@@ -404,7 +404,8 @@ async fn handle(
             at: Instant::now(),
             headers: parts.headers.clone(),
         });
-        if let Some(operation) = &operation {
+        // A stalled request is seen, but never sent: nothing is in flight.
+        if let (Some(operation), false) = (&operation, fault == Some(Fault::Stall)) {
             recording.calls.key_read_units += key_read_units(operation, &body);
             if recording.in_flight == 0 {
                 recording.calls.round_trips += 1;

@@ -13,8 +13,8 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 use visitor_counter::app::app;
 use visitor_counter::names::AllowedCounters;
-use visitor_counter::store::dynamodb::{COUNT_ATTRIBUTE, COUNTER_ID, HASH_KEY};
 use visitor_counter::store::EmbeddedStore;
+use visitor_counter::store::dynamodb::{COUNT_ATTRIBUTE, COUNTER_ID, HASH_KEY};
 
 use crate::helpers::*;
 
