@@ -127,9 +127,14 @@ pub struct LateAnswer {
 /// What DynamoDB was asked between two [`Proxy::take`]s.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Calls {
-    /// Calls by operation (`UpdateItem`, ...).
+    /// Calls by operation (`UpdateItem`, ...) that DynamoDB answered (a refusal such
+    /// as `ConditionalCheckFailedException` included: it is billed).
     pub operations: BTreeMap<String, u64>,
-    /// Round trips one after another: calls in parallel count once.
+    /// Attempts answered with a 5xx, or not at all. The SDK retries them and DynamoDB
+    /// bills none, so they are not in `operations`.
+    pub failed: u64,
+    /// Round trips one after another, every attempt included: calls in parallel
+    /// count once.
     pub round_trips: u64,
     /// Capacity units DynamoDB reported; `None` when no answer reported any.
     pub write_units: Option<f64>,
@@ -186,6 +191,8 @@ struct Shared {
     spoil: Option<Spoil>,
     spoiling: AtomicBool,
     spoiled: AtomicUsize,
+    /// Set when the proxy is dropped.
+    closed: AtomicBool,
     recording: Mutex<Recording>,
 }
 
@@ -219,8 +226,8 @@ impl Shared {
     }
 }
 
-/// The proxy, serving on a loopback port until dropped (which drops every
-/// connection; a request already sent upstream still lands).
+/// The proxy, serving on a loopback port until dropped, which drops every connection:
+/// a request already sent upstream still lands, one held (`DeliverLate`) is never sent.
 pub struct Proxy {
     endpoint: String,
     shared: Arc<Shared>,
@@ -247,6 +254,9 @@ impl Proxy {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            // Nothing upstream is slower than this in a test; past it, the client's
+            // connection is closed.
+            .timeout(Duration::from_secs(30))
             .build()
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
@@ -255,6 +265,7 @@ impl Proxy {
             spoil: options.spoil,
             spoiling: AtomicBool::new(true),
             spoiled: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
             recording: Mutex::new(Recording::default()),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -326,6 +337,7 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
         self.task.abort();
     }
 }
@@ -405,22 +417,19 @@ async fn handle(
             headers: parts.headers.clone(),
         });
         // A stalled request is seen, but never sent: nothing is in flight.
-        if let (Some(operation), false) = (&operation, fault == Some(Fault::Stall)) {
-            recording.calls.key_read_units += key_read_units(operation, &body);
+        if operation.is_some() && fault != Some(Fault::Stall) {
             if recording.in_flight == 0 {
                 recording.calls.round_trips += 1;
             }
             recording.in_flight += 1;
-            *recording
-                .calls
-                .operations
-                .entry(operation.clone())
-                .or_default() += 1;
         }
     }
     if fault == Some(Fault::Stall) {
         return std::future::pending().await;
     }
+    let asked = operation
+        .as_deref()
+        .map_or(0.0, |operation| key_read_units(operation, &body));
     let transact_items = match operation.as_deref() {
         Some("TransactWriteItems") => serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
@@ -438,7 +447,7 @@ async fn handle(
         .request(parts.method.clone(), format!("{}{path}", shared.upstream))
         .body(body);
     for (name, value) in &parts.headers {
-        if !hop_by_hop(name) && name != header::HOST {
+        if !hop_by_hop(name) && name != header::HOST && name != header::CONTENT_LENGTH {
             forwarded = forwarded.header(name, value);
         }
     }
@@ -453,11 +462,15 @@ async fn handle(
         async move {
             tokio::time::sleep(hold).await;
             let answer = async {
-                let response = forwarded.send().await?;
+                // A request held past the proxy's end is never sent.
+                if shared.closed.load(Ordering::SeqCst) {
+                    return None;
+                }
+                let response = forwarded.send().await.ok()?;
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response.bytes().await?;
-                Ok::<_, reqwest::Error>(Upstream {
+                let body = response.bytes().await.ok()?;
+                Some(Upstream {
                     status,
                     headers,
                     body,
@@ -467,11 +480,17 @@ async fn handle(
             let mut recording = shared.recording();
             if let Some(operation) = &operation {
                 recording.in_flight = recording.in_flight.saturating_sub(1);
-                if let Ok(answer) = &answer {
-                    consumed(&mut recording.calls, operation, transact_items, answer);
+                match &answer {
+                    Some(answer) if !answer.status.is_server_error() => {
+                        let calls = &mut recording.calls;
+                        *calls.operations.entry(operation.clone()).or_default() += 1;
+                        calls.key_read_units += asked;
+                        consumed(calls, operation, transact_items, answer);
+                    }
+                    _ => recording.calls.failed += 1,
                 }
             }
-            if let (Some(_), Ok(answer)) = (fault, &answer) {
+            if let (Some(_), Some(answer)) = (fault, &answer) {
                 recording.late.push(LateAnswer {
                     status: answer.status,
                     body: String::from_utf8_lossy(&answer.body).into_owned(),
@@ -480,37 +499,35 @@ async fn handle(
             answer
         }
     });
-    let upstream = match exchange.await {
-        Ok(Ok(upstream)) => upstream,
-        Ok(Err(error)) => {
-            let mut response = Response::new(Answer::whole(error.to_string()));
-            *response.status_mut() = StatusCode::BAD_GATEWAY;
-            return Ok(response);
-        }
-        Err(_) => return Err(Closed::OnPurpose),
+    // No answer from upstream: the connection is closed, as the upstream's would be.
+    let Ok(Some(upstream)) = exchange.await else {
+        return Err(Closed::OnPurpose);
     };
+    let head = parts.method == Method::HEAD;
     match fault {
-        None | Some(Fault::Stall) => Ok(passed_on(upstream, false)),
+        None | Some(Fault::Stall) => Ok(passed_on(upstream, head, false)),
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            Ok(passed_on(upstream, false))
+            Ok(passed_on(upstream, head, false))
         }
         Some(Fault::LoseTheAnswer) => std::future::pending().await,
         Some(Fault::DropTheConnection | Fault::DeliverLate(_)) => Err(Closed::OnPurpose),
-        Some(Fault::HoldTheBody) => Ok(passed_on(upstream, true)),
+        Some(Fault::HoldTheBody) => Ok(passed_on(upstream, head, true)),
         Some(Fault::Unavailable) => Ok(unavailable(&upstream.headers)),
     }
 }
 
-fn passed_on(upstream: Upstream, held: bool) -> Response<Answer> {
+/// `upstream`'s answer; its body `held` back (never sent) if asked. Its length is
+/// kept where the body sent is not the one it measures: a `HEAD`'s, or a held one
+/// (so that the client waits for it).
+fn passed_on(upstream: Upstream, head: bool, held: bool) -> Response<Answer> {
     let mut response = Response::new(Answer {
         bytes: Some(upstream.body),
         held,
     });
     *response.status_mut() = upstream.status;
     for (name, value) in &upstream.headers {
-        // A held body keeps its length, so that the client waits for it.
-        if !hop_by_hop(name) && (held || name != header::CONTENT_LENGTH) {
+        if !hop_by_hop(name) && (head || held || name != header::CONTENT_LENGTH) {
             response.headers_mut().append(name, value.clone());
         }
     }
@@ -536,12 +553,13 @@ fn unavailable(upstream: &HeaderMap) -> Response<Answer> {
     response
 }
 
-/// Headers of one connection, not of the message.
+/// Headers of one connection, not of the message (RFC 9110, 7.6.1).
 fn hop_by_hop(name: &header::HeaderName) -> bool {
     name == header::CONNECTION
-        || name == header::CONTENT_LENGTH
         || name == header::TRANSFER_ENCODING
-        || name.as_str() == "keep-alive"
+        || name == header::TE
+        || name == header::UPGRADE
+        || matches!(name.as_str(), "keep-alive" | "proxy-connection")
 }
 
 /// The DynamoDB operation a request calls, from its `X-Amz-Target`.
@@ -651,6 +669,122 @@ fn key_read_units(operation: &str, body: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An upstream that answers `hello` with its length, except a DynamoDB call of
+    /// `UpdateItem`, which gets a 500 (as DynamoDB Local's `InternalFailure`); and
+    /// counts what reached it.
+    async fn upstream() -> (String, Arc<AtomicUsize>) {
+        let reached = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&reached);
+        let app = axum::Router::new().fallback(move |headers: HeaderMap| {
+            let counted = Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                if operation_of(&headers) == Some("UpdateItem") {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "{}");
+                }
+                (StatusCode::OK, "hello")
+            }
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{address}"), reached)
+    }
+
+    async fn through(fault: Fault) -> (Proxy, Arc<AtomicUsize>) {
+        let (upstream, reached) = upstream().await;
+        let spoil = Spoil::every(fault, Which::Method(Method::POST));
+        (Proxy::spoiling(&upstream, spoil).await.unwrap(), reached)
+    }
+
+    fn client() -> reqwest::Client {
+        e2e::install_tls_provider();
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn what_is_not_spoiled_passes_as_it_is_and_is_seen() {
+        let (proxy, reached) = through(Fault::DropTheConnection).await;
+        let answer = client()
+            .get(format!("{}/a?b=c", proxy.endpoint()))
+            .header("x-test", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(answer.text().await.unwrap(), "hello");
+        assert_eq!(reached.load(Ordering::SeqCst), 1);
+        let seen = proxy.seen();
+        assert_eq!((seen.len(), seen[0].header("x-test")), (1, Some("1")));
+        assert_eq!(proxy.spoiled(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_is_an_error_after_the_request_landed() {
+        let (proxy, reached) = through(Fault::DropTheConnection).await;
+        let sent = client().post(proxy.endpoint()).send().await;
+        assert!(sent.is_err(), "{sent:?}");
+        assert_eq!(reached.load(Ordering::SeqCst), 1);
+        assert_eq!(proxy.spoiled(), 1);
+        assert_eq!(proxy.late_answers()[0].body, "hello");
+        // Recovered: the next one passes.
+        proxy.recover();
+        let answer = client().post(proxy.endpoint()).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_request_never_reaches_the_upstream_nor_is_answered() {
+        let (proxy, reached) = through(Fault::Stall).await;
+        let sent = client().post(proxy.endpoint()).send().await;
+        assert!(sent.is_err_and(|e| e.is_timeout()));
+        assert_eq!(reached.load(Ordering::SeqCst), 0);
+        assert_eq!(proxy.seen().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_held_body_keeps_its_length_and_never_comes() {
+        let (proxy, reached) = through(Fault::HoldTheBody).await;
+        let answer = client().post(proxy.endpoint()).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(answer.content_length(), Some(5));
+        assert!(answer.bytes().await.is_err_and(|e| e.is_timeout()));
+        assert_eq!(reached.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_answer_is_a_503_problem_after_the_request_landed() {
+        let (proxy, reached) = through(Fault::Unavailable).await;
+        let answer = client().post(proxy.endpoint()).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers()["retry-after"], "1");
+        assert!(answer.text().await.unwrap().contains("storage-unavailable"));
+        assert_eq!(reached.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_call_answered_5xx_is_failed_not_an_operation() {
+        let (upstream, _) = upstream().await;
+        let proxy = Proxy::start(&upstream).await.unwrap();
+        for operation in ["UpdateItem", "GetItem"] {
+            client()
+                .post(proxy.endpoint())
+                .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+                .body(r#"{"TableName":"t","Key":{},"ConsistentRead":true}"#)
+                .send()
+                .await
+                .unwrap();
+        }
+        let calls = proxy.take();
+        assert_eq!(calls.operations_text(), "GetItem x1");
+        assert_eq!((calls.failed, calls.round_trips), (1, 2));
+        assert_eq!(calls.key_read_units, 1.0);
+        assert_eq!(proxy.take(), Calls::default());
+    }
 
     #[test]
     fn keys_are_billed_found_or_not_strongly_consistent_at_one_unit() {
