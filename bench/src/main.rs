@@ -352,16 +352,6 @@ async fn run(args: Args) -> Result<()> {
         sizes,
     );
     let markdown = report.markdown();
-    let full = !(args.quick || args.lambda_only || args.quota_only) && args.python.is_some();
-    if full {
-        std::fs::write(&args.report_figures, figures_page(&markdown))?;
-        say(&format!("wrote {}", args.report_figures.display()));
-    } else {
-        say(&format!(
-            "not a full run: {} left as it is",
-            args.report_figures.display()
-        ));
-    }
     std::fs::create_dir_all(&args.out)?;
     std::fs::write(args.out.join("report.md"), &markdown)?;
     std::fs::write(
@@ -373,6 +363,16 @@ async fn run(args: Args) -> Result<()> {
         "wrote {} and report.json",
         args.out.join("report.md").display()
     ));
+    // Last, so that a path that cannot be written loses nothing of the run.
+    let full = !(args.quick || args.lambda_only || args.quota_only) && args.python.is_some();
+    let figures = args.report_figures.display();
+    if !full {
+        say(&format!("not a full run: {figures} left as it is"));
+    } else if let Err(error) = std::fs::write(&args.report_figures, figures_page(&markdown)) {
+        say(&format!("cannot write {figures}: {error}"));
+    } else {
+        say(&format!("wrote {figures}"));
+    }
     Ok(())
 }
 

@@ -576,7 +576,7 @@ async fn a_v1_embedded_file_keeps_its_count_as_site() {
 /// (the figures docs/ and the store's docs state).
 #[tokio::test]
 async fn each_operation_costs_what_the_docs_say() {
-    let h = harness(Kind::DynamoDb).await;
+    let h = metered_harness(None).await;
 
     // The first visit of the day in this process reads the salt (missing) and makes it,
     // and reads whether the counter is in the index (it is not: the registry's claim
@@ -640,12 +640,7 @@ async fn each_operation_costs_what_the_docs_say() {
     }
     // A restarted process reads the day's salt once (it exists now) and whether the
     // counter is in the index, then as above.
-    let other = harness_with(
-        Kind::DynamoDb,
-        AllowedCounters::Any,
-        Some(h.dynamodb.as_ref().unwrap().1.clone()),
-    )
-    .await;
+    let other = metered_harness(Some(h.dynamodb.as_ref().unwrap().1.clone())).await;
     other.calls();
     count_visit(&other.app, "home", "192.0.2.3", "A").await;
     let restarted = other.calls();

@@ -295,7 +295,7 @@ async fn the_key_itself_is_never_stored(kind: Kind) {
 /// round trip and 0 write units; a reused key the same.
 #[tokio::test]
 async fn a_keyed_post_costs_what_the_docs_say() {
-    let h = harness(Kind::DynamoDb).await;
+    let h = metered_harness(None).await;
     // The day's salt is read and made once per process: before measuring.
     post_with_key(&h.app, "/counters/home", "warm-up").await;
     // The key's record, the counter, its day, the visitor's marker and one of the

@@ -27,10 +27,11 @@
 //!   `writer` (a random name of the request that wrote it);
 //!   written in the transaction that counts its visit (see [`crate::idempotency`])
 //!
-//! What each operation costs, in round trips one after another (measured on DynamoDB
-//! Local by `each_operation_costs_what_the_docs_say` in `service/tests/api/counters.rs`,
-//! through the tests' recording proxy, which counts the calls and sums the
-//! `ConsumedCapacity` DynamoDB reports):
+//! What each operation costs, in round trips one after another. Its calls and write
+//! units are measured on DynamoDB Local by `each_operation_costs_what_the_docs_say`
+//! (`service/tests/api/counters.rs`), through the tests' recording proxy; the round
+//! trips follow from which call waits for which, and `scripts/bench` reports them
+//! (`docs/figures/bench.md`):
 //! - `POST`: 2 round trips. First the visitor's marker on the counter (`UpdateItem`
 //!   `SET ttl ADD views`, only while `views` is under the limit, `UPDATED_OLD`: the
 //!   visitor is new iff no old `ttl` came back; refused: the view is `limited`) and on

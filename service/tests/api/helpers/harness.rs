@@ -26,7 +26,7 @@ pub(crate) struct Harness {
     pub(crate) app: Router,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) dynamodb: Option<(aws_sdk_dynamodb::Client, TableName, Arc<DynamoDbStore>)>,
-    /// On DynamoDB, the proxy the store reaches it through, which meters its calls.
+    /// The proxy a metered harness's store reaches DynamoDB through.
     meter: Option<Proxy>,
     pub(crate) embedded: Option<Arc<EmbeddedStore>>,
     _dir: Option<tempfile::TempDir>,
@@ -53,6 +53,25 @@ pub(crate) async fn harness_configured(
     kind: Kind,
     table: Option<TableName>,
     configure: impl FnOnce(&mut Settings),
+) -> Harness {
+    build(kind, table, configure, false).await
+}
+
+/// A harness on DynamoDB (a fresh table, or `table`), any counter allowed, as
+/// [`harness`]'s, whose store reaches it through
+/// the proxy that meters its calls ([`Harness::calls`]). Only the cost tests take
+/// one: the proxy asks each call for its consumed capacity, so the bytes DynamoDB
+/// gets are no longer exactly the service's.
+pub(crate) async fn metered_harness(table: Option<TableName>) -> Harness {
+    let any = |settings: &mut Settings| settings.counters = AllowedCounters::Any;
+    build(Kind::DynamoDb, table, any, true).await
+}
+
+async fn build(
+    kind: Kind,
+    table: Option<TableName>,
+    configure: impl FnOnce(&mut Settings),
+    metered: bool,
 ) -> Harness {
     let clock = Arc::new(ManualClock::on(TODAY, 10).unwrap());
     let mut settings = Settings {
@@ -82,13 +101,19 @@ pub(crate) async fn harness_configured(
                 Some(table) => table,
                 None => fresh_table(&admin).await,
             };
-            let meter = Proxy::start(&dynamodb_endpoint()).await.unwrap();
-            let store = Arc::new(dynamodb_store(&meter.endpoint(), &table).await);
+            let meter = match metered {
+                true => Some(Proxy::start(&dynamodb_endpoint()).await.unwrap()),
+                false => None,
+            };
+            let endpoint = meter
+                .as_ref()
+                .map_or_else(dynamodb_endpoint, Proxy::endpoint);
+            let store = Arc::new(dynamodb_store(&endpoint, &table).await);
             Harness {
                 app: app(Arc::clone(&store), settings),
                 clock,
                 dynamodb: Some((admin, table, store)),
-                meter: Some(meter),
+                meter,
                 embedded: None,
                 _dir: None,
             }
@@ -97,7 +122,7 @@ pub(crate) async fn harness_configured(
 }
 
 impl Harness {
-    /// What the store asked of DynamoDB since the last call (DynamoDB harnesses only).
+    /// What the store asked of DynamoDB since the last call ([`metered_harness`] only).
     pub(crate) fn calls(&self) -> Calls {
         self.meter.as_ref().map(Proxy::take).unwrap()
     }
