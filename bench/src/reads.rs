@@ -8,9 +8,8 @@
 //! its `ConsumedCapacity` and sums what DynamoDB Local reports, so the service carries
 //! no metering of its own. Per table: one page of
 //! `GET /counters`, `GET /totals` and `GET /dashboard`, each with its read units and
-//! its latency, both for the first request of a fresh process (`/totals` keeps its sum
-//! of every counter's views a minute, the dashboard its page 30 s) and for requests
-//! after it. On the busy table, the public routes an anonymous client can call, for
+//! its latency, both for the first request of a fresh process (the dashboard keeps
+//! its page 30 s) and for requests after it. On the busy table, the public routes an anonymous client can call, for
 //! the worst-case cost per hour at the stage's throttle, and the private ones with
 //! `DASHBOARD_PASSWORD` set.
 //!
@@ -383,12 +382,11 @@ async fn measure_public(
 }
 
 /// The worst case of an anonymous client holding the throttle on each public route.
-fn costs(public: &[RouteRun], tables: &[TableRun]) -> Vec<PublicCost> {
+fn costs(public: &[RouteRun]) -> Vec<PublicCost> {
     let per_hour = (THROTTLE_PER_SECOND * 3600) as f64;
     let dollars = |units: f64| units * DOLLARS_PER_MILLION_READS / 1e6;
-    let mut costs: Vec<PublicCost> = public
+    public
         .iter()
-        .filter(|run| run.route != "/totals")
         .map(|run| {
             let units = run.billed_units.map_or(0.0, |r| r.max);
             PublicCost {
@@ -403,33 +401,7 @@ fn costs(public: &[RouteRun], tables: &[TableRun]) -> Vec<PublicCost> {
                 ),
             }
         })
-        .collect();
-    // /totals: the first request of a process reads every counter, then the sum is
-    // kept a minute; the busy table's figures (10,000 counters, the cap's default).
-    if let Some(busy) = tables.first() {
-        let of = |when: &str| {
-            busy.runs
-                .iter()
-                .find(|run| run.route == "/totals" && run.when == when)
-                .and_then(|run| run.billed_units)
-                .map_or(0.0, |r| r.max)
-        };
-        let (first, after) = (of(FIRST), of(AFTER));
-        let units = after * (per_hour - 60.0) + first * 60.0;
-        costs.push(PublicCost {
-            route: "/totals".to_owned(),
-            read_units_per_request: after,
-            read_units_per_hour: units,
-            dollars_per_hour: dollars(units),
-            how: format!(
-                "{} a request × {}, and {} once a minute per process (the first request of a process reads every counter for its sum of views, kept a minute)",
-                units_text(after),
-                grouped(per_hour - 60.0),
-                units_text(first),
-            ),
-        });
-    }
-    costs
+        .collect()
 }
 
 /// A generated export of `counters` counters (the first 50 with 30 days each, the
@@ -665,7 +637,7 @@ pub async fn run(
     {
         say(&format!("     {}", run_line(run)));
     }
-    let costs = costs(&public, &tables);
+    let costs = costs(&public);
     let report = ReadsReport {
         machine: machine_text(&crate::report::Machine::now(load_before.clone())),
         load_average: format!(
@@ -835,10 +807,9 @@ so it is lower where a read asks for days that have no item.\n",
     out.push_str("## On DynamoDB\n\n");
     out.push_str(
         "\"First request of a fresh process\": each request is the first a newly started \
-process serves (`/totals` keeps its sum of every counter's views for a minute, the \
-dashboard its page for 30 s, both per process: this is the load that reads). \"After \
-the first\": one process, the same route again and again after one unmeasured request \
-(so `/totals` and the dashboard are served from memory). A page of `GET /counters` is \
+process serves (the dashboard keeps its page for 30 s per process: this is the load that \
+reads). \"After the first\": one process, the same route again and again after one \
+unmeasured request (so the dashboard is served from memory). A page of `GET /counters` is \
 1,000 counters. The first `/totals` a table ever gets rolls up a year of the site's \
 days once; the benchmark sends it before measuring.\n\n",
     );
@@ -901,8 +872,7 @@ The routes that need the owner's password, asked without it:\n"
 request units (on demand, us-east-1; a strongly consistent read of an item under 4 KB is \
 one unit, and `BatchGetItem` charges each key asked for as a `GetItem`, found or not). \
 The throttle is the stage's, for every client together, so this is also the worst case \
-of all anonymous clients at once, except for `/totals`' read of every counter, which each \
-running Lambda instance makes for itself once a minute:\n"
+of all anonymous clients at once:\n"
     );
     out.push_str("| route | read units a request | read units an hour | dollars an hour | how |\n| --- | ---: | ---: | ---: | --- |\n");
     let mut worst: Option<&PublicCost> = None;
