@@ -35,6 +35,7 @@ use visitor_counter::config::{
     COUNTER_DB, DASHBOARD_PASSWORD, MAX_COUNTERS, TableName, VIEWS_PER_VISITOR,
 };
 use visitor_counter::day::Day;
+use visitor_counter::store::dynamodb::PAST_DAY_LIFETIME;
 
 use crate::loader::{self, Loaded, Shape, counter_name, views_of};
 use crate::{Result, say};
@@ -369,8 +370,11 @@ async fn measure_public(
         proxy: Some(proxy),
     };
     let today = Day::of(SystemTime::now());
-    let server = start(binary, &env)?;
     let mut public = Vec::new();
+    for (route, _) in public_routes(today) {
+        public.push(first_requests(binary, &env, &sampler, &route, options.cold).await?);
+    }
+    let server = start(binary, &env)?;
     for (route, _) in public_routes(today) {
         public.push(after_first(&server, &sampler, &route, options.samples.min(20)).await?);
     }
@@ -381,24 +385,50 @@ async fn measure_public(
     Ok((public, private))
 }
 
-/// The worst case of an anonymous client holding the throttle on each public route.
+/// The worst case of an anonymous client holding the throttle on each public route:
+/// every request as costly as one after the first, and, where a process's first
+/// request costs more (the days' routes: finished days are kept
+/// [`PAST_DAY_LIFETIME`] per process), a first request each time they expire.
 fn costs(public: &[RouteRun]) -> Vec<PublicCost> {
     let per_hour = (THROTTLE_PER_SECOND * 3600) as f64;
     let dollars = |units: f64| units * DOLLARS_PER_MILLION_READS / 1e6;
+    let billed = |route: &str, when: &str| {
+        public
+            .iter()
+            .find(|run| run.route == route && run.when == when)
+            .and_then(|run| run.billed_units)
+            .map_or(0.0, |r| r.max)
+    };
+    let firsts = (3600 / PAST_DAY_LIFETIME.as_secs()) as f64;
     public
         .iter()
+        .filter(|run| run.when == AFTER)
         .map(|run| {
-            let units = run.billed_units.map_or(0.0, |r| r.max);
+            let (first, after) = (billed(&run.route, FIRST), billed(&run.route, AFTER));
+            let (units, how) = if first > after {
+                (
+                    after * (per_hour - firsts) + first * firsts,
+                    format!(
+                        "{} a request × {}, and {} for a process's first request, {} times an hour (finished days are kept {} minutes per process)",
+                        units_text(after),
+                        grouped(per_hour - firsts),
+                        units_text(first),
+                        firsts,
+                        PAST_DAY_LIFETIME.as_secs() / 60
+                    ),
+                )
+            } else {
+                (
+                    after * per_hour,
+                    format!("{} a request × {} requests", units_text(after), grouped(per_hour)),
+                )
+            };
             PublicCost {
                 route: run.route.clone(),
-                read_units_per_request: units,
-                read_units_per_hour: units * per_hour,
-                dollars_per_hour: dollars(units * per_hour),
-                how: format!(
-                    "{} a request × {} requests",
-                    units_text(units),
-                    grouped(per_hour)
-                ),
+                read_units_per_request: after,
+                read_units_per_hour: units,
+                dollars_per_hour: dollars(units),
+                how,
             }
         })
         .collect()
@@ -863,7 +893,10 @@ last year, {} visitor markers, {} key records, a year of the site's days.\n",
 The routes that need the owner's password, asked without it:\n"
     );
     route_rows(&mut out, &report.private, true);
-    out.push_str("\nThe public routes, each asked for the most it answers:\n\n");
+    out.push_str(
+        "\nThe public routes, each asked for the most it answers: the first request of a fresh \
+process, then requests after the first in one process:\n\n",
+    );
     route_rows(&mut out, &report.public, true);
     let _ = writeln!(
         out,
