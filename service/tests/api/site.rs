@@ -410,9 +410,8 @@ async fn a_rendered_dashboard_is_kept_30_s_for_at_most_8_periods() {
     assert_eq!(views(&page("period=7").await), "4");
 }
 
-/// The app on a fresh DynamoDB Local table, its clock fixed at 2026-12-04 10:00 UTC (as
-/// the other DynamoDB Local tests have), and its store, to read what it asked.
-/// The app on a fresh table, reached through a proxy that meters its calls.
+/// The app on a fresh DynamoDB Local table, its clock fixed at 2026-12-04 10:00 UTC,
+/// and the proxy its store reaches DynamoDB through, which meters its calls.
 async fn dynamodb_app_on_2026_12_04() -> (Proxy, axum::Router) {
     let table = fresh_table(&admin_client().await).await;
     let meter = Proxy::start(&dynamodb_endpoint()).await.unwrap();
@@ -514,4 +513,47 @@ async fn a_year_of_days_read_again_on_dynamodb_reads_only_its_last_two_days() {
             "{path}"
         );
     }
+}
+
+/// What an operator command writes shows at once in its own process: the finished
+/// days the store keeps are forgotten when an import writes days.
+#[tokio::test]
+async fn an_import_shows_at_once_in_the_days_the_store_kept() {
+    use visitor_counter::day::Day;
+    use visitor_counter::store::{CounterRecord, OperatorStore, Totals};
+    let h = harness(Kind::DynamoDb).await;
+    let (_, _, store) = h.dynamodb.as_ref().unwrap();
+    count_visit(&h.app, "home", "192.0.2.1", "a").await;
+    let views_on = |days: &[(String, u64, u64)], date: &str| {
+        days.iter()
+            .find(|(day, _, _)| day == date)
+            .map(|(_, views, _)| *views)
+    };
+    let range = "?from=2026-11-01&to=2026-12-02";
+    // Read once: 2026-11-01 is finished, and kept.
+    assert_eq!(
+        views_on(&h.days("home", range).await, "2026-11-01"),
+        Some(0)
+    );
+    let home = visitor_counter::names::CounterName::parse("home").unwrap();
+    let day = Day::parse("2026-11-01").unwrap();
+    let record = CounterRecord {
+        name: home,
+        totals: Totals {
+            views: 8,
+            visitors: 2,
+        },
+        days: vec![(
+            day,
+            Totals {
+                views: 7,
+                visitors: 1,
+            },
+        )],
+    };
+    store.restore(&[record]).await.unwrap();
+    assert_eq!(
+        views_on(&h.days("home", range).await, "2026-11-01"),
+        Some(7)
+    );
 }

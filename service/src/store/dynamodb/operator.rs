@@ -93,8 +93,6 @@ impl OperatorStore for DynamoDbStore {
     }
 
     async fn restore(&self, records: &[CounterRecord]) -> Result<(), StoreError> {
-        // Days change: forgotten before (and after) the writes, in this process.
-        self.forget_past_days();
         let item = |id: String, totals: &Totals| {
             let put = PutRequest::builder()
                 .item(HASH_KEY, AttributeValue::S(id))
@@ -135,8 +133,6 @@ impl OperatorStore for DynamoDbStore {
     }
 
     async fn delete(&self, counter: &CounterName) -> Result<bool, StoreError> {
-        // Days change: forgotten before (and after) the writes, in this process.
-        self.forget_past_days();
         let item = self
             .get_item(counter_id(counter), &[LIST_ATTRIBUTE])
             .await?;
@@ -175,8 +171,6 @@ impl OperatorStore for DynamoDbStore {
         from: &CounterName,
         to: &CounterName,
     ) -> Result<RenameOutcome, StoreError> {
-        // Days change: forgotten before (and after) the writes, in this process.
-        self.forget_past_days();
         let ids = vec![counter_id(from), counter_id(to)];
         let found = self
             .batch_get(ids, &[COUNT_ATTRIBUTE, VISITORS_ATTRIBUTE, LIST_ATTRIBUTE])
@@ -253,7 +247,6 @@ impl OperatorStore for DynamoDbStore {
             self.batch_write(batch.to_vec()).await?;
         }
         self.delete_ids(days).await?;
-        self.forget_past_days();
         Ok(RenameOutcome::Renamed)
     }
 
@@ -360,7 +353,9 @@ impl DynamoDbStore {
     }
 
     /// One `BatchWriteItem`, asked again for what DynamoDB leaves unprocessed (under
-    /// load it may); only [`OperatorStore::restore`] calls it.
+    /// load it may): how the operator commands that change days (`import`, `delete`,
+    /// `rename`) write and delete items. Each call, landed or not, forgets the finished
+    /// days this process keeps, so none of its reads shows a day as it was.
     pub(super) async fn batch_write(
         &self,
         mut pending: Vec<WriteRequest>,
@@ -371,8 +366,9 @@ impl DynamoDbStore {
                 .batch_write_item()
                 .request_items(&self.table, pending)
                 .send()
-                .await
-                .map_err(|e| classify(e, false))?;
+                .await;
+            self.forget_past_days();
+            let output = output.map_err(|e| classify(e, false))?;
             match output.unprocessed_items().and_then(|u| u.get(&self.table)) {
                 Some(unprocessed) if !unprocessed.is_empty() => {
                     pending = unprocessed.clone();
@@ -481,7 +477,6 @@ impl DynamoDbStore {
     /// either way: a failure here is said, not fatal, and the next command (or
     /// `counters reindex`) counts again.
     async fn recount_after_operator(&self) {
-        self.forget_past_days();
         let today = crate::day::Clock::today(&crate::day::SystemClock);
         if let Err(error) = self.recount_site_views(today).await {
             tracing::warn!(
