@@ -427,19 +427,13 @@ async fn handle(
     if fault == Some(Fault::Stall) {
         return std::future::pending().await;
     }
-    let asked = operation
-        .as_deref()
-        .map_or(0.0, |operation| key_read_units(operation, &body));
-    let transact_items = match operation.as_deref() {
-        Some("TransactWriteItems") => serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|request| request["TransactItems"].as_array().map(Vec::len))
-            .unwrap_or(0) as u64,
-        _ => 0,
-    };
-    let body = match &operation {
-        Some(operation) => with_consumed_capacity(operation, body),
-        None => body,
+    let Asked {
+        body,
+        key_read_units,
+        transact_items,
+    } = match &operation {
+        Some(operation) => asked(operation, body),
+        None => Asked::nothing(body),
     };
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut forwarded = shared
@@ -484,7 +478,7 @@ async fn handle(
                     Some(answer) if !answer.status.is_server_error() => {
                         let calls = &mut recording.calls;
                         *calls.operations.entry(operation.clone()).or_default() += 1;
-                        calls.key_read_units += asked;
+                        calls.key_read_units += key_read_units;
                         consumed(calls, operation, transact_items, answer);
                     }
                     _ => recording.calls.failed += 1,
@@ -584,20 +578,50 @@ const METERED: [&str; 10] = [
     "UpdateItem",
 ];
 
-/// `body`, asking for `ReturnConsumedCapacity = TOTAL` if the operation can report
-/// it and the caller did not ask.
-fn with_consumed_capacity(operation: &str, body: Bytes) -> Bytes {
-    if !METERED.contains(&operation) {
-        return body;
+/// What a DynamoDB request asks, from its body read once.
+struct Asked {
+    /// The body to send: asking for `ReturnConsumedCapacity = TOTAL` if the
+    /// operation can report it and the caller did not ask, as it came otherwise.
+    body: Bytes,
+    /// See [`key_read_units`].
+    key_read_units: f64,
+    /// The items of a `TransactWriteItems`.
+    transact_items: u64,
+}
+
+impl Asked {
+    fn nothing(body: Bytes) -> Self {
+        Self {
+            body,
+            key_read_units: 0.0,
+            transact_items: 0,
+        }
     }
-    let Ok(serde_json::Value::Object(mut request)) = serde_json::from_slice(&body) else {
-        return body;
+}
+
+fn asked(operation: &str, body: Bytes) -> Asked {
+    let Ok(mut request) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return Asked::nothing(body);
     };
-    if request.contains_key("ReturnConsumedCapacity") {
-        return body;
+    let key_read_units = key_read_units(operation, &request);
+    let transact_items = match operation {
+        "TransactWriteItems" => request["TransactItems"].as_array().map_or(0, Vec::len) as u64,
+        _ => 0,
+    };
+    let body = match request.as_object_mut() {
+        Some(object)
+            if METERED.contains(&operation) && !object.contains_key("ReturnConsumedCapacity") =>
+        {
+            object.insert("ReturnConsumedCapacity".to_owned(), "TOTAL".into());
+            serde_json::to_vec(&request).map_or(body, Bytes::from)
+        }
+        _ => body,
+    };
+    Asked {
+        body,
+        key_read_units,
+        transact_items,
     }
-    request.insert("ReturnConsumedCapacity".to_owned(), "TOTAL".into());
-    serde_json::to_vec(&request).map_or(body, Bytes::from)
 }
 
 /// Adds what one answer reported to `calls`: its `ConsumedCapacity` (an object, or a
@@ -640,10 +664,7 @@ fn consumed(calls: &mut Calls, operation: &str, transact_items: u64, answer: &Up
 /// The units the keys of a `GetItem` or `BatchGetItem` request are billed, whether or
 /// not their items exist: 1 a key strongly consistent, 0.5 eventually consistent (items
 /// under 4 KB).
-fn key_read_units(operation: &str, body: &[u8]) -> f64 {
-    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return 0.0;
-    };
+fn key_read_units(operation: &str, request: &serde_json::Value) -> f64 {
     let unit = |consistent: &serde_json::Value| {
         if consistent.as_bool() == Some(true) {
             1.0
@@ -786,15 +807,29 @@ mod tests {
         assert_eq!(proxy.take(), Calls::default());
     }
 
+    fn asked_of(operation: &str, body: &'static str) -> Asked {
+        asked(operation, Bytes::from_static(body.as_bytes()))
+    }
+
     #[test]
     fn keys_are_billed_found_or_not_strongly_consistent_at_one_unit() {
-        let get = br#"{"TableName":"t","Key":{"id":{"S":"a"}},"ConsistentRead":true}"#;
-        assert_eq!(key_read_units("GetItem", get), 1.0);
-        let eventual = br#"{"TableName":"t","Key":{"id":{"S":"a"}}}"#;
-        assert_eq!(key_read_units("GetItem", eventual), 0.5);
-        let batch = br#"{"RequestItems":{"t":{"Keys":[{"id":{"S":"a"}},{"id":{"S":"b"}},{"id":{"S":"c"}}],"ConsistentRead":true},"u":{"Keys":[{"id":{"S":"d"}}]}}}"#;
-        assert_eq!(key_read_units("BatchGetItem", batch), 3.5);
-        assert_eq!(key_read_units("Query", batch), 0.0);
+        let get = r#"{"TableName":"t","Key":{"id":{"S":"a"}},"ConsistentRead":true}"#;
+        assert_eq!(asked_of("GetItem", get).key_read_units, 1.0);
+        let eventual = r#"{"TableName":"t","Key":{"id":{"S":"a"}}}"#;
+        assert_eq!(asked_of("GetItem", eventual).key_read_units, 0.5);
+        let batch = r#"{"RequestItems":{"t":{"Keys":[{"id":{"S":"a"}},{"id":{"S":"b"}},{"id":{"S":"c"}}],"ConsistentRead":true},"u":{"Keys":[{"id":{"S":"d"}}]}}}"#;
+        assert_eq!(asked_of("BatchGetItem", batch).key_read_units, 3.5);
+        assert_eq!(asked_of("Query", batch).key_read_units, 0.0);
+    }
+
+    #[test]
+    fn a_transaction_s_items_are_read_from_its_request() {
+        let transaction = r#"{"TransactItems":[{"Update":{}},{"Put":{}},{"Update":{}}]}"#;
+        assert_eq!(
+            asked_of("TransactWriteItems", transaction).transact_items,
+            3
+        );
+        assert_eq!(asked_of("BatchWriteItem", transaction).transact_items, 0);
     }
 
     fn answer(status: StatusCode, body: &'static str) -> Upstream {
@@ -840,8 +875,8 @@ mod tests {
 
     #[test]
     fn a_metered_call_is_asked_for_its_capacity_and_nothing_else_changes() {
-        let asked = with_consumed_capacity("GetItem", Bytes::from_static(br#"{"TableName":"t"}"#));
-        let asked: serde_json::Value = serde_json::from_slice(&asked).unwrap();
+        let asked: serde_json::Value =
+            serde_json::from_slice(&asked_of("GetItem", r#"{"TableName":"t"}"#).body).unwrap();
         assert_eq!(
             asked,
             serde_json::json!({"TableName": "t", "ReturnConsumedCapacity": "TOTAL"})
@@ -854,8 +889,7 @@ mod tests {
             ("CreateTable", r#"{"TableName":"t"}"#),
             ("GetItem", "not json"),
         ] {
-            let body = Bytes::from_static(body.as_bytes());
-            assert_eq!(with_consumed_capacity(operation, body.clone()), body);
+            assert_eq!(asked_of(operation, body).body, body.as_bytes());
         }
     }
 }
